@@ -1,0 +1,1 @@
+"""One module per `quality` command; each exposes `register(app)`."""

@@ -1,0 +1,104 @@
+"""`quality generate`: synthetic raw retail data, written into a target's raw schema or to CSV fixtures."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import pandas as pd
+import typer
+
+from quality.commands.common import (
+    DEFAULT_PROJECT_DIR,
+    ProfilesDirOption,
+    ProjectDirOption,
+    TargetOption,
+    console,
+    project_and_target,
+)
+from quality.engines.factory import open_engine
+from quality.errors import QualityError, SchemaGuardError
+from quality.generate import RAW_TABLES, apply_anomalies, generate_raw, load_generated
+
+CSV_TIMESTAMP_FORMAT = "%Y-%m-%d %H:%M:%S"
+
+
+def generate(
+    orders: Annotated[int, typer.Option(min=1, help="number of orders (customers ~ orders/10)")] = 1_000,
+    seed: Annotated[int, typer.Option(help="random seed; the same seed gives the same data")] = 42,
+    late_updates: Annotated[
+        float, typer.Option(min=0.0, max=1.0, help="second batch: fraction of orders updated late")
+    ] = 0.0,
+    customer_changes: Annotated[
+        float, typer.Option(min=0.0, max=1.0, help="second batch: fraction of customers that change")
+    ] = 0.0,
+    raw_schema: Annotated[str, typer.Option(help="schema to write the raw tables into")] = "raw",
+    fixtures_out: Annotated[
+        Path | None, typer.Option(help="write <table>.csv files to this folder instead of a warehouse")
+    ] = None,
+    project_dir: ProjectDirOption = DEFAULT_PROJECT_DIR,
+    profiles_dir: ProfilesDirOption = None,
+    target: TargetOption = None,
+) -> int:
+    """Generate the six raw tables (stores, products, customers, orders, order_lines, payments).
+
+    With --late-updates or --customer-changes the second batch is produced: the full tables after late
+    order updates, late-arriving orders and customer changes.
+    """
+    with_anomalies = late_updates > 0 or customer_changes > 0
+    if fixtures_out is not None:
+        tables = generate_raw(orders, seed)
+        if with_anomalies:
+            tables = apply_anomalies(tables, late_updates=late_updates, customer_changes=customer_changes, seed=seed)
+        counts = write_fixtures(tables, fixtures_out)
+        _report(counts, str(fixtures_out))
+        return 0
+    _, resolved = project_and_target(project_dir, profiles_dir, target)
+    if resolved.is_prod:
+        raise SchemaGuardError(
+            f"refusing to write generated data into {resolved.describe()}: it is a production target. "
+            "Pick a development target with --target (the default is local), or write CSVs with --fixtures-out."
+        )
+    engine = open_engine(resolved)
+    try:
+        if with_anomalies:
+            tables = apply_anomalies(
+                generate_raw(orders, seed), late_updates=late_updates, customer_changes=customer_changes, seed=seed
+            )
+            counts = {name: engine.load_frame(raw_schema, name, frame) for name, frame in tables.items()}
+        else:
+            counts = load_generated(engine, raw_schema, orders, seed)
+    finally:
+        engine.close()
+    _report(counts, f"{resolved.describe()}, schema {raw_schema}")
+    return 0
+
+
+def write_fixtures(tables: dict[str, pd.DataFrame], directory: Path) -> dict[str, int]:
+    """Write each table as `<directory>/<table>.csv`: header row, ISO timestamps, lower-case booleans."""
+    directory.mkdir(parents=True, exist_ok=True)
+    counts = {}
+    for name in RAW_TABLES:
+        frame = tables[name].copy()
+        for column in frame.select_dtypes(include="bool").columns:
+            frame[column] = frame[column].map({True: "true", False: "false"})
+        frame.to_csv(
+            directory / f"{name}.csv",
+            index=False,
+            date_format=CSV_TIMESTAMP_FORMAT,
+            float_format="%.2f",
+            lineterminator="\n",
+        )
+        counts[name] = len(frame)
+    return counts
+
+
+def _report(counts: dict[str, int], where: str) -> None:
+    if not counts:
+        raise QualityError("the generator produced no tables; this is a bug in quality.generate.")
+    summary = ", ".join(f"{name} {rows:,}" for name, rows in counts.items())
+    console.print(f"wrote to {where}: {summary}")
+
+
+def register(app: typer.Typer) -> None:
+    app.command("generate")(generate)

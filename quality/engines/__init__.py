@@ -1,0 +1,1 @@
+"""Warehouse engines: the only package that knows DuckDB from Databricks."""

@@ -1,0 +1,63 @@
+"""Locate a dbt project and its profiles directory, and read what the harness needs from them."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from quality.errors import QualityError
+
+
+@dataclass(frozen=True)
+class DbtProject:
+    """A dbt project on disk: where it is, its name, its profile and where its profiles.yml lives."""
+
+    root: Path
+    name: str
+    profile: str
+    profiles_dir: Path
+
+    @property
+    def profiles_path(self) -> Path:
+        return self.profiles_dir / "profiles.yml"
+
+
+def load_project(project_dir: Path | str, profiles_dir: Path | str | None = None) -> DbtProject:
+    root = Path(project_dir).resolve()
+    config = read_yaml(root / "dbt_project.yml", what="dbt project file")
+    name = config.get("name")
+    if not isinstance(name, str):
+        raise QualityError(f"{root / 'dbt_project.yml'} has no `name:`; every dbt project needs one.")
+    profile = config.get("profile") or name
+    return DbtProject(root=root, name=name, profile=str(profile), profiles_dir=_profiles_dir(root, profiles_dir))
+
+
+def _profiles_dir(root: Path, explicit: Path | str | None) -> Path:
+    if explicit is not None:
+        return Path(explicit).resolve()
+    if env := os.environ.get("DBT_PROFILES_DIR"):
+        return Path(env).resolve()
+    if (root / "profiles.yml").is_file():
+        return root
+    return Path.home() / ".dbt"
+
+
+def read_yaml(path: Path, *, what: str) -> dict[str, Any]:
+    """Read a YAML mapping; errors name the file and line."""
+    if not path.is_file():
+        raise QualityError(
+            f"no {what} at {path}; pass --dbt-project-dir pointing at the folder that holds dbt_project.yml."
+        )
+    try:
+        loaded = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except yaml.YAMLError as error:
+        mark = getattr(error, "problem_mark", None)
+        where = f"{path}:{mark.line + 1}" if mark is not None else str(path)
+        raise QualityError(f"{where}: invalid YAML in the {what} ({error}); fix the file.") from None
+    if not isinstance(loaded, dict):
+        raise QualityError(f"{path}: the {what} must be a YAML mapping.")
+    return loaded

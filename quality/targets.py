@@ -1,0 +1,144 @@
+"""Resolve a dbt target from profiles.yml and the environment, and refuse unsafe or incomplete ones.
+
+Only `env_var()` is rendered here (with jinja2, as dbt does); a variable that is missing and has no
+default is reported by name before dbt starts, with the fix.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+import jinja2
+
+from quality.errors import TargetError
+from quality.project import DbtProject, read_yaml
+
+EngineName = Literal["duckdb", "databricks"]
+DEFAULT_DUCKDB_PATH = Path(".quality/warehouse.duckdb")
+_NO_DEFAULT = object()
+
+
+@dataclass(frozen=True)
+class DatabricksSettings:
+    host: str
+    http_path: str
+    catalog: str
+    schema: str
+    token: str | None = field(default=None, repr=False)
+    client_id: str | None = None
+    client_secret: str | None = field(default=None, repr=False)
+
+
+@dataclass(frozen=True)
+class Target:
+    """A rendered dbt target: which engine, where, and which schemas count as production."""
+
+    name: str
+    engine: EngineName
+    schema: str
+    duckdb_path: Path | None = None
+    databricks: DatabricksSettings | None = None
+    is_prod: bool = False
+    output: dict[str, Any] = field(default_factory=dict, repr=False, compare=False)
+
+    def describe(self) -> str:
+        where = str(self.duckdb_path) if self.duckdb_path else (self.databricks.host if self.databricks else "?")
+        return f"target '{self.name}' ({self.engine} at {where})"
+
+
+class _MissingEnvVar(Exception):
+    def __init__(self, name: str) -> None:
+        self.name = name
+
+
+def _env_var(name: str, default: object = _NO_DEFAULT) -> str:
+    if name in os.environ:
+        return os.environ[name]
+    if default is _NO_DEFAULT:
+        raise _MissingEnvVar(name)
+    return str(default)
+
+
+def render_profile_value(value: Any, *, where: str) -> Any:
+    """Render `{{ env_var(...) }}` in one profile value (recursively for mappings and lists)."""
+    if isinstance(value, dict):
+        return {key: render_profile_value(item, where=f"{where}.{key}") for key, item in value.items()}
+    if isinstance(value, list):
+        return [render_profile_value(item, where=where) for item in value]
+    if not isinstance(value, str) or "{{" not in value:
+        return value
+    try:
+        return jinja2.Environment(undefined=jinja2.StrictUndefined).from_string(value).render(env_var=_env_var)
+    except _MissingEnvVar as missing:
+        raise TargetError(
+            f"environment variable {missing.name} is not set, and {where} in profiles.yml needs it; "
+            f"export {missing.name}=... (in CI, from the secret store) and run again."
+        ) from None
+    except jinja2.TemplateError as error:
+        raise TargetError(f"cannot render {where} in profiles.yml: {error}; fix the Jinja expression.") from None
+
+
+def default_target_name(project: DbtProject) -> str:
+    profile = _profile(project)
+    return str(os.environ.get("DBT_TARGET") or profile.get("target") or "local")
+
+
+def resolve_target(project: DbtProject, name: str | None = None) -> Target:
+    profile = _profile(project)
+    target_name = name or default_target_name(project)
+    outputs = profile.get("outputs") or {}
+    if target_name not in outputs:
+        known = ", ".join(sorted(outputs)) or "none"
+        raise TargetError(
+            f"target '{target_name}' is not in profile '{project.profile}' of {project.profiles_path} "
+            f"(known targets: {known}); pass one of them with --target."
+        )
+    rendered = render_profile_value(outputs[target_name], where=f"{project.profile}.outputs.{target_name}")
+    return _target_from_output(target_name, rendered, project)
+
+
+def _profile(project: DbtProject) -> dict[str, Any]:
+    profiles = read_yaml(project.profiles_path, what="dbt profiles file")
+    profile = profiles.get(project.profile)
+    if not isinstance(profile, dict):
+        raise TargetError(
+            f"profile '{project.profile}' (named in dbt_project.yml) is not in {project.profiles_path}; add it."
+        )
+    return profile
+
+
+def _target_from_output(name: str, output: dict[str, Any], project: DbtProject) -> Target:
+    kind = output.get("type")
+    schema = str(output.get("schema") or "main")
+    is_prod = name == "prod" or bool(output.get("is_prod", False))
+    if kind == "duckdb":
+        path = Path(str(output.get("path") or DEFAULT_DUCKDB_PATH))
+        return Target(
+            name=name,
+            engine="duckdb",
+            schema=schema,
+            duckdb_path=path.resolve(),
+            is_prod=is_prod,
+            output=output,
+        )
+    if kind == "databricks":
+        return Target(name=name, engine="databricks", schema=schema, databricks=_databricks(output), is_prod=is_prod)
+    raise TargetError(
+        f"target '{name}' in {project.profiles_path} has type '{kind}'; the harness supports duckdb and databricks."
+    )
+
+
+def _databricks(output: dict[str, Any]) -> DatabricksSettings:
+    host = str(output.get("host") or "").removeprefix("https://").rstrip("/")
+    return DatabricksSettings(
+        host=host,
+        http_path=str(output.get("http_path") or ""),
+        catalog=str(output.get("catalog") or "main"),
+        schema=str(output.get("schema") or "default"),
+        token=output.get("token") or None,
+        client_id=output.get("client_id") or None,
+        client_secret=output.get("client_secret") or None,
+    )

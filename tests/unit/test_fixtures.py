@@ -1,0 +1,68 @@
+from pathlib import Path
+
+import pytest
+
+from quality.engines.duckdb import DuckDBEngine
+from quality.errors import EngineBusyError, FixtureError
+from quality.fixtures import check_csv, discover
+
+
+def write(path: Path, text: str) -> Path:
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def test_a_row_with_an_extra_field_is_reported_by_file_and_line(tmp_path: Path) -> None:
+    path = write(tmp_path / "orders.csv", "order_id,amount\n1,10.0\n2,20.0,oops\n3,30.0\n")
+    with pytest.raises(FixtureError, match=r"orders\.csv:3: expected 2 fields .* found 3"):
+        check_csv(path)
+
+
+def test_an_unclosed_quote_is_reported_by_file_and_line(tmp_path: Path) -> None:
+    path = write(tmp_path / "customers.csv", 'id,name\n1,"Ada\n')
+    with pytest.raises(FixtureError, match=r"customers\.csv:\d+: "):
+        check_csv(path)
+
+
+def test_duplicate_header_and_missing_header(tmp_path: Path) -> None:
+    with pytest.raises(FixtureError, match="names column 'ID' twice"):
+        check_csv(write(tmp_path / "a.csv", "id,ID\n1,2\n"))
+    with pytest.raises(FixtureError, match="no header row"):
+        check_csv(write(tmp_path / "b.csv", ""))
+
+
+def test_valid_fixtures_load_into_duckdb_with_row_counts(tmp_path: Path) -> None:
+    write(tmp_path / "orders.csv", "order_id,ordered_at\n1,2026-01-01 10:00:00\n2,2026-01-02 11:00:00\n")
+    (table,) = discover(tmp_path)
+    engine = DuckDBEngine(tmp_path / "w.duckdb")
+    assert engine.load_csv("raw", table.table, table.path) == 2
+    assert engine.query("select order_id, typeof(ordered_at) from raw.orders order by 1") == [
+        (1, "TIMESTAMP"),
+        (2, "TIMESTAMP"),
+    ]
+
+
+def test_a_duckdb_file_held_by_another_process_gives_a_clear_message(tmp_path: Path) -> None:
+    import subprocess
+    import sys
+
+    path = tmp_path / "held.duckdb"
+    holder = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            f"import duckdb,sys,time; c=duckdb.connect({str(path)!r}); print('ready', flush=True); time.sleep(60)",
+        ],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert holder.stdout is not None
+        assert holder.stdout.readline().strip() == "ready"
+        with pytest.raises(
+            EngineBusyError, match=rf"in use by another process .*PID {holder.pid}.*one writer at a time"
+        ):
+            DuckDBEngine(path)
+    finally:
+        holder.kill()
+        holder.wait()
