@@ -18,7 +18,17 @@ from typer.exceptions import TyperException
 from quality.errors import QualityError
 
 # Command modules, imported lazily so `quality --help` stays fast (no dbt or GX import at start-up).
-COMMAND_MODULES: tuple[str, ...] = ("gate", "reap", "docs", "generate", "deploy", "metrics", "rollback", "diff", "doctor")
+COMMAND_MODULES: tuple[str, ...] = (
+    "gate",
+    "reap",
+    "docs",
+    "generate",
+    "deploy",
+    "metrics",
+    "rollback",
+    "diff",
+    "doctor",
+)
 
 err_console = Console(stderr=True)
 

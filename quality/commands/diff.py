@@ -1,0 +1,93 @@
+"""`quality diff`: build the PR's models next to prod (nothing published) and diff them by primary key."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+from quality.commands.common import (
+    DEFAULT_PROJECT_DIR,
+    ProfilesDirOption,
+    ProjectDirOption,
+    TargetOption,
+    console,
+    project_and_target,
+    terminate_as_interrupt,
+)
+from quality.diff import ModelDiff, diff_model, primary_key, to_markdown
+from quality.engines.base import Engine
+from quality.runner import DbtInvoker
+from quality.workspace import open_workspace
+
+
+def diff(
+    project_dir: ProjectDirOption = DEFAULT_PROJECT_DIR,
+    profiles_dir: ProfilesDirOption = None,
+    target: TargetOption = None,
+    select: Annotated[str, typer.Option(help="dbt selector of the models to compare")] = "state:modified",
+    state: Annotated[
+        Path | None, typer.Option(help="folder with prod's manifest.json (for state:modified and --defer)")
+    ] = None,
+    out: Annotated[Path, typer.Option(help="markdown summary for the PR")] = Path("artifacts/diff.md"),
+) -> int:
+    """Compare models built from this branch with prod by primary key; write a markdown summary."""
+    terminate_as_interrupt()
+    project, resolved = project_and_target(project_dir, profiles_dir, target)
+    if state is None and select.startswith("state:"):
+        console.print("no --state given: comparing every model (there is no prod manifest to find changes)")
+        select = "resource_type:model"
+    workspace = open_workspace(
+        project, resolved, prefix="diff", artifacts_root=Path("artifacts/diff"), separate_file=False, quiet=True
+    )
+    try:
+        workspace.dbt.raw_schema = None  # the PR's code on prod's raw data
+        manifest = workspace.parse()
+        args = ["run", "--select", select]
+        if state is not None:
+            args += ["--state", str(state), "--defer"]
+        run = workspace.dbt.run(args)
+        prod = DbtInvoker(project, resolved, workspace.artifacts_dir / "prod_target", quiet=True).parse()
+        built = [manifest["nodes"][n.unique_id] for n in run.nodes if n.status == "success"]
+        diffs, skipped = _compare(workspace.engine, built, manifest, prod)
+    finally:
+        workspace.close()
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(to_markdown(diffs, skipped), encoding="utf-8")
+    console.print(to_markdown(diffs, skipped))
+    console.print(f"written to {out}")
+    return 0
+
+
+def _compare(
+    engine: Engine, built: list[dict[str, Any]], manifest: dict[str, Any], prod: dict[str, Any]
+) -> tuple[list[ModelDiff], dict[str, str]]:
+    diffs, skipped = [], {}
+    for node in built:
+        key = primary_key(node, manifest)
+        prod_node = prod["nodes"].get(node["unique_id"])
+        if not key or prod_node is None:
+            skipped[node["name"]] = "no primary key declared" if not key else "not in prod manifest"
+            continue
+        result = ModelDiff(node["name"], key, node["relation_name"], prod_node["relation_name"])
+        prod_columns = columns(engine, prod_node["schema"], prod_node["alias"])
+        if not prod_columns:
+            result.prod_exists = False
+            diffs.append(result)
+            continue
+        diffs.append(diff_model(engine, result, columns(engine, node["schema"], node["alias"]), prod_columns))
+    return diffs, skipped
+
+
+def columns(engine: Engine, schema: str, name: str) -> list[str]:
+    rows = engine.query(
+        "select column_name from information_schema.columns where table_schema = ? and table_name = ? "
+        "order by ordinal_position",
+        [schema, name],
+    )
+    return [row[0] for row in rows]
+
+
+def register(app: typer.Typer) -> None:
+    app.command("diff")(diff)

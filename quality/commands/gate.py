@@ -1,0 +1,116 @@
+"""`quality gate`: write-audit-publish to the target, with a summary a person can read."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from quality.commands.common import (
+    DEFAULT_PROJECT_DIR,
+    ProfilesDirOption,
+    ProjectDirOption,
+    TargetOption,
+    console,
+    project_and_target,
+    terminate_as_interrupt,
+)
+from quality.gate import GateOptions, GateReport, run_gate
+
+
+def gate(
+    project_dir: ProjectDirOption = DEFAULT_PROJECT_DIR,
+    profiles_dir: ProfilesDirOption = None,
+    target: TargetOption = None,
+    fixtures: Annotated[Path | None, typer.Option(help="load raw data from this folder of <table>.csv files")] = None,
+    orders: Annotated[int | None, typer.Option(help="generate this many orders of raw data instead")] = None,
+    seed: Annotated[int, typer.Option(help="random seed of the generator")] = 42,
+    expectations: Annotated[bool, typer.Option(help="validate the Great Expectations suites")] = True,
+    publish: Annotated[bool, typer.Option(help="publish to prod when green (--no-publish: audit only)")] = True,
+    keep_audit: Annotated[bool, typer.Option(help="keep the audit schemas for debugging")] = False,
+    artifacts_dir: Annotated[Path, typer.Option(help="where run folders go")] = Path("artifacts/runs"),
+    threads: Annotated[int | None, typer.Option(help="dbt threads")] = None,
+) -> int:
+    """Build into an ephemeral audit schema, run dbt tests and GX suites, publish to prod only if all pass."""
+    terminate_as_interrupt()
+    project, resolved = project_and_target(project_dir, profiles_dir, target)
+    options = GateOptions(
+        fixtures_dir=fixtures,
+        orders=orders,
+        seed=seed,
+        run_expectations=expectations,
+        publish=publish,
+        keep_audit=keep_audit,
+        artifacts_root=artifacts_dir,
+        threads=threads,
+    )
+    with Progress(
+        TextColumn("[bold]{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=console,
+        transient=True,
+    ) as bar:
+        task = bar.add_task("dbt build", total=None)
+
+        def on_node(done: int, total: int, unique_id: str, status: str) -> None:
+            bar.update(task, completed=done, total=total, description=f"dbt build {unique_id.split('.')[-1]}")
+
+        report = run_gate(project, resolved, options, progress=on_node, announce=_announce)
+    print_summary(report)
+    return 0 if report.ok else 1
+
+
+def _announce(message: str) -> None:
+    console.print(f"[dim]{datetime.now():%H:%M:%S}[/] {message}", highlight=False)
+
+
+def print_summary(report: GateReport) -> None:
+    table = Table(title=f"quality gate {report.run_id} on target {report.target}", title_justify="left")
+    for column in ("step", "count", "passed", "failed", "warned", "seconds"):
+        table.add_column(column, justify="right" if column != "step" else "left")
+    models = [m for m in report.models if m["resource_type"] in {"model", "seed", "snapshot"}]
+    tests = report.tests
+    unit = [t for t in tests if t["resource_type"] == "unit_test"]
+    data = [t for t in tests if t["resource_type"] == "test"]
+    table.add_row("models, seeds, snapshots", *_counts(models, "success"), _secs(report, "dbt_build"))
+    table.add_row("data tests", *_counts(data, "pass"), "")
+    table.add_row("unit tests", *_counts(unit, "pass"), "")
+    exp = report.expectations
+    table.add_row(
+        "expectations",
+        str(len(exp)),
+        str(sum(1 for e in exp if e.get("success"))),
+        str(sum(1 for e in exp if not e.get("success") and e.get("severity") == "error")),
+        str(sum(1 for e in exp if not e.get("success") and e.get("severity") == "warn")),
+        _secs(report, "expectations"),
+    )
+    table.add_row("published relations", str(len(report.published)), "", "", "", _secs(report, "publish"))
+    console.print(table)
+    colour = "green" if report.ok else "red"
+    console.print(
+        f"[bold {colour}]{report.status.upper()}[/] in {report.timings.get('total', 0):.1f}s; "
+        f"audit schemas dropped: {len(report.dropped_schemas)}; report: {report.artifacts_dir}/report.json"
+    )
+    if report.error:
+        console.print(f"[red]{report.error}[/]", highlight=False)
+
+
+def _counts(nodes: list[dict[str, object]], ok_status: str) -> tuple[str, str, str, str]:
+    passed = sum(1 for n in nodes if n["status"] == ok_status)
+    failed = sum(1 for n in nodes if n["status"] in {"error", "fail", "runtime error"})
+    warned = sum(1 for n in nodes if n["status"] == "warn")
+    return str(len(nodes)), str(passed), str(failed), str(warned)
+
+
+def _secs(report: GateReport, step: str) -> str:
+    return f"{report.timings[step]:.1f}" if step in report.timings else ""
+
+
+def register(app: typer.Typer) -> None:
+    app.command("gate")(gate)

@@ -1,0 +1,75 @@
+"""`quality reap`: drop ephemeral schemas (and per-run DuckDB files) older than a TTL."""
+
+from __future__ import annotations
+
+import re
+from datetime import timedelta
+from typing import Annotated
+
+import typer
+
+from quality.commands.common import (
+    DEFAULT_PROJECT_DIR,
+    ProfilesDirOption,
+    ProjectDirOption,
+    TargetOption,
+    console,
+    project_and_target,
+)
+from quality.engines.factory import open_engine
+from quality.errors import QualityError
+from quality.schemas import reap as reap_schemas
+from quality.schemas import stale_schemas
+from quality.workspace import EPHEMERAL_DIR
+
+_DURATION = re.compile(r"^(?P<amount>\d+)(?P<unit>[smhd])$")
+_UNITS = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days"}
+
+
+def parse_duration(text: str) -> timedelta:
+    match = _DURATION.match(text.strip())
+    if match is None:
+        raise QualityError(f"'{text}' is not a duration; write a number and a unit, e.g. 30m, 6h or 2d.")
+    return timedelta(**{_UNITS[match["unit"]]: int(match["amount"])})
+
+
+def reap(
+    project_dir: ProjectDirOption = DEFAULT_PROJECT_DIR,
+    profiles_dir: ProfilesDirOption = None,
+    target: TargetOption = None,
+    older_than: Annotated[str, typer.Option(help="drop ephemeral schemas older than this (e.g. 6h)")] = "6h",
+    dry_run: Annotated[bool, typer.Option(help="list what would be dropped, drop nothing")] = False,
+) -> int:
+    """Drop leftovers of killed runs: ephemeral schemas and per-run DuckDB files older than --older-than."""
+    ttl = parse_duration(older_than)
+    _, resolved = project_and_target(project_dir, profiles_dir, target)
+    engine = open_engine(resolved)
+    try:
+        schemas = reap_schemas(engine, older_than=ttl, dry_run=dry_run)
+    finally:
+        engine.close()
+    files = [] if resolved.engine != "duckdb" else reap_files(ttl, dry_run=dry_run)
+    verb = "would drop" if dry_run else "dropped"
+    console.print(f"{verb} {len(schemas)} schema(s) and {len(files)} DuckDB file(s) older than {older_than}")
+    for name in [*schemas, *files]:
+        console.print(f"  {name}")
+    return 0
+
+
+def reap_files(ttl: timedelta, *, dry_run: bool = False) -> list[str]:
+    """Per-run DuckDB files under .quality/ephemeral whose name carries a timestamp older than the TTL."""
+    if not EPHEMERAL_DIR.is_dir():
+        return []
+    stems = {path.name.split(".duckdb")[0] for path in EPHEMERAL_DIR.glob("*.duckdb*")}
+    stale = set(stale_schemas(stems, older_than=ttl))
+    removed = []
+    for path in sorted(EPHEMERAL_DIR.glob("*.duckdb*")):
+        if path.name.split(".duckdb")[0] in stale:
+            removed.append(str(path))
+            if not dry_run:
+                path.unlink(missing_ok=True)
+    return removed
+
+
+def register(app: typer.Typer) -> None:
+    app.command("reap")(reap)

@@ -1,0 +1,74 @@
+"""`quality rollback` and `quality drop-partitions`: the ways back after a bad deployment."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from quality.artifacts import DEFAULT_ROOT
+from quality.commands.common import (
+    DEFAULT_PROJECT_DIR,
+    ProfilesDirOption,
+    ProjectDirOption,
+    TargetOption,
+    console,
+    project_and_target,
+)
+from quality.engines.factory import open_engine
+from quality.errors import QualityError
+from quality.rollback import drop_partitions, last_published_run, rollback_run
+from quality.runner import DbtInvoker
+
+ArtifactsOption = Annotated[Path, typer.Option("--artifacts-dir", help="folder of run folders")]
+
+
+def rollback(
+    project_dir: ProjectDirOption = DEFAULT_PROJECT_DIR,
+    profiles_dir: ProfilesDirOption = None,
+    target: TargetOption = None,
+    run_id: Annotated[str | None, typer.Option(help="run to undo (default: the last published one)")] = None,
+    artifacts_dir: ArtifactsOption = DEFAULT_ROOT,
+) -> int:
+    """Restore the tables a `quality gate` run published to their state before that run."""
+    _, resolved = project_and_target(project_dir, profiles_dir, target)
+    run_dir = artifacts_dir / run_id if run_id else last_published_run(resolved.name, artifacts_dir)
+    engine = open_engine(resolved)
+    try:
+        restored = rollback_run(engine, run_dir)
+    finally:
+        engine.close()
+    console.print(f"rolled back run {run_dir.name} on {resolved.describe()}: restored {len(restored)} table(s)")
+    for name in restored:
+        console.print(f"  {name}")
+    return 0
+
+
+def drop_partitions_command(
+    model: Annotated[str, typer.Option(help="incremental model whose partitions to drop, e.g. fct_orders")],
+    column: Annotated[str, typer.Option(help="partition column, e.g. order_date")],
+    value: Annotated[list[str], typer.Option(help="partition value to drop (repeat for several)")],
+    project_dir: ProjectDirOption = DEFAULT_PROJECT_DIR,
+    profiles_dir: ProfilesDirOption = None,
+    target: TargetOption = None,
+) -> int:
+    """Delete given partitions of a model in prod; the next incremental run rebuilds them from the sources."""
+    project, resolved = project_and_target(project_dir, profiles_dir, target)
+    manifest = DbtInvoker(project, resolved, Path("artifacts/parse") / resolved.name, quiet=True).parse()
+    nodes = [n for n in manifest["nodes"].values() if n["resource_type"] == "model" and n["name"] == model]
+    if not nodes:
+        raise QualityError(f"no model named '{model}' in {project.root}; check the name (dbt ls -s {model}).")
+    node = nodes[0]
+    engine = open_engine(resolved)
+    try:
+        deleted = drop_partitions(engine, node["schema"], node["alias"] or model, column, list(value))
+    finally:
+        engine.close()
+    console.print(f"deleted {deleted} row(s) of {node['schema']}.{model} where {column} in {list(value)}")
+    return 0
+
+
+def register(app: typer.Typer) -> None:
+    app.command("rollback")(rollback)
+    app.command("drop-partitions")(drop_partitions_command)

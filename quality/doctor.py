@@ -1,0 +1,132 @@
+"""`quality doctor` checks: each returns a `Check` with the fix when something is wrong."""
+
+from __future__ import annotations
+
+import importlib.metadata
+import sys
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from quality.errors import QualityError
+from quality.project import DbtProject, load_project
+from quality.targets import Target, resolve_target
+
+
+@dataclass(frozen=True)
+class Check:
+    name: str
+    status: str  # ok | warn | fail
+    detail: str
+
+
+# (distribution, lowest allowed, first refused, why)
+VERSION_RULES: tuple[tuple[str, str, str, str], ...] = (
+    ("dbt-core", "1.11", "1.12", "1.12+ pulls dbt-core-experimental-parser, which downloads from GitHub"),
+    ("great-expectations", "1.24", "1.25", "the DuckDB shim is tested on GX 1.24 only"),
+    ("sqlalchemy", "2.0", "2.1", "SQLAlchemy 2.1 breaks duckdb-engine reflection"),
+)
+
+
+def _version_tuple(text: str) -> tuple[int, ...]:
+    return tuple(int(part) for part in text.split(".")[:2] if part.isdigit())
+
+
+def check_python() -> Check:
+    ok = sys.version_info >= (3, 11)
+    return Check("python", "ok" if ok else "fail", sys.version.split()[0] + ("" if ok else ": use Python 3.11+"))
+
+
+def check_versions() -> list[Check]:
+    checks = []
+    for dist, low, high, why in VERSION_RULES:
+        try:
+            version = importlib.metadata.version(dist)
+        except importlib.metadata.PackageNotFoundError:
+            checks.append(Check(dist, "fail", "not installed: run `uv sync --frozen`"))
+            continue
+        ok = _version_tuple(low) <= _version_tuple(version) < _version_tuple(high)
+        detail = version if ok else f"{version} is outside >={low},<{high} ({why}): run `uv sync --frozen`"
+        checks.append(Check(dist, "ok" if ok else "fail", detail))
+    for dist in ("dbt-databricks", "dbt-duckdb", "duckdb"):
+        try:
+            checks.append(Check(dist, "ok", importlib.metadata.version(dist)))
+        except importlib.metadata.PackageNotFoundError:
+            checks.append(Check(dist, "fail", "not installed: run `uv sync --frozen`"))
+    return checks
+
+
+def check_project(
+    project_dir: Path, profiles_dir: Path | None, target: str | None
+) -> tuple[list[Check], Target | None, DbtProject | None]:
+    try:
+        project = load_project(project_dir, profiles_dir)
+    except QualityError as error:
+        return [Check("dbt project", "fail", str(error))], None, None
+    checks = [Check("dbt project", "ok", f"{project.name} at {project.root}, profiles in {project.profiles_dir}")]
+    try:
+        resolved = resolve_target(project, target)
+    except QualityError as error:
+        return [*checks, Check("target", "fail", str(error))], None, project
+    return [*checks, Check("target", "ok", resolved.describe())], resolved, project
+
+
+def check_connection(target: Target) -> Check:
+    from quality.engines.factory import open_engine
+
+    try:
+        engine = open_engine(
+            target, read_only=target.engine == "duckdb" and bool(target.duckdb_path and target.duckdb_path.exists())
+        )
+    except QualityError as error:
+        return Check("connection", "fail", str(error))
+    engine.close()
+    return Check("connection", "ok", f"connected to {target.describe()}")
+
+
+def check_dbt_debug(project: DbtProject, target: Target) -> Check:
+    from dbt.cli.main import dbtRunner
+
+    args = [
+        "debug",
+        "--project-dir",
+        str(project.root),
+        "--profiles-dir",
+        str(project.profiles_dir),
+        "--target",
+        target.name,
+        "--quiet",
+    ]
+    result = dbtRunner().invoke(args)
+    if result.success:
+        return Check("dbt debug", "ok", "profile, project and connection are valid")
+    return Check(
+        "dbt debug",
+        "fail",
+        f"dbt debug failed ({result.exception or 'see output above'}); run `dbt debug --target {target.name}` in {project.root}",
+    )
+
+
+def check_precommit(repo: Path = Path(".")) -> Check:
+    hooks = repo / ".git" / "hooks"
+    missing = [name for name in ("pre-commit", "commit-msg", "pre-push") if not (hooks / name).is_file()]
+    if not missing:
+        return Check("pre-commit hooks", "ok", "installed for pre-commit, commit-msg and pre-push")
+    return Check("pre-commit hooks", "warn", f"not installed for {', '.join(missing)}: run `uv run pre-commit install`")
+
+
+def run_checks(project_dir: Path, profiles_dir: Path | None, target: str | None, *, debug: bool = True) -> list[Check]:
+    checks = [check_python(), *check_versions()]
+    project_checks, resolved, project = check_project(project_dir, profiles_dir, target)
+    checks += project_checks
+    steps: list[Callable[[], Check]] = []
+    if resolved is not None and project is not None:
+        steps.append(lambda: check_connection(resolved))
+        if debug:
+            steps.append(lambda: check_dbt_debug(project, resolved))
+    steps.append(check_precommit)
+    for step in steps:
+        checks.append(step())
+        if checks[-1].name == "connection" and checks[-1].status == "fail":
+            break
+    return checks

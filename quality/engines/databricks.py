@@ -1,0 +1,395 @@
+"""The Databricks engine: a SQL warehouse through databricks-sql-connector, relations named in Unity Catalog.
+
+Every relation is addressed as `` `catalog`.`schema`.`name` `` (backticks, a backtick inside a name doubled).
+The SQL session opens lazily, on the first statement, with bounded connector timeouts (socket timeout and
+retry budget; the connector's defaults are 900 s each). `quality.engines.connectivity.preflight_databricks`
+is meant to run first: it explains an unreachable host or a refused token in seconds.
+
+Secrets: the token and the OAuth client secret appear only in the arguments handed to the connector and in
+`sqlalchemy_url()`; `repr()`, `redacted_url()` and every error raised here show `***` instead.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import decimal
+import re
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import closing, contextmanager
+from pathlib import Path
+from typing import Any, Protocol
+from urllib.parse import quote, urlencode
+
+import numpy as np
+import pandas as pd
+
+from quality.engines.connectivity import credentials, parse_host, redact
+from quality.errors import FixtureError, QualityError, TargetError
+from quality.fixtures import check_csv
+
+DEFAULT_SOCKET_TIMEOUT_S = 60.0  # per socket send/recv/connect; long queries are polled, so this is no query limit
+DEFAULT_RETRY_ATTEMPTS = 8  # connector range 1..60
+DEFAULT_RETRY_DURATION_S = 300.0  # covers a SQL warehouse cold start; connector range 1..86400
+MAX_PARAMS_PER_INSERT = 10_000  # bound parameters per INSERT statement (rows per batch = this // columns)
+USER_AGENT_ENTRY = "dbt-quality-harness"
+
+_ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
+_ISO_TIMESTAMP = re.compile(r"\d{4}-\d{2}-\d{2}[ T]\d{2}:\d{2}(:\d{2}(\.\d{1,6})?)?")
+
+
+class Cursor(Protocol):
+    """The slice of a DB-API cursor the engine uses (databricks.sql.client.Cursor fits it)."""
+
+    def execute(self, operation: str, parameters: Any = None) -> Any: ...
+    def fetchall(self) -> Sequence[Sequence[Any]]: ...
+    def close(self) -> None: ...
+
+
+class Connection(Protocol):
+    """The slice of a DB-API connection the engine uses (databricks.sql.client.Connection fits it)."""
+
+    def cursor(self) -> Cursor: ...
+    def close(self) -> None: ...
+
+
+ConnectFn = Callable[..., Connection]
+
+
+def quote_identifier(name: str) -> str:
+    """`name` as a Databricks SQL identifier: in backticks, inner backticks doubled."""
+    return "`" + name.replace("`", "``") + "`"
+
+
+class DatabricksEngine:
+    """An `Engine` over one Unity Catalog catalog on a Databricks SQL warehouse.
+
+    `connect` replaces `databricks.sql.connect` (same keyword arguments), e.g. to inject a fake connection
+    in tests; the engine calls it once, on the first statement.
+    """
+
+    name = "databricks"
+
+    def __init__(
+        self,
+        host: str,
+        http_path: str,
+        catalog: str,
+        *,
+        token: str | None = None,
+        client_id: str | None = None,
+        client_secret: str | None = None,
+        socket_timeout_s: float = DEFAULT_SOCKET_TIMEOUT_S,
+        retry_attempts: int = DEFAULT_RETRY_ATTEMPTS,
+        retry_duration_s: float = DEFAULT_RETRY_DURATION_S,
+        max_params_per_insert: int = MAX_PARAMS_PER_INSERT,
+        connect: ConnectFn | None = None,
+    ) -> None:
+        self.address = parse_host(host)
+        if not catalog:
+            raise TargetError(
+                f"no Unity Catalog catalog is set for {self.address.display}; set DBT_CATALOG (e.g. main)."
+            )
+        self.http_path = http_path
+        self.database = catalog
+        self._credentials = credentials(token, client_id, client_secret, self.address.display)
+        self.socket_timeout_s = socket_timeout_s
+        self.retry_attempts = retry_attempts
+        self.retry_duration_s = retry_duration_s
+        self.max_params_per_insert = max_params_per_insert
+        self._connect = connect
+        self._connection: Connection | None = None
+
+    def __repr__(self) -> str:
+        return (
+            f"DatabricksEngine(host={self.address.display!r}, http_path={self.http_path!r}, "
+            f"catalog={self.database!r}, auth={self._credentials.auth_type!r})"
+        )
+
+    # --- names -------------------------------------------------------------------------------------
+    def schema_ref(self, schema: str) -> str:
+        """`` `catalog`.`schema` ``"""
+        return f"{quote_identifier(self.database)}.{quote_identifier(schema)}"
+
+    def relation_ref(self, schema: str, name: str) -> str:
+        """`` `catalog`.`schema`.`name` ``"""
+        return f"{self.schema_ref(schema)}.{quote_identifier(name)}"
+
+    # --- statements --------------------------------------------------------------------------------
+    def execute(self, sql: str, params: Sequence[Any] | None = None) -> None:
+        with closing(self._session().cursor()) as cursor:
+            cursor.execute(sql, list(params) if params else None)
+
+    def query(self, sql: str, params: Sequence[Any] | None = None) -> list[tuple[Any, ...]]:
+        with closing(self._session().cursor()) as cursor:
+            cursor.execute(sql, list(params) if params else None)
+            return [tuple(row) for row in cursor.fetchall()]
+
+    def list_schemas(self) -> list[str]:
+        return sorted(str(row[0]) for row in self.query(f"SHOW SCHEMAS IN {quote_identifier(self.database)}"))
+
+    def create_schema(self, schema: str) -> None:
+        self.execute(f"CREATE SCHEMA IF NOT EXISTS {self.schema_ref(schema)}")
+
+    def drop_schema(self, schema: str) -> None:
+        self.execute(f"DROP SCHEMA IF EXISTS {self.schema_ref(schema)} CASCADE")
+
+    def list_relations(self, schema: str) -> list[tuple[str, str]]:
+        """(name, 'table' | 'view'); Unity Catalog keeps names in lower case, so `schema` is matched lowered."""
+        rows = self.query(
+            f"SELECT table_name, table_type FROM {self._information_schema()}.tables "
+            "WHERE table_schema = ? ORDER BY table_name",
+            [schema.lower()],
+        )
+        return [(str(name), "view" if kind == "VIEW" else "table") for name, kind in rows]
+
+    def relation_exists(self, schema: str, name: str) -> bool:
+        rows = self.query(
+            f"SELECT 1 FROM {self._information_schema()}.tables WHERE table_schema = ? AND table_name = ?",
+            [schema.lower(), name.lower()],
+        )
+        return bool(rows)
+
+    # --- loading -----------------------------------------------------------------------------------
+    def load_frame(self, schema: str, table: str, frame: pd.DataFrame, *, replace: bool = True) -> int:
+        """Create a Delta table typed from the frame's columns and fill it with batched multi-row INSERTs.
+
+        Values travel as bound parameters (`?`), at most `max_params_per_insert` per statement. That is
+        fine for fixture sizes (thousands of rows); bulk data belongs in a volume and `COPY INTO`.
+        `replace=False` keeps an existing table and appends.
+        """
+        if frame.shape[1] == 0:
+            raise QualityError(f"cannot load a frame without columns into {schema}.{table}; give it columns.")
+        columns = [str(name) for name in frame.columns]
+        types = [sql_type(frame.iloc[:, i]) for i in range(frame.shape[1])]
+        relation = self.relation_ref(schema, table)
+        verb = "CREATE OR REPLACE TABLE" if replace else "CREATE TABLE IF NOT EXISTS"
+        definition = ", ".join(f"{quote_identifier(c)} {t}" for c, t in zip(columns, types, strict=True))
+        self.create_schema(schema)
+        self.execute(f"{verb} {relation} ({definition}) USING DELTA")
+        rows = [[parameter_value(v) for v in row] for row in frame.itertuples(index=False, name=None)]
+        for statement, params in insert_statements(relation, columns, rows, self.max_params_per_insert):
+            self.execute(statement, params)
+        return len(frame)
+
+    def load_csv(self, schema: str, table: str, path: Path) -> int:
+        """Load a CSV fixture (header row); ISO dates and timestamps become DATE / TIMESTAMP, as on DuckDB."""
+        check_csv(path)  # a malformed file raises FixtureError naming file and line
+        return self.load_frame(schema, table, read_fixture_csv(path))
+
+    # --- Delta time travel -------------------------------------------------------------------------
+    def table_versions(self, schema: str) -> dict[str, int]:
+        """The current Delta version of every Delta table in the schema (from `DESCRIBE HISTORY`)."""
+        rows = self.query(
+            f"SELECT table_name FROM {self._information_schema()}.tables WHERE table_schema = ? "
+            "AND table_type IN ('MANAGED', 'EXTERNAL') AND data_source_format = 'DELTA' ORDER BY table_name",
+            [schema.lower()],
+        )
+        versions: dict[str, int] = {}
+        for (name,) in rows:
+            history = self.query(f"DESCRIBE HISTORY {self.relation_ref(schema, str(name))} LIMIT 1")
+            if history:
+                versions[str(name)] = int(history[0][0])
+        return versions
+
+    def delta_restore(self, schema: str, table: str, version: int) -> None:
+        """`RESTORE TABLE ... TO VERSION AS OF <version>` (the rollback of a publish)."""
+        if isinstance(version, bool) or not isinstance(version, int) or version < 0:
+            raise QualityError(
+                f"cannot restore {schema}.{table} to version {version!r}: a Delta version is an integer >= 0; "
+                "take it from `DESCRIBE HISTORY` or the publish record."
+            )
+        self.execute(f"RESTORE TABLE {self.relation_ref(schema, table)} TO VERSION AS OF {version}")
+
+    @contextmanager
+    def transaction(self) -> Iterator[None]:
+        """Best effort: a no-op. Delta has no multi-table transactions; each statement commits on its own."""
+        yield
+
+    # --- URLs for SQLAlchemy / Great Expectations --------------------------------------------------
+    def sqlalchemy_url(self, schema: str | None = None) -> str:
+        """`databricks://token:<token>@<host>:<port>?http_path=...&catalog=...[&schema=...]`.
+
+        It holds the token: log `redacted_url()` instead. With OAuth there is no token to put in the URL;
+        pass `sqlalchemy_connect_args()` (which carries the credentials provider) to the engine as well.
+        """
+        return self._url(schema, self._credentials.token)
+
+    def redacted_url(self, schema: str | None = None) -> str:
+        """`sqlalchemy_url()` with the token shown as `***`."""
+        return self._url(schema, "***" if self._credentials.token else None)
+
+    def sqlalchemy_connect_args(self) -> dict[str, Any]:
+        """Connector arguments that the URL cannot carry: timeouts, port, and the OAuth credentials provider."""
+        arguments = self._limits()
+        if not self._credentials.token:
+            arguments["credentials_provider"] = self._oauth_header_factory
+        return arguments
+
+    def close(self) -> None:
+        if self._connection is not None:
+            connection, self._connection = self._connection, None
+            connection.close()
+
+    # --- internals ---------------------------------------------------------------------------------
+    def _information_schema(self) -> str:
+        return f"{quote_identifier(self.database)}.information_schema"
+
+    def _url(self, schema: str | None, secret: str | None) -> str:
+        query = {"http_path": self.http_path, "catalog": self.database}
+        if schema:
+            query["schema"] = schema
+        user = f"token:{quote(secret, safe='*')}@" if secret else ""
+        return f"databricks://{user}{self.address.hostname}:{self.address.port}?{urlencode(query)}"
+
+    def _limits(self) -> dict[str, Any]:
+        return {
+            "_port": self.address.port,
+            "_socket_timeout": self.socket_timeout_s,
+            "_retry_stop_after_attempts_count": self.retry_attempts,
+            "_retry_stop_after_attempts_duration": self.retry_duration_s,
+        }
+
+    def connect_arguments(self) -> dict[str, Any]:
+        """The keyword arguments for `databricks.sql.connect` (they hold the secret: never log them)."""
+        arguments: dict[str, Any] = {
+            "server_hostname": self.address.hostname,
+            "http_path": self.http_path,
+            "catalog": self.database,
+            "user_agent_entry": USER_AGENT_ENTRY,
+            **self._limits(),
+        }
+        if self._credentials.token:
+            arguments["access_token"] = self._credentials.token
+        else:
+            arguments["credentials_provider"] = self._oauth_header_factory
+        return arguments
+
+    def _oauth_header_factory(self) -> Callable[[], dict[str, str]]:
+        """The connector's `credentials_provider`: OAuth M2M through databricks-sdk unified auth."""
+        from databricks.sdk.config import Config
+
+        config = Config(
+            host=self.address.url,
+            client_id=self._credentials.client_id,
+            client_secret=self._credentials.client_secret,
+            auth_type="oauth-m2m",
+            http_timeout_seconds=self.socket_timeout_s,
+            retry_timeout_seconds=max(1, int(self.retry_duration_s)),
+        )
+        header_factory: Callable[[], dict[str, str]] = config.authenticate
+        return header_factory
+
+    def _session(self) -> Connection:
+        if self._connection is None:
+            self._connection = self._open()
+        return self._connection
+
+    def _open(self) -> Connection:
+        connect = self._connect or _connector_connect()
+        try:
+            return connect(**self.connect_arguments())
+        except Exception as error:
+            detail = str(error).strip().splitlines()[0] if str(error).strip() else ""
+            raise TargetError(
+                redact(
+                    f"cannot open a SQL session on Databricks at {self.address.display} "
+                    f"({type(error).__name__}: {detail}). Check DATABRICKS_HOST, DATABRICKS_HTTP_PATH "
+                    f"({self.http_path}) and the credentials, and that the SQL warehouse exists and this "
+                    "identity may use it.",
+                    *self._credentials.secrets,
+                )
+            ) from None
+
+
+def _connector_connect() -> ConnectFn:
+    from databricks import sql as databricks_sql
+
+    connect: ConnectFn = databricks_sql.connect
+    return connect
+
+
+def insert_statements(
+    relation: str, columns: Sequence[str], rows: Sequence[Sequence[Any]], max_params: int
+) -> Iterator[tuple[str, list[Any]]]:
+    """`INSERT INTO relation (cols) VALUES (?, ...), ...` statements with their flattened parameters."""
+    per_batch = max(1, max_params // max(1, len(columns)))
+    column_list = ", ".join(quote_identifier(c) for c in columns)
+    placeholders = "(" + ", ".join("?" for _ in columns) + ")"
+    for start in range(0, len(rows), per_batch):
+        batch = rows[start : start + per_batch]
+        values = ", ".join(placeholders for _ in batch)
+        yield f"INSERT INTO {relation} ({column_list}) VALUES {values}", [v for row in batch for v in row]
+
+
+def parameter_value(value: Any) -> Any:
+    """A pandas/numpy cell as a plain Python value the connector can bind (missing values become None)."""
+    if isinstance(value, np.ndarray):
+        return value.tolist()
+    if isinstance(value, (list, tuple, dict)):
+        return value
+    if value is None or pd.isna(value):
+        return None
+    if isinstance(value, (pd.Timestamp, np.datetime64)):
+        return pd.Timestamp(value).to_pydatetime()
+    if isinstance(value, np.generic):
+        return value.item()
+    return value
+
+
+def sql_type(series: pd.Series) -> str:
+    """The Databricks SQL type for a column, from its dtype or (for object columns) its values."""
+    dtype = series.dtype
+    if pd.api.types.is_bool_dtype(dtype):
+        return "BOOLEAN"
+    if pd.api.types.is_integer_dtype(dtype):
+        return "BIGINT"
+    if pd.api.types.is_float_dtype(dtype):
+        return "DOUBLE"
+    if pd.api.types.is_datetime64_any_dtype(dtype):
+        return "TIMESTAMP"
+    kind = pd.api.types.infer_dtype(series, skipna=True)
+    if kind == "decimal":
+        return _decimal_type(series)
+    return {
+        "boolean": "BOOLEAN",
+        "integer": "BIGINT",
+        "floating": "DOUBLE",
+        "mixed-integer-float": "DOUBLE",
+        "date": "DATE",
+        "datetime": "TIMESTAMP",
+        "datetime64": "TIMESTAMP",
+    }.get(kind, "STRING")
+
+
+def _decimal_type(series: pd.Series) -> str:
+    exponents = [value.as_tuple().exponent for value in series.dropna() if isinstance(value, decimal.Decimal)]
+    scale = max([-e for e in exponents if isinstance(e, int)] + [0])
+    return f"DECIMAL(38, {min(scale, 38)})"
+
+
+def read_fixture_csv(path: Path) -> pd.DataFrame:
+    """Read a checked CSV: only empty fields are NULL (as DuckDB reads them); ISO dates/timestamps are typed."""
+    try:
+        frame = pd.read_csv(path, encoding="utf-8", keep_default_na=False, na_values=[""])
+    except (ValueError, pd.errors.ParserError) as error:
+        first_line = str(error).strip().splitlines()[0]
+        raise FixtureError(f"{path}: pandas could not read the file ({first_line}); fix the file.") from None
+    for column in frame.columns:
+        frame[column] = _typed_iso_column(frame[column])
+    return frame
+
+
+def _typed_iso_column(series: pd.Series) -> pd.Series:
+    if pd.api.types.infer_dtype(series, skipna=True) != "string":
+        return series
+    values = [str(value) for value in series.dropna()]
+    if not values:
+        return series
+    for pattern, parse in ((_ISO_DATE, dt.date.fromisoformat), (_ISO_TIMESTAMP, dt.datetime.fromisoformat)):
+        if all(pattern.fullmatch(value) for value in values):
+            try:
+                parsed = [None if pd.isna(value) else parse(str(value)) for value in series]
+            except ValueError:  # e.g. 2024-02-30: keep the column as text
+                return series
+            return pd.Series(parsed, index=series.index, dtype=object, name=series.name)
+    return series

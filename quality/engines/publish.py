@@ -1,0 +1,188 @@
+"""Publish audited relations to production: the engine-specific half of write-audit-publish.
+
+A `PublishStep` says: relation `audit_schema.name` becomes `prod_schema.prod_name`. On DuckDB every step
+runs in ONE transaction, so prod switches all at once or not at all, and the previous prod tables are
+first copied into a backup schema that `quality rollback` restores from. On Databricks (no multi-table
+transactions) each table is replaced by a Delta DEEP CLONE of its audited copy after recording its
+current version, which `quality rollback` restores with RESTORE TABLE ... TO VERSION AS OF.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Mapping
+from dataclasses import asdict, dataclass, replace
+from typing import Any
+
+from quality.engines.base import Engine
+from quality.errors import QualityError
+
+
+@dataclass(frozen=True)
+class PublishStep:
+    unique_id: str
+    kind: str  # "table" | "view"
+    audit_schema: str
+    name: str
+    prod_schema: str
+    prod_name: str
+    backup_schema: str | None = None
+    prod_version: int | None = None  # Delta version before publish (Databricks)
+    backed_up: bool = False  # the previous prod table was copied to backup_schema (DuckDB)
+    rows: int | None = None  # rows published (tables), for prod_smoke's bounds
+
+    def as_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def rewrite_schemas(sql: str, schema_map: Mapping[str, str]) -> str:
+    """Point SQL written for the audit schemas at the prod schemas (longest names first)."""
+    for audit in sorted(schema_map, key=len, reverse=True):
+        sql = re.sub(rf"\b{re.escape(audit)}\b", schema_map[audit], sql)
+    return sql
+
+
+def publish(engine: Engine, steps: list[PublishStep], schema_map: Mapping[str, str]) -> list[PublishStep]:
+    if engine.name == "duckdb":
+        return _publish_duckdb(engine, steps, schema_map)
+    if engine.name == "databricks":
+        return _publish_databricks(engine, steps, schema_map)
+    raise QualityError(f"publishing to engine {engine.name} is not supported")
+
+
+def _q(identifier: str) -> str:
+    return '"' + identifier.replace('"', '""') + '"'
+
+
+def _publish_duckdb(engine: Any, steps: list[PublishStep], schema_map: Mapping[str, str]) -> list[PublishStep]:
+    tables = [step for step in steps if step.kind == "table"]
+    views = [step for step in steps if step.kind == "view"]
+    published: list[PublishStep] = []
+    with engine.transaction():
+        for schema in sorted({step.prod_schema for step in steps}):
+            engine.create_schema(schema)
+        for step in tables:
+            backed_up = False
+            if step.backup_schema and dict(engine.list_relations(step.prod_schema)).get(step.prod_name) == "table":
+                engine.create_schema(step.backup_schema)
+                _copy_duckdb(engine, (step.prod_schema, step.prod_name), (step.backup_schema, step.prod_name), {})
+                backed_up = True
+            _drop_duckdb(engine, step.prod_schema, step.prod_name)
+            _copy_duckdb(engine, (step.audit_schema, step.name), (step.prod_schema, step.prod_name), schema_map)
+            rows = engine.query(f"select count(*) from {_q(step.prod_schema)}.{_q(step.prod_name)}")[0][0]
+            published.append(replace(step, backed_up=backed_up, rows=int(rows)))
+        for step in views:
+            target = f"{_q(step.prod_schema)}.{_q(step.prod_name)}"
+            body = _view_body(engine.table_sql(step.audit_schema, step.name))
+            _drop_duckdb(engine, step.prod_schema, step.prod_name)
+            engine.execute(f"create view {target} as {rewrite_schemas(body, schema_map)}")
+            published.append(step)
+    return published
+
+
+def _drop_duckdb(engine: Any, schema: str, name: str) -> None:
+    kind = dict(engine.list_relations(schema)).get(name)
+    if kind is not None:
+        engine.execute(f"drop {kind} {_q(schema)}.{_q(name)}")
+
+
+def _copy_duckdb(engine: Any, source: tuple[str, str], target: tuple[str, str], schema_map: Mapping[str, str]) -> None:
+    """Copy a table with its constraints (DuckDB keeps them in the CREATE statement)."""
+    ddl = engine.table_sql(*source).rstrip().rstrip(";")
+    columns = rewrite_schemas(ddl[ddl.index("(") :], schema_map)
+    engine.execute(f"create table {_q(target[0])}.{_q(target[1])}{columns}")
+    engine.execute(f"insert into {_q(target[0])}.{_q(target[1])} select * from {_q(source[0])}.{_q(source[1])}")
+
+
+def copy_table(engine: Engine, source: tuple[str, str], target: tuple[str, str]) -> None:
+    """Copy one table into another schema (prod state into an audit schema, or a backup back into prod).
+
+    DuckDB copies data and constraints; Databricks makes a Delta SHALLOW CLONE (no data copied).
+    """
+    engine.create_schema(target[0])
+    if engine.name == "duckdb":
+        _copy_duckdb(engine, source, target, {})
+        return
+    catalog = engine.database
+    engine.execute(
+        f"create or replace table `{catalog}`.`{target[0]}`.`{target[1]}` "
+        f"shallow clone `{catalog}`.`{source[0]}`.`{source[1]}`"
+    )
+
+
+def _view_body(create_view_sql: str) -> str:
+    match = re.match(r"(?is)^\s*create\s+(?:or\s+replace\s+)?view\s+.+?\s+as\s+(.*)$", create_view_sql.strip())
+    if match is None:
+        raise QualityError(f"cannot read the view definition: {create_view_sql[:120]}")
+    return match.group(1).rstrip().rstrip(";")
+
+
+def _publish_databricks(engine: Any, steps: list[PublishStep], schema_map: Mapping[str, str]) -> list[PublishStep]:
+    catalog = engine.database
+    published = []
+    for step in steps:
+        engine.create_schema(step.prod_schema)
+        target = f"`{catalog}`.`{step.prod_schema}`.`{step.prod_name}`"
+        if step.kind == "table":
+            step = replace(step, prod_version=engine.table_versions(step.prod_schema).get(step.prod_name))
+            engine.execute(
+                f"create or replace table {target} deep clone `{catalog}`.`{step.audit_schema}`.`{step.name}`"
+            )
+        else:
+            rows = engine.query(f"show create table `{catalog}`.`{step.audit_schema}`.`{step.name}`")
+            body = _view_body(str(rows[0][0]))
+            engine.execute(f"create or replace view {target} as {rewrite_schemas(body, schema_map)}")
+        published.append(step)
+    return published
+
+
+def order_views(steps: Iterable[PublishStep], depends_on: Mapping[str, list[str]]) -> list[PublishStep]:
+    """Tables first, then views so that every view comes after the views it reads."""
+    steps = list(steps)
+    by_id = {step.unique_id: step for step in steps}
+    ordered: list[PublishStep] = [step for step in steps if step.kind == "table"]
+    seen: set[str] = set()
+
+    def visit(unique_id: str) -> None:
+        if unique_id in seen or unique_id not in by_id:
+            return
+        seen.add(unique_id)
+        for parent in depends_on.get(unique_id, []):
+            visit(parent)
+        if by_id[unique_id].kind == "view":
+            ordered.append(by_id[unique_id])
+
+    for step in steps:
+        visit(step.unique_id)
+    return ordered
+
+
+def restore(engine: Engine, steps: list[PublishStep]) -> list[str]:
+    """Undo a publish: every table it replaced goes back to its state before; returns what was restored.
+
+    DuckDB: in one transaction, from the backup schema the publish kept (a table that did not exist before
+    is dropped). Databricks: Delta `RESTORE TABLE ... TO VERSION AS OF` the version recorded before publish.
+    Views are code, not data: they are left as published (revert the commit and redeploy to change them).
+    """
+    tables = [step for step in steps if step.kind == "table"]
+    if engine.name == "databricks":
+        return _restore_databricks(engine, tables)
+    restored = []
+    with engine.transaction():
+        for step in tables:
+            _drop_duckdb(engine, step.prod_schema, step.prod_name)
+            if step.backed_up and step.backup_schema:
+                _copy_duckdb(engine, (step.backup_schema, step.prod_name), (step.prod_schema, step.prod_name), {})
+            restored.append(f"{step.prod_schema}.{step.prod_name}")
+    return restored
+
+
+def _restore_databricks(engine: Any, tables: list[PublishStep]) -> list[str]:
+    restored = []
+    for step in tables:
+        if step.prod_version is None:
+            engine.execute(f"drop table if exists `{engine.database}`.`{step.prod_schema}`.`{step.prod_name}`")
+        else:
+            engine.delta_restore(step.prod_schema, step.prod_name, step.prod_version)
+        restored.append(f"{step.prod_schema}.{step.prod_name}")
+    return restored

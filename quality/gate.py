@@ -1,0 +1,321 @@
+"""Write-audit-publish: the only way models reach production.
+
+    load raw data ─► build into an ephemeral audit schema (prod state of incremental models and
+    snapshots carried over) ─► dbt tests + unit tests ─► GX suites ─► publish only if all green ─► drop audit
+
+A failure at any step leaves production exactly as it was; the audit schemas are dropped whatever happens.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import asdict, dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from quality.artifacts import DEFAULT_ROOT, RunArtifacts
+from quality.engines.publish import PublishStep, copy_table, order_views, publish
+from quality.errors import GateFailed, QualityError
+from quality.project import DbtProject
+from quality.runner import DbtInvoker, DbtRun, ProgressCallback, describe_failures
+from quality.schemas import new_run_id
+from quality.targets import Target
+from quality.workspace import Workspace, open_workspace
+
+PARSE_CACHE = Path(".quality/cache")
+PUBLISHED_TYPES = frozenset({"model", "seed", "snapshot"})
+STATEFUL_MATERIALIZATIONS = frozenset({"incremental", "snapshot"})
+
+
+@dataclass
+class GateOptions:
+    fixtures_dir: Path | None = None
+    orders: int | None = None
+    seed: int = 42
+    run_expectations: bool = True
+    publish: bool = True
+    keep_audit: bool = False
+    backup: bool = True
+    artifacts_root: Path = DEFAULT_ROOT
+    threads: int | None = None
+
+
+@dataclass
+class GateReport:
+    run_id: str
+    target: str
+    audit_base: str = ""
+    status: str = "running"  # published | audited | failed | error
+    started_at: str = field(default_factory=lambda: datetime.now(UTC).isoformat())
+    finished_at: str | None = None
+    timings: dict[str, float] = field(default_factory=dict)
+    raw_tables: dict[str, int] = field(default_factory=dict)
+    models: list[dict[str, Any]] = field(default_factory=list)
+    tests: list[dict[str, Any]] = field(default_factory=list)
+    expectations: list[dict[str, Any]] = field(default_factory=list)
+    published: list[dict[str, Any]] = field(default_factory=list)
+    dropped_schemas: list[str] = field(default_factory=list)
+    error: str | None = None
+    artifacts_dir: str = ""
+
+    @property
+    def ok(self) -> bool:
+        return self.status in {"published", "audited"}
+
+    def as_dict(self) -> dict[str, Any]:
+        return {key: value for key, value in self.__dict__.items()}
+
+
+@contextmanager
+def _timed(report: GateReport, step: str) -> Iterator[None]:
+    started = time.perf_counter()
+    try:
+        yield
+    finally:
+        report.timings[step] = round(time.perf_counter() - started, 3)
+
+
+def run_gate(
+    project: DbtProject,
+    target: Target,
+    options: GateOptions,
+    *,
+    progress: ProgressCallback | None = None,
+    announce: Callable[[str], None] = lambda message: None,
+) -> GateReport:
+    """Run the gate end to end; returns the report (status failed/error instead of raising for data failures)."""
+    run_id = f"{datetime.now(UTC):%Y%m%dt%H%M%S}_{new_run_id()}"
+    artifacts = RunArtifacts.create(run_id, options.artifacts_root)
+    report = GateReport(run_id=run_id, target=target.name, artifacts_dir=str(artifacts.root))
+    workspace: Workspace | None = None
+    started = time.perf_counter()
+    try:
+        workspace = open_workspace(
+            project,
+            target,
+            prefix="audit",
+            artifacts_root=artifacts.root,
+            run_id=run_id.split("_")[-1],
+            keep=options.keep_audit,
+            separate_file=False,
+            progress=progress,
+            quiet=True,
+        )
+        workspace.dbt.threads = options.threads
+        report.audit_base = workspace.base
+        announce(f"audit schema base {workspace.base} on {target.describe()}")
+        _audit_and_publish(workspace, project, target, options, report, artifacts, announce)
+    except GateFailed as failure:
+        report.status, report.error = "failed", str(failure)
+    except QualityError as error:
+        report.status, report.error = "error", str(error)
+    except KeyboardInterrupt:
+        report.status, report.error = "error", "interrupted; nothing was published"
+        raise
+    finally:
+        if workspace is not None:
+            with _timed(report, "drop_audit"):
+                report.dropped_schemas = workspace.close()
+        report.timings["total"] = round(time.perf_counter() - started, 3)
+        report.finished_at = datetime.now(UTC).isoformat()
+        artifacts.write_json(artifacts.report_path, report.as_dict())
+    return report
+
+
+def _audit_and_publish(
+    workspace: Workspace,
+    project: DbtProject,
+    target: Target,
+    options: GateOptions,
+    report: GateReport,
+    artifacts: RunArtifacts,
+    announce: Callable[[str], None],
+) -> None:
+    with _timed(report, "load_raw"):
+        report.raw_tables = _load_raw(workspace, options)
+    with _timed(report, "parse"):
+        audit_manifest = workspace.parse()
+        suites = _check_suites(audit_manifest) if options.run_expectations else []
+        prod = DbtInvoker(project, target, workspace.artifacts_dir / "prod_target", quiet=True)
+        prod_manifest = prod.parse_cached(PARSE_CACHE)
+    steps = plan_publish(audit_manifest, prod_manifest, workspace, backup_schema=f"quality_backup_{report.run_id}")
+    with _timed(report, "carry_prod_state"):
+        _carry_prod_state(workspace, audit_manifest, steps)
+    announce("building and testing in the audit schema")
+    with _timed(report, "dbt_build"):
+        build = workspace.dbt.run(["build"], expect_pass=False)
+    artifacts.keep_dbt_artifacts(workspace.dbt.target_path)
+    _record_build(report, build)
+    failures = []
+    if not build.success:
+        failures.append(describe_failures(build, target, workspace.base))
+    built = {n.name for n in build.nodes if n.resource_type in PUBLISHED_TYPES and n.status == "success"}
+    runnable, blocked = split_suites(suites, built)
+    if runnable:
+        announce(f"validating {len(runnable)} Great Expectations suite(s)")
+        with _timed(report, "expectations"):
+            failures += _validate(workspace, runnable, audit_manifest, report, artifacts)
+    if blocked:
+        failures.append(
+            f"Great Expectations suites not run because a model they read was not built: {', '.join(blocked)}."
+        )
+    if failures:
+        raise GateFailed("\n".join([*failures, f"Nothing was published: prod on {target.describe()} is untouched."]))
+    if not options.publish:
+        report.status = "audited"
+        return
+    announce(f"publishing {len(steps)} relation(s) to {target.describe()}")
+    with _timed(report, "publish"):
+        schema_map = {step.audit_schema: step.prod_schema for step in steps}
+        schema_map[workspace.raw_schema] = _prod_raw_schema(prod_manifest, workspace)
+        built = {node.unique_id for node in build.nodes if node.status == "success"} | {
+            s.unique_id for s in steps if s.unique_id.startswith("raw.")
+        }
+        selected = [step for step in steps if step.unique_id in built]
+        done = publish(workspace.engine, _without_backup(selected, options.backup), schema_map)
+        report.published = [step.as_dict() for step in done]
+        artifacts.write_json(
+            artifacts.publish_path,
+            {"run_id": report.run_id, "target": target.name, "steps": report.published},
+        )
+    report.status = "published"
+
+
+def _without_backup(steps: list[PublishStep], backup: bool) -> list[PublishStep]:
+    if backup:
+        return steps
+    return [PublishStep(**{**step.as_dict(), "backup_schema": None}) for step in steps]
+
+
+def _load_raw(workspace: Workspace, options: GateOptions) -> dict[str, int]:
+    if options.fixtures_dir is not None:
+        return workspace.load_fixtures(options.fixtures_dir)
+    if options.orders is not None:
+        from quality.generate import load_generated
+
+        return load_generated(workspace.engine, workspace.raw_schema, options.orders, options.seed)
+    workspace.dbt.raw_schema = None  # read the target's own raw sources
+    return {}
+
+
+def _check_suites(manifest: dict[str, Any]) -> list[Any]:
+    from quality.expectations.spec import check_suites
+
+    return check_suites(manifest)
+
+
+def plan_publish(
+    audit: dict[str, Any], prod: dict[str, Any], workspace: Workspace, *, backup_schema: str | None
+) -> list[PublishStep]:
+    """Pair each materialized node of the audit build with its prod relation (by unique id)."""
+    steps = []
+    for unique_id, node in audit.get("nodes", {}).items():
+        materialized = node.get("config", {}).get("materialized")
+        if node.get("resource_type") not in PUBLISHED_TYPES or materialized == "ephemeral":
+            continue
+        prod_node = prod["nodes"].get(unique_id)
+        if prod_node is None:
+            continue
+        kind = "view" if materialized == "view" else "table"
+        steps.append(
+            PublishStep(
+                unique_id=unique_id,
+                kind=kind,
+                audit_schema=node["schema"],
+                name=node["alias"] or node["name"],
+                prod_schema=prod_node["schema"],
+                prod_name=prod_node["alias"] or prod_node["name"],
+                backup_schema=backup_schema if kind == "table" else None,
+            )
+        )
+    if workspace.dbt.raw_schema:
+        prod_raw = _prod_raw_schema(prod, workspace)
+        for table, _kind in workspace.engine.list_relations(workspace.raw_schema):
+            steps.append(
+                PublishStep(
+                    unique_id=f"raw.{table}",
+                    kind="table",
+                    audit_schema=workspace.raw_schema,
+                    name=table,
+                    prod_schema=prod_raw,
+                    prod_name=table,
+                    backup_schema=backup_schema,
+                )
+            )
+    depends = {uid: node.get("depends_on", {}).get("nodes", []) for uid, node in audit.get("nodes", {}).items()}
+    return order_views(steps, depends)
+
+
+def _prod_raw_schema(prod: dict[str, Any], workspace: Workspace) -> str:
+    schemas = {source["schema"] for source in prod.get("sources", {}).values()}
+    return sorted(schemas)[0] if len(schemas) == 1 else workspace.dbt.vars.get("raw_schema", "raw")
+
+
+def _carry_prod_state(workspace: Workspace, audit: dict[str, Any], steps: list[PublishStep]) -> None:
+    """Copy prod's incremental models and snapshots into the audit schema, so the build merges onto them."""
+    engine = workspace.engine
+    for step in steps:
+        node = audit["nodes"].get(step.unique_id, {})
+        if node.get("config", {}).get("materialized") not in STATEFUL_MATERIALIZATIONS:
+            continue
+        if engine.relation_exists(step.prod_schema, step.prod_name):
+            copy_table(engine, (step.prod_schema, step.prod_name), (step.audit_schema, step.name))
+
+
+def split_suites(suites: list[Any], built: set[str]) -> tuple[list[Any], list[str]]:
+    """Suites whose model and every `{ref:...}` they read were built, and the names of the others."""
+    from quality.expectations.relations import placeholders
+
+    runnable: list[Any] = []
+    blocked: list[Any] = []
+    for suite in suites:
+        refs = {p.target for spec in suite.specs if spec.query for p in placeholders(spec.query) if p.kind == "ref"}
+        needed = {suite.name} | refs
+        (runnable if needed <= built else blocked).append(suite)
+    return runnable, [suite.name for suite in blocked]
+
+
+def _record_build(report: GateReport, build: DbtRun) -> None:
+    for node in build.nodes:
+        entry = {
+            "unique_id": node.unique_id,
+            "name": node.name,
+            "resource_type": node.resource_type,
+            "status": node.status,
+            "execution_time": round(node.execution_time, 3),
+            "rows_affected": node.rows_affected,
+            "message": node.message,
+            "failures": node.failures,
+        }
+        (report.tests if node.resource_type in {"test", "unit_test"} else report.models).append(entry)
+
+
+def _validate(
+    workspace: Workspace,
+    suites: list[Any],
+    manifest: dict[str, Any],
+    report: GateReport,
+    artifacts: RunArtifacts,
+) -> list[str]:
+    from quality.expectations.validate import format_failures, validate_models
+
+    validation = validate_models(
+        suites,
+        manifest,
+        workspace.engine,
+        data_docs_dir=artifacts.data_docs_dir,
+        run_name=report.run_id,
+    )
+    report.expectations = [asdict(result) for result in validation.results]
+    report.expectations += [
+        {**asdict(problem), "success": False, "severity": "harness"} for problem in validation.errors
+    ]
+    validation.raise_for_errors()  # a metric that errored is a harness error, never a data failure
+    if validation.ok:
+        return []
+    return [
+        f"Great Expectations validation failed in audit schema base {workspace.base}:\n{format_failures(validation)}"
+    ]

@@ -1,0 +1,60 @@
+"""The `gx` fixture's object: validate models of an ephemeral workspace against their declared suites."""
+
+from __future__ import annotations
+
+import json
+from typing import TYPE_CHECKING, Any
+
+from quality.errors import ExpectationConfigError
+
+if TYPE_CHECKING:
+    from quality.expectations.report import ValidationReport
+    from quality.workspace import Workspace
+
+
+class GxValidator:
+    """`gx.validate("fct_orders")` returns the report; `gx.assert_valid(...)` fails the test with a readable list."""
+
+    def __init__(self, workspace: Workspace) -> None:
+        self.workspace = workspace
+
+    def manifest(self) -> dict[str, Any]:
+        path = self.workspace.dbt.target_path / "manifest.json"
+        if not path.is_file():
+            raise ExpectationConfigError(
+                f"no manifest in {path.parent}: build first (use the dbt_build fixture, or dbt.run(['build']))."
+            )
+        return json.loads(path.read_text(encoding="utf-8"))
+
+    def validate(self, *models: str) -> ValidationReport:
+        """Validate the named models (all models with a suite when none is named)."""
+        from quality.expectations.spec import check_suites
+        from quality.expectations.validate import validate_models
+
+        manifest = self.manifest()
+        suites = check_suites(manifest)
+        if models:
+            known = {suite.name for suite in suites}
+            unknown = sorted(set(models) - known)
+            if unknown:
+                raise ExpectationConfigError(
+                    f"no expectation suite is declared for {', '.join(unknown)} (models with suites: "
+                    f"{', '.join(sorted(known)) or 'none'}); declare one under config.meta.quality.expectations."
+                )
+            suites = [suite for suite in suites if suite.name in models]
+        return validate_models(
+            suites,
+            manifest,
+            self.workspace.engine,
+            data_docs_dir=self.workspace.artifacts_dir / "data_docs",
+            run_name=self.workspace.base,
+        )
+
+    def assert_valid(self, *models: str) -> ValidationReport:
+        """Validate and fail with each failed expectation (model, column, observed value, sample rows)."""
+        from quality.expectations.report import format_failures
+
+        report = self.validate(*models)
+        if not report.ok:
+            raise AssertionError(format_failures(report))
+        return report

@@ -1,0 +1,252 @@
+"""The pytest plugin (entry point `pytest11`): ephemeral dbt builds checked by Great Expectations.
+
+Importing this module imports neither dbt nor GX: fixtures import them when first used, so a test run
+that needs neither pays nothing for them.
+
+Fixtures (session-scoped, one workspace per xdist worker):
+    dbt_project     the dbt project (--dbt-project-dir)
+    dbt_target      the resolved target (--dbt-target)
+    ephemeral_schema  the workspace: base name, engine, raw schema; dropped at the end (unless --keep-schema)
+    dbt             a `DbtInvoker` bound to target and schema: `dbt.run(["build"])`, `expect_pass=False`
+    seed_fixtures   loads the raw fixture CSVs into the workspace's raw schema; returns rows per table
+    dbt_build       seed_fixtures + one `dbt build` of the whole project, shared by the session
+    gx              validates models against their suites: `gx.validate("fct_orders")`, `gx.assert_valid(...)`
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+from collections.abc import Iterator
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import pytest
+
+if TYPE_CHECKING:
+    from quality.engines.base import Engine
+    from quality.gx_fixture import GxValidator
+    from quality.project import DbtProject
+    from quality.runner import DbtInvoker, DbtRun
+    from quality.targets import Target
+    from quality.workspace import Workspace
+
+RUN_ID_KEY = "quality_run_id"
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    group = parser.getgroup("quality", "dbt quality harness")
+    group.addoption(
+        "--dbt-project-dir",
+        default=None,
+        help="folder holding dbt_project.yml (default: ini dbt_project_dir, else ./dbt)",
+    )
+    group.addoption(
+        "--dbt-profiles-dir",
+        default=None,
+        help="folder holding profiles.yml (default: the project's, else DBT_PROFILES_DIR, else ~/.dbt)",
+    )
+    group.addoption(
+        "--dbt-target",
+        default=None,
+        help="dbt target to build in (default: DBT_TARGET, else the profile's default)",
+    )
+    group.addoption(
+        "--schema-prefix",
+        default=None,
+        help="prefix of the ephemeral schema names (default: ci under CI=true, else dev)",
+    )
+    group.addoption(
+        "--keep-schema",
+        action="store_true",
+        default=False,
+        help="keep the ephemeral schemas (and DuckDB file) after the run, for debugging",
+    )
+    group.addoption(
+        "--raw-fixtures-dir",
+        default=None,
+        help="folder of <table>.csv raw fixtures (default: ini raw_fixtures_dir, else tests/fixtures/raw)",
+    )
+    group.addoption(
+        "--artifacts-dir",
+        default=None,
+        help="where dbt artifacts and Data Docs of each run go (default: artifacts/pytest)",
+    )
+    group.addoption(
+        "--runs-dir",
+        default=None,
+        help="run folders of `quality gate` (publish records for prod_smoke; default: artifacts/runs)",
+    )
+    group.addoption(
+        "--smoke-row-tolerance",
+        type=float,
+        default=0.5,
+        help="prod_smoke: allowed relative change of row counts against the previous publish (default 0.5)",
+    )
+    parser.addini("dbt_project_dir", "folder holding dbt_project.yml", default="dbt")
+    parser.addini("raw_fixtures_dir", "folder of raw fixture CSVs", default="tests/fixtures/raw")
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line("markers", "integration: builds the dbt project for real in an ephemeral schema")
+    config.addinivalue_line("markers", "prod_smoke: read-only checks of a deployed (prod) target")
+    config.addinivalue_line("markers", "slow: takes more than a few seconds")
+    if not hasattr(config, "workerinput"):
+        from quality.schemas import new_run_id
+
+        config.stash[_run_id_key] = new_run_id()
+    else:
+        config.stash[_run_id_key] = config.workerinput[RUN_ID_KEY]  # type: ignore[attr-defined]
+
+
+_run_id_key = pytest.StashKey[str]()
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_configure_node(node: Any) -> None:
+    """xdist: every worker shares the controller's run id, so one run's schemas share one name stem."""
+    node.workerinput[RUN_ID_KEY] = node.config.stash[_run_id_key]
+
+
+def _worker_id(config: pytest.Config) -> str | None:
+    workerinput = getattr(config, "workerinput", None)
+    return str(workerinput["workerid"]) if workerinput else None
+
+
+def _option(config: pytest.Config, name: str, ini: str | None = None) -> str | None:
+    value = config.getoption(name)
+    if value is None and ini is not None:
+        value = config.getini(ini)
+    return value
+
+
+def _path_option(config: pytest.Config, name: str, ini: str) -> Path:
+    value = Path(str(_option(config, name, ini)))
+    return value if value.is_absolute() else Path(config.rootpath) / value
+
+
+@pytest.fixture(scope="session")
+def dbt_project(pytestconfig: pytest.Config) -> DbtProject:
+    from quality.project import load_project
+
+    return load_project(
+        _path_option(pytestconfig, "--dbt-project-dir", "dbt_project_dir"),
+        pytestconfig.getoption("--dbt-profiles-dir"),
+    )
+
+
+@pytest.fixture(scope="session")
+def dbt_target(pytestconfig: pytest.Config, dbt_project: DbtProject) -> Target:
+    from quality.targets import resolve_target
+
+    return resolve_target(dbt_project, pytestconfig.getoption("--dbt-target"))
+
+
+@pytest.fixture(scope="session")
+def ephemeral_schema(pytestconfig: pytest.Config, dbt_project: DbtProject, dbt_target: Target) -> Iterator[Workspace]:
+    from quality.workspace import open_workspace
+
+    prefix = pytestconfig.getoption("--schema-prefix") or ("ci" if os.environ.get("CI") else "dev")
+    artifacts = pytestconfig.getoption("--artifacts-dir") or str(Path(pytestconfig.rootpath) / "artifacts" / "pytest")
+    workspace = open_workspace(
+        dbt_project,
+        dbt_target,
+        prefix=prefix,
+        artifacts_root=Path(artifacts),
+        run_id=pytestconfig.stash[_run_id_key],
+        worker=_worker_id(pytestconfig),
+        keep=pytestconfig.getoption("--keep-schema"),
+        quiet=True,
+    )
+    with _terminate_as_interrupt():
+        try:
+            yield workspace
+        finally:
+            workspace.close()
+
+
+@pytest.fixture(scope="session")
+def dbt(ephemeral_schema: Workspace) -> DbtInvoker:
+    return ephemeral_schema.dbt
+
+
+@pytest.fixture(scope="session")
+def seed_fixtures(pytestconfig: pytest.Config, ephemeral_schema: Workspace) -> dict[str, int]:
+    return ephemeral_schema.load_fixtures(_path_option(pytestconfig, "--raw-fixtures-dir", "raw_fixtures_dir"))
+
+
+@pytest.fixture(scope="session")
+def dbt_build(ephemeral_schema: Workspace, seed_fixtures: dict[str, int]) -> DbtRun:
+    ephemeral_schema.parse()
+    return ephemeral_schema.dbt.run(["build"])
+
+
+@pytest.fixture(scope="session")
+def gx(ephemeral_schema: Workspace) -> GxValidator:
+    from quality.gx_fixture import GxValidator
+
+    return GxValidator(ephemeral_schema)
+
+
+@pytest.fixture(scope="session")
+def prod_engine(dbt_target: Target) -> Iterator[Engine]:
+    """A READ-ONLY connection to the target (DuckDB refuses every write on it); for `prod_smoke` tests."""
+    from quality.engines.factory import open_engine
+
+    engine = open_engine(dbt_target, read_only=True)
+    yield engine
+    engine.close()
+
+
+@pytest.fixture(scope="session")
+def prod_manifest(pytestconfig: pytest.Config, dbt_project: DbtProject, dbt_target: Target) -> dict[str, Any]:
+    """The project parsed for the target itself (no ephemeral base): where prod relations live."""
+    from quality.runner import DbtInvoker
+
+    folder = Path(pytestconfig.rootpath) / "artifacts" / "pytest" / f"prod_manifest_{dbt_target.name}"
+    return DbtInvoker(dbt_project, dbt_target, folder, quiet=True).parse()
+
+
+@pytest.fixture(scope="session")
+def runs_dir(pytestconfig: pytest.Config) -> Path:
+    value = Path(pytestconfig.getoption("--runs-dir") or "artifacts/runs")
+    return value if value.is_absolute() else Path(pytestconfig.rootpath) / value
+
+
+def pytest_terminal_summary(terminalreporter: Any, exitstatus: int, config: pytest.Config) -> None:
+    """After `pytest -m prod_smoke`: one line per check, readable in seconds."""
+    reports = [
+        r
+        for key in ("passed", "failed", "error")
+        for r in terminalreporter.stats.get(key, [])
+        if getattr(r, "when", "call") in {"call", "setup"}
+        and "prod_smoke" in getattr(r, "keywords", {})
+        and (r.when == "call" or r.failed)
+    ]
+    if not reports:
+        return
+    terminalreporter.section("prod smoke")
+    for report in reports:
+        name = report.nodeid.split("::")[-1].removeprefix("test_").replace("_", " ")
+        mark = "PASS" if report.passed else "FAIL"
+        terminalreporter.write_line(f"{mark}  {name}", green=report.passed, red=not report.passed)
+        if not report.passed:
+            message = str(getattr(report.longrepr, "reprcrash", None) and report.longrepr.reprcrash.message)
+            terminalreporter.write_line(f"      {message.splitlines()[0] if message else ''}")
+
+
+class _terminate_as_interrupt:
+    """Turn SIGTERM into KeyboardInterrupt while active, so pytest tears fixtures down and schemas are dropped."""
+
+    def __enter__(self) -> None:
+        self.previous = signal.getsignal(signal.SIGTERM)
+        if self.previous in (signal.SIG_DFL, None):
+            signal.signal(signal.SIGTERM, _raise_interrupt)
+
+    def __exit__(self, *exc: object) -> None:
+        if self.previous in (signal.SIG_DFL, None):
+            signal.signal(signal.SIGTERM, signal.SIG_DFL)
+
+
+def _raise_interrupt(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt(f"signal {signum}")

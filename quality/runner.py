@@ -1,0 +1,307 @@
+"""The one module that runs dbt: `dbtRunner` in-process, bound to a target and an (ephemeral) schema base.
+
+`DbtInvoker.run(["build"])` returns a typed `DbtRun`; `res.success` and every node's status are the truth
+(a failing unit test raises no exception), and `expect_pass=True` turns any failed node into one
+`DbtRunError` listing them with target, schema and model.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import json
+import os
+import time
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from quality.errors import DbtRunError
+from quality.project import DbtProject
+from quality.targets import Target
+
+MESSAGE_LINES = 8  # lines of a node's message shown (a unit test's diff, a database error)
+FAILED_STATUSES = frozenset({"error", "fail", "runtime error"})
+ProgressCallback = Callable[[int, int, str, str], None]  # (done, total, unique_id, status)
+
+
+@dataclass(frozen=True)
+class NodeResult:
+    unique_id: str
+    name: str
+    resource_type: str
+    status: str
+    execution_time: float
+    rows_affected: int | None
+    message: str | None
+    failures: int | None
+    schema: str | None
+    compiled_path: Path | None
+    tested_model: str | None = None  # tests and unit tests: the model they check
+    column: str | None = None  # column tests: the column they check
+
+    @property
+    def failed(self) -> bool:
+        return self.status in FAILED_STATUSES
+
+
+@dataclass(frozen=True)
+class DbtRun:
+    """One dbt command's outcome, with the paths of the artifacts it wrote."""
+
+    args: tuple[str, ...]
+    success: bool
+    nodes: tuple[NodeResult, ...]
+    target_path: Path
+    elapsed: float
+
+    @property
+    def failed(self) -> list[NodeResult]:
+        return [node for node in self.nodes if node.failed]
+
+    @property
+    def manifest_path(self) -> Path:
+        return self.target_path / "manifest.json"
+
+    @property
+    def run_results_path(self) -> Path:
+        return self.target_path / "run_results.json"
+
+    def manifest(self) -> dict[str, Any]:
+        return json.loads(self.manifest_path.read_text(encoding="utf-8"))
+
+    def count(self, resource_type: str, status: str | None = None) -> int:
+        return sum(1 for n in self.nodes if n.resource_type == resource_type and (status is None or n.status == status))
+
+
+@dataclass
+class DbtInvoker:
+    """Runs dbt commands for one project, target and schema base; artifacts go to `target_path`."""
+
+    project: DbtProject
+    target: Target
+    target_path: Path
+    schema_base: str | None = None
+    raw_schema: str | None = None
+    extra_vars: dict[str, Any] = field(default_factory=dict)
+    threads: int | None = None
+    progress: ProgressCallback | None = None
+    env: dict[str, str] = field(default_factory=dict)
+    quiet: bool = False
+    _manifest: Any = field(default=None, init=False, repr=False)
+
+    @property
+    def vars(self) -> dict[str, Any]:
+        values = dict(self.extra_vars)
+        if self.schema_base:
+            values["quality_schema_base"] = self.schema_base
+        if self.raw_schema:
+            values["raw_schema"] = self.raw_schema
+        return values
+
+    def parse(self) -> dict[str, Any]:
+        """Parse once (kept for later commands, so each build skips dbt's parse); returns manifest.json."""
+        from dbt.cli.main import dbtRunner
+
+        with self._environment():
+            result = dbtRunner().invoke(self._args(["parse"]))
+        if not result.success:
+            raise DbtRunError(
+                f"dbt could not parse project {self.project.root} for {self.target.describe()}: "
+                f"{_first_line(result.exception)}. Run `dbt parse` in {self.project.root} to see the details."
+            )
+        self._manifest = result.result
+        return json.loads((self.target_path / "manifest.json").read_text(encoding="utf-8"))
+
+    def parse_cached(self, cache_dir: Path) -> dict[str, Any]:
+        """manifest.json from a cache keyed by the project's files, profiles, target and vars; parse on a miss.
+
+        The gate needs the prod manifest only to know where each node lives in prod; that rarely changes,
+        so a warm gate pays one dbt parse (the audit one), not two.
+        """
+        path = cache_dir / f"manifest_{self.target.name}_{self._cache_key()}.json"
+        if path.is_file():
+            return json.loads(path.read_text(encoding="utf-8"))
+        manifest = self.parse()
+        cache_dir.mkdir(parents=True, exist_ok=True)
+        week_ago = time.time() - 7 * 24 * 3600
+        for stale in cache_dir.glob("manifest_*.json"):
+            with contextlib.suppress(OSError):  # another worker may prune it at the same time
+                if stale.stat().st_mtime < week_ago:
+                    stale.unlink()
+        temporary = path.with_suffix(".tmp")
+        temporary.write_text(json.dumps(manifest), encoding="utf-8")
+        temporary.replace(path)
+        return manifest
+
+    def _cache_key(self) -> str:
+        digest = hashlib.sha256()
+        ignored = {"target", "logs", "dbt_packages"}
+        for file in sorted(self.project.root.rglob("*")):
+            relative = file.relative_to(self.project.root)
+            if file.is_file() and relative.parts[0] not in ignored:
+                digest.update(str(relative).encode() + b"\0" + file.read_bytes() + b"\0")
+        if self.project.profiles_path.is_file():
+            digest.update(self.project.profiles_path.read_bytes())
+        digest.update(json.dumps([self.target.name, str(self.target.duckdb_path), self.vars], sort_keys=True).encode())
+        for key in sorted(os.environ):  # values only hashed, never stored
+            if key.startswith(("DBT_", "DATABRICKS_", "QUALITY_")):
+                digest.update(f"{key}={os.environ[key]}".encode())
+        return digest.hexdigest()[:16]
+
+    def run(self, args: Sequence[str], *, expect_pass: bool = True) -> DbtRun:
+        """Run a dbt command (e.g. ["build", "--select", "tag:ci"]) and return its typed result."""
+        from dbt.cli.main import dbtRunner
+
+        tracker = _ProgressTracker(self.progress)
+        runner = dbtRunner(manifest=self._manifest, callbacks=[tracker])
+        started = time.perf_counter()
+        with self._environment():
+            result = runner.invoke(self._args(list(args)))
+        run = DbtRun(
+            args=tuple(args),
+            success=bool(result.success),
+            nodes=tuple(_node_results(result.result, self.target_path)),
+            target_path=self.target_path,
+            elapsed=time.perf_counter() - started,
+        )
+        if result.exception is not None and not run.nodes:
+            raise DbtRunError(
+                f"dbt {' '.join(args)} failed on {self.target.describe()} (schema base "
+                f"{self.schema_base or 'none'}) before running any node: {_first_line(result.exception)}"
+            )
+        if expect_pass and not run.success:
+            raise DbtRunError(describe_failures(run, self.target, self.schema_base))
+        return run
+
+    def _args(self, command: list[str]) -> list[str]:
+        args = [
+            *command,
+            "--project-dir",
+            str(self.project.root),
+            "--profiles-dir",
+            str(self._profiles_dir()),
+            "--target",
+            self.target.name,
+            "--target-path",
+            str(self.target_path),
+            "--log-path",
+            str(self.target_path / "logs"),
+        ]
+        if self.vars:
+            args += ["--vars", json.dumps(self.vars)]
+        if self.threads:
+            args += ["--threads", str(self.threads)]
+        if self.quiet:
+            args.append("--quiet")
+        return args
+
+    def _profiles_dir(self) -> Path:
+        """For DuckDB, a generated profiles.yml pinning the database file this invoker owns.
+
+        That lets the harness give each run and xdist worker its own file on any project, whatever its
+        profile says (a DuckDB output holds no secret). Databricks targets use the project's own profiles.
+        """
+        if self.target.engine != "duckdb" or self.target.duckdb_path is None:
+            return self.project.profiles_dir
+        output = {**self.target.output, "path": str(self.target.duckdb_path)}
+        profiles = {self.project.profile: {"target": self.target.name, "outputs": {self.target.name: output}}}
+        directory = self.target_path / "profiles"
+        directory.mkdir(parents=True, exist_ok=True)
+        (directory / "profiles.yml").write_text(json.dumps(profiles, indent=2), encoding="utf-8")
+        return directory
+
+    @contextmanager
+    def _environment(self) -> Iterator[None]:
+        overrides = {"DBT_SEND_ANONYMOUS_USAGE_STATS": "false", "DO_NOT_TRACK": "1", **self.env}
+        saved = {key: os.environ.get(key) for key in overrides}
+        os.environ.update(overrides)
+        try:
+            yield
+        finally:
+            for key, value in saved.items():
+                if value is None:
+                    os.environ.pop(key, None)
+                else:
+                    os.environ[key] = value
+
+
+class _ProgressTracker:
+    """A dbt event callback counting finished nodes (node x of y)."""
+
+    def __init__(self, progress: ProgressCallback | None) -> None:
+        self.progress = progress
+        self.total = 0
+        self.done = 0
+
+    def __call__(self, event: Any) -> None:
+        if self.progress is None:
+            return
+        data = event.data
+        total = getattr(data, "total", 0)
+        if total:
+            self.total = max(self.total, int(total))
+        if event.info.name == "NodeFinished":
+            self.done += 1
+            info = data.node_info
+            self.progress(self.done, max(self.total, self.done), info.unique_id, info.node_status)
+
+
+def _node_results(result: Any, target_path: Path) -> Iterator[NodeResult]:
+    for item in getattr(result, "results", None) or []:
+        node = getattr(item, "node", None)
+        if node is None:
+            continue
+        response = getattr(item, "adapter_response", None) or {}
+        compiled = getattr(node, "compiled_path", None)
+        yield NodeResult(
+            unique_id=node.unique_id,
+            name=node.name,
+            resource_type=str(node.resource_type),
+            status=str(item.status),
+            execution_time=float(item.execution_time or 0.0),
+            rows_affected=response.get("rows_affected") if isinstance(response, dict) else None,
+            message=item.message,
+            failures=item.failures,
+            schema=getattr(node, "schema", None),
+            compiled_path=(target_path.parent / compiled) if compiled else None,
+            tested_model=_tested_model(node),
+            column=getattr(node, "column_name", None),
+        )
+
+
+def _tested_model(node: Any) -> str | None:
+    attached = getattr(node, "attached_node", None) or getattr(node, "model", None)
+    if attached:
+        return str(attached).split(".")[-1] if "." in str(attached) else str(attached)
+    depends = [n for n in getattr(getattr(node, "depends_on", None), "nodes", []) if n.startswith("model.")]
+    return depends[0].split(".")[-1] if len(depends) == 1 else None
+
+
+def describe_failures(run: DbtRun, target: Target, schema_base: str | None) -> str:
+    lines = [
+        f"dbt {' '.join(run.args)} failed on {target.describe()}, schema base {schema_base or '(target default)'}: "
+        f"{len(run.failed)} node(s) failed."
+    ]
+    for node in run.failed:
+        detail = [line for line in (node.message or "").strip().splitlines() if line.strip()]
+        if node.resource_type in {"test", "unit_test"}:
+            on = f"model {node.tested_model}" if node.tested_model else "several models"
+            where = f"{node.name} on {on}" + (f", column {node.column}" if node.column else "")
+        else:
+            where = f"{node.schema}.{node.name}" if node.schema else node.name
+        lines.append(f"  - {node.resource_type} {where} [{node.status}]: {detail[0] if detail else 'no message'}")
+        lines += [f"      {line}" for line in detail[1:MESSAGE_LINES]]
+        if node.compiled_path:
+            lines.append(f"    compiled SQL: {node.compiled_path}")
+    lines.append("Fix the model or the data, then run again.")
+    return "\n".join(lines)
+
+
+def _first_line(error: BaseException | None) -> str:
+    if error is None:
+        return "no error message"
+    text = str(error).strip()
+    return text.splitlines()[0] if text else type(error).__name__

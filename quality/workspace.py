@@ -1,0 +1,122 @@
+"""An ephemeral workspace: one schema base on one engine, with dbt bound to it, dropped whatever happens.
+
+On DuckDB each workspace also gets its own database file (one writer per file), so xdist workers and
+concurrent runs never share a writable file. On Databricks the workspace's schemas live in the target's
+catalog and the base name (timestamp, run id, worker) keeps them apart.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from quality.engines.base import Engine
+from quality.engines.factory import open_engine
+from quality.errors import SchemaGuardError
+from quality.fixtures import discover
+from quality.project import DbtProject
+from quality.runner import DbtInvoker, ProgressCallback
+from quality.schemas import assert_ephemeral, drop_ephemeral, new_base
+from quality.targets import Target
+
+EPHEMERAL_DIR = Path(".quality/ephemeral")
+
+
+@dataclass
+class Workspace:
+    project: DbtProject
+    target: Target
+    base: str
+    engine: Engine
+    dbt: DbtInvoker
+    artifacts_dir: Path
+    keep: bool = False
+    owns_file: bool = False
+
+    @property
+    def raw_schema(self) -> str:
+        return f"{self.base}_raw"
+
+    def schema(self, custom: str) -> str:
+        """Where a node with custom schema `custom` lands in this workspace."""
+        return f"{self.base}_{custom}"
+
+    def load_fixtures(self, directory: Path) -> dict[str, int]:
+        """Load every `<table>.csv` of the directory into the raw schema; returns rows per table."""
+        loaded = {}
+        for fixture in discover(directory):
+            loaded[fixture.table] = self.engine.load_csv(self.raw_schema, fixture.table, fixture.path)
+        return loaded
+
+    def parse(self) -> dict[str, Any]:
+        """Parse the project for this workspace and refuse it if any node would land outside the base."""
+        manifest = self.dbt.parse()
+        check_routing(manifest, self.base)
+        return manifest
+
+    def close(self) -> list[str]:
+        """Drop every schema of the base (unless kept) and release the engine; returns what was dropped."""
+        dropped: list[str] = []
+        try:
+            if not self.keep:
+                dropped = drop_ephemeral(self.engine, self.base)
+        finally:
+            self.engine.close()
+            if self.owns_file and not self.keep and self.target.duckdb_path is not None:
+                for leftover in self.target.duckdb_path.parent.glob(f"{self.target.duckdb_path.name}*"):
+                    leftover.unlink(missing_ok=True)
+        return dropped
+
+
+def open_workspace(
+    project: DbtProject,
+    target: Target,
+    *,
+    prefix: str,
+    artifacts_root: Path,
+    run_id: str | None = None,
+    worker: str | None = None,
+    keep: bool = False,
+    base: str | None = None,
+    separate_file: bool = True,
+    progress: ProgressCallback | None = None,
+    quiet: bool = False,
+) -> Workspace:
+    """Create an ephemeral workspace (a new base, or a given one after the prod guard)."""
+    base = base or new_base(prefix, run_id=run_id, worker=worker)
+    assert_ephemeral(base, prod_schemas={target.schema})
+    owns_file = False
+    if target.engine == "duckdb" and separate_file:
+        target = dataclasses.replace(target, duckdb_path=(EPHEMERAL_DIR / f"{base}.duckdb").resolve())
+        owns_file = True
+    engine = open_engine(target)
+    artifacts_dir = artifacts_root / base
+    invoker = DbtInvoker(
+        project=project,
+        target=target,
+        target_path=artifacts_dir / "target",
+        schema_base=base,
+        raw_schema=f"{base}_raw",
+        progress=progress,
+        quiet=quiet,
+    )
+    engine.create_schema(f"{base}_raw")
+    return Workspace(project, target, base, engine, invoker, artifacts_dir, keep=keep, owns_file=owns_file)
+
+
+def check_routing(manifest: dict[str, Any], base: str) -> None:
+    """Every node that dbt would materialize must land in a schema of the base, never in prod."""
+    for node in manifest.get("nodes", {}).values():
+        if node.get("resource_type") not in {"model", "seed", "snapshot"}:
+            continue
+        if node.get("config", {}).get("materialized") == "ephemeral":
+            continue
+        schema = str(node.get("schema") or "")
+        if not schema.startswith(f"{base}_"):
+            raise SchemaGuardError(
+                f"{node['resource_type']} {node['name']} would be built in schema '{schema}', outside the "
+                f"ephemeral base '{base}', so it could touch production. Add the harness's generate_schema_name "
+                "macro to the project (it routes every schema under the var quality_schema_base); see README."
+            )

@@ -1,0 +1,223 @@
+"""The gate on the real project: a full build, a second batch with late updates and customer changes, and
+defects that must stop the publish with a readable message while prod stays exactly as it was."""
+
+from __future__ import annotations
+
+import csv
+import shutil
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from quality.engines.duckdb import DuckDBEngine
+from quality.gate import GateOptions, GateReport, run_gate
+from quality.project import load_project
+from quality.targets import resolve_target
+
+pytestmark = pytest.mark.integration
+ROOT = Path(__file__).resolve().parents[2]
+RAW = ROOT / "tests" / "fixtures" / "raw"
+BATCH2 = ROOT / "tests" / "fixtures" / "raw_batch2"
+
+
+@dataclass
+class Prod:
+    path: Path
+    runs: Path
+
+    def gate(self, fixtures: Path, project_dir: Path = ROOT / "dbt") -> GateReport:
+        project = load_project(project_dir)
+        return run_gate(
+            project, resolve_target(project, "local"), GateOptions(fixtures_dir=fixtures, artifacts_root=self.runs)
+        )
+
+    def query(self, sql: str) -> list[tuple[object, ...]]:
+        engine = DuckDBEngine(self.path)
+        try:
+            return engine.query(sql)
+        finally:
+            engine.close()
+
+    def fingerprint(self) -> dict[str, str]:
+        """Every relation of every schema: its DDL and an order-independent hash of its rows."""
+        engine = DuckDBEngine(self.path)
+        try:
+            prints = {}
+            for schema in engine.list_schemas():
+                for name, _kind in engine.list_relations(schema):
+                    relation = engine.relation_ref(schema, name)
+                    rows = engine.query(
+                        f"select md5(coalesce(string_agg(cast(t as varchar), '|' order by cast(t as varchar)), '')) from {relation} t"
+                    )
+                    prints[f"{schema}.{name}"] = f"{engine.table_sql(schema, name)}|{rows[0][0]}"
+            return prints
+        finally:
+            engine.close()
+
+
+@pytest.fixture(scope="module")
+def prod(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Prod]:
+    folder = tmp_path_factory.mktemp("prod")
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("QUALITY_DUCKDB_PATH", str(folder / "warehouse.duckdb"))
+        prod = Prod(folder / "warehouse.duckdb", folder / "runs")
+        first = prod.gate(RAW)
+        assert first.status == "published", first.error
+        yield prod
+
+
+@pytest.fixture(scope="module")
+def second_batch(prod: Prod) -> GateReport:
+    report = prod.gate(BATCH2)
+    assert report.status == "published", report.error
+    return report
+
+
+def read_csv(path: Path) -> list[dict[str, str]]:
+    with path.open(newline="", encoding="utf-8") as handle:
+        return list(csv.DictReader(handle))
+
+
+def test_first_publish_builds_every_mart_with_one_row_per_key(prod: Prod) -> None:
+    orders = {row["order_id"] for row in read_csv(RAW / "orders.csv")}
+    assert prod.query("select count(*), count(distinct order_id) from marts.fct_orders") == [(len(orders), len(orders))]
+    lines = len(read_csv(RAW / "order_lines.csv"))
+    assert prod.query("select count(*) from marts.fct_order_lines") == [(lines,)]
+    customers = len(read_csv(RAW / "customers.csv"))
+    assert prod.query("select count(*), count(*) filter (where is_current) from marts.dim_customers") == [
+        (customers, customers)
+    ]
+    assert not [
+        s for s in prod.query("select schema_name from information_schema.schemata") if str(s[0]).startswith("audit_")
+    ]
+
+
+def test_second_batch_closes_changed_customer_versions_without_overlap(prod: Prod, second_batch: GateReport) -> None:
+    before = {row["customer_id"]: row for row in read_csv(RAW / "customers.csv")}
+    after = {row["customer_id"]: row for row in read_csv(BATCH2 / "customers.csv")}
+    changed = sorted(
+        int(key) for key in after if key in before and after[key]["updated_at"] != before[key]["updated_at"]
+    )
+    assert changed, "the second batch must change some customers"
+    versions = prod.query(
+        "select customer_id, count(*), count(*) filter (where is_current), count(*) filter (where valid_to is not null) "
+        "from marts.dim_customers group by customer_id having count(*) > 1 order by customer_id"
+    )
+    assert versions == [(customer, 2, 1, 1) for customer in changed]
+    overlaps = prod.query(
+        "select a.customer_id from marts.dim_customers a join marts.dim_customers b "
+        "on a.customer_id = b.customer_id and a.customer_key <> b.customer_key "
+        "and a.valid_from < coalesce(b.valid_to, timestamp '9999-12-31') "
+        "and b.valid_from < coalesce(a.valid_to, timestamp '9999-12-31')"
+    )
+    assert overlaps == []
+    for customer in changed:
+        (current,) = prod.query(
+            f"select segment, city from marts.dim_customers where customer_id = {customer} and is_current"
+        )
+        assert current == (after[str(customer)]["segment"], after[str(customer)]["city"])
+
+
+def test_second_batch_merges_late_order_updates_without_duplicate_keys(prod: Prod, second_batch: GateReport) -> None:
+    raw_orders = {row["order_id"]: row for row in read_csv(BATCH2 / "orders.csv")}
+    first_orders = {row["order_id"]: row for row in read_csv(RAW / "orders.csv")}
+    assert prod.query("select count(*), count(distinct order_id) from marts.fct_orders") == [
+        (len(raw_orders), len(raw_orders))
+    ]
+    updated = [
+        oid
+        for oid, row in raw_orders.items()
+        if oid in first_orders and row["updated_at"] != first_orders[oid]["updated_at"]
+    ]
+    assert updated, "the second batch must update some orders late"
+    statuses = dict(
+        prod.query(
+            f"select cast(order_id as varchar), order_status from marts.fct_orders where order_id in ({', '.join(updated)})"
+        )
+    )
+    assert statuses == {oid: raw_orders[oid]["status"] for oid in updated}
+
+
+def test_daily_totals_equal_the_sum_of_their_lines(prod: Prod, second_batch: GateReport) -> None:
+    mismatches = prod.query(
+        "select d.order_date, d.store_id from marts.fct_daily_sales d left join ("
+        "  select order_date, store_id, sum(net_amount) as net_amount, sum(quantity) as units "
+        "  from marts.fct_order_lines group by 1, 2) l using (order_date, store_id) "
+        "where l.net_amount is null or d.net_amount <> l.net_amount or d.units_sold <> l.units"
+    )
+    assert mismatches == []
+    assert prod.query("select sum(net_amount) from marts.fct_daily_sales") == prod.query(
+        "select sum(net_amount) from marts.fct_order_lines"
+    )
+
+
+def _edit_csv(folder: Path, table: str, edit: Callable[[list[dict[str, str]]], list[dict[str, str]]]) -> None:
+    rows = read_csv(folder / f"{table}.csv")
+    fields = list(rows[0])
+    with (folder / f"{table}.csv").open("w", newline="", encoding="utf-8") as handle:
+        writer = csv.DictWriter(handle, fieldnames=fields)
+        writer.writeheader()
+        writer.writerows(edit(rows))
+
+
+def _duplicate_order(rows: list[dict[str, str]]) -> list[dict[str, str]]:
+    return [*rows, dict(rows[6])]
+
+
+def _null_product(rows: list[dict[str, str]]) -> list[dict[str, str]]:
+    rows[0]["product_id"] = ""
+    return rows
+
+
+def _negative_price(rows: list[dict[str, str]]) -> list[dict[str, str]]:
+    rows[3]["unit_price"] = "-" + rows[3]["unit_price"]
+    return rows
+
+
+def _second_current_version(rows: list[dict[str, str]]) -> list[dict[str, str]]:
+    twin = dict(rows[2])
+    twin["city"] = "Atlantis"
+    return [*rows, twin]
+
+
+DATA_DEFECTS = {
+    "duplicate_key": ("orders", _duplicate_order, ["unique", "model fct_order_lines", "column order_line_id"]),
+    "null_foreign_key": ("order_lines", _null_product, ["product_id", "not_null"]),
+    "negative_amount": ("order_lines", _negative_price, ["unit_price"]),
+    "overlapping_scd2_versions": ("customers", _second_current_version, ["customer"]),
+}
+
+
+@pytest.mark.parametrize("defect", sorted(DATA_DEFECTS))
+def test_a_data_defect_stops_the_publish_and_leaves_prod_identical(
+    prod: Prod, second_batch: GateReport, tmp_path: Path, defect: str
+) -> None:
+    table, edit, phrases = DATA_DEFECTS[defect]
+    fixtures = tmp_path / "raw"
+    shutil.copytree(BATCH2, fixtures)
+    _edit_csv(fixtures, table, edit)
+    before = prod.fingerprint()
+    report = prod.gate(fixtures)
+    assert report.status == "failed", report.error
+    for phrase in phrases:
+        assert phrase in (report.error or ""), report.error
+    assert "prod" in (report.error or "")
+    assert prod.fingerprint() == before
+
+
+def test_a_revenue_bug_in_the_code_is_caught_by_the_reconciliation(
+    prod: Prod, second_batch: GateReport, tmp_path: Path
+) -> None:
+    project = tmp_path / "dbt"
+    shutil.copytree(ROOT / "dbt", project, ignore=shutil.ignore_patterns("target", "logs"))
+    model = project / "models" / "marts" / "facts" / "fct_orders.sql"
+    source = model.read_text()
+    assert "sum(net_amount) as net_amount" in source
+    model.write_text(source.replace("sum(net_amount) as net_amount", "sum(gross_amount) as net_amount"))
+    before = prod.fingerprint()
+    report = prod.gate(BATCH2, project)
+    assert report.status == "failed", report.error
+    assert "fct_orders" in (report.error or "")
+    assert prod.fingerprint() == before

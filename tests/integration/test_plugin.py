@@ -1,0 +1,140 @@
+"""The pytest plugin on a project that is not ours: fixtures, ephemeral schemas, xdist, guards, cleanup."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import duckdb
+import pytest
+
+from tests.integration.mini_project import write_mini_project
+
+pytestmark = pytest.mark.integration
+
+BUILD_AND_CHECK = """
+import duckdb
+
+def test_build_lands_in_the_ephemeral_schema(ephemeral_schema, dbt_build, gx):
+    assert dbt_build.success
+    assert {n.name: n.status for n in dbt_build.nodes} == {
+        "stg_sales": "success", "fct_sales": "success", "unique_fct_sales_sale_id": "pass"}
+    rows = ephemeral_schema.engine.query(f'select sum(amount) from "{ephemeral_schema.base}_marts".fct_sales')
+    assert float(rows[0][0]) == 35.75
+    print("BASE=" + ephemeral_schema.base)
+    open(ephemeral_schema.base + ".base", "w").close()
+    gx.assert_valid("fct_sales")
+"""
+
+SLOW_TEST = """
+import time
+
+def test_waits_for_a_signal(ephemeral_schema, dbt_build):
+    print("BASE=" + ephemeral_schema.base, flush=True)
+    open("built.flag", "w").write(ephemeral_schema.base)
+    time.sleep(120)
+"""
+
+
+@pytest.fixture
+def shop(pytester: pytest.Pytester) -> pytest.Pytester:
+    write_mini_project(pytester.path)
+    pytester.makeini("[pytest]\ndbt_project_dir = dbt\nraw_fixtures_dir = fixtures\n")
+    return pytester
+
+
+def _ephemeral_leftovers(root: Path) -> list[str]:
+    folder = root / ".quality" / "ephemeral"
+    return sorted(p.name for p in folder.glob("*.duckdb")) if folder.is_dir() else []
+
+
+def test_session_builds_validates_and_drops_its_schema(shop: pytest.Pytester) -> None:
+    shop.makepyfile(test_shop=BUILD_AND_CHECK)
+    result = shop.runpytest_subprocess("-p", "no:cacheprovider", "-s", "--schema-prefix", "ci")
+    result.assert_outcomes(passed=1)
+    result.stdout.fnmatch_lines(["*BASE=ci_*t*_*"])
+    assert _ephemeral_leftovers(shop.path) == []
+
+
+def test_keep_schema_keeps_the_workspace_for_debugging(shop: pytest.Pytester) -> None:
+    shop.makepyfile(test_shop=BUILD_AND_CHECK)
+    result = shop.runpytest_subprocess("-p", "no:cacheprovider", "-s", "--keep-schema")
+    result.assert_outcomes(passed=1)
+    (kept,) = _ephemeral_leftovers(shop.path)
+    base = kept.removesuffix(".duckdb")
+    connection = duckdb.connect(str(shop.path / ".quality" / "ephemeral" / kept), read_only=True)
+    schemas = {row[0] for row in connection.execute("select schema_name from information_schema.schemata").fetchall()}
+    assert {f"{base}_raw", f"{base}_staging", f"{base}_marts"} <= schemas
+
+
+def test_two_xdist_workers_get_distinct_schemas_and_no_lock_conflict(shop: pytest.Pytester) -> None:
+    shop.makepyfile(test_a=BUILD_AND_CHECK, test_b=BUILD_AND_CHECK.replace("def test_build", "def test_build_b"))
+    result = shop.runpytest_subprocess("-p", "no:cacheprovider", "-s", "-n", "2", "--dist", "load")
+    result.assert_outcomes(passed=2)
+    bases = {path.stem for path in shop.path.glob("*.base")}
+    assert len(bases) == 2, result.outlines
+    assert {base.rsplit("_", 1)[1] for base in bases} == {"gw0", "gw1"}
+    assert len({base.rsplit("_", 2)[1] for base in bases}) == 1  # one run id shared by the workers
+    assert _ephemeral_leftovers(shop.path) == []
+
+
+def test_a_project_without_the_schema_macro_is_refused_before_building(pytester: pytest.Pytester) -> None:
+    write_mini_project(pytester.path, with_schema_macro=False)
+    pytester.makeini("[pytest]\ndbt_project_dir = dbt\nraw_fixtures_dir = fixtures\n")
+    pytester.makepyfile(test_shop=BUILD_AND_CHECK)
+    result = pytester.runpytest_subprocess("-p", "no:cacheprovider")
+    result.assert_outcomes(errors=1)
+    result.stdout.fnmatch_lines(["*would be built in schema 'main_*', outside the ephemeral base*"])
+    assert not (pytester.path / "dbt" / "shop.duckdb").exists()
+
+
+def _start_and_wait_for_build(root: Path) -> subprocess.Popen[str]:
+    process = subprocess.Popen(
+        [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "-s", "test_slow.py"],
+        cwd=root,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    deadline = time.monotonic() + 300
+    while not (root / "built.flag").exists():
+        if process.poll() is not None or time.monotonic() > deadline:
+            process.kill()
+            raise AssertionError(f"the inner run ended before building: {process.communicate()[0]}")
+        time.sleep(0.2)
+    return process
+
+
+def test_sigterm_during_a_run_still_drops_the_schema(shop: pytest.Pytester) -> None:
+    shop.makepyfile(test_slow=SLOW_TEST)
+    process = _start_and_wait_for_build(shop.path)
+    assert _ephemeral_leftovers(shop.path) != []
+    process.send_signal(signal.SIGTERM)
+    output, _ = process.communicate(timeout=120)
+    assert process.returncode != 0, output
+    assert _ephemeral_leftovers(shop.path) == [], output
+
+
+def test_sigkill_leaves_a_schema_that_quality_reap_removes(shop: pytest.Pytester) -> None:
+    shop.makepyfile(test_slow=SLOW_TEST)
+    process = _start_and_wait_for_build(shop.path)
+    process.send_signal(signal.SIGKILL)
+    process.communicate(timeout=60)
+    base = (shop.path / "built.flag").read_text()
+    assert _ephemeral_leftovers(shop.path) == [f"{base}.duckdb"]
+    env = {**os.environ, "SHOP_DUCKDB_PATH": str(shop.path / "shop.duckdb")}
+    reaped = subprocess.run(
+        [sys.executable, "-m", "quality.cli", "reap", "--project-dir", "dbt", "--older-than", "0s"],
+        cwd=shop.path,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert reaped.returncode == 0, reaped.stderr
+    assert f"{base}.duckdb" in reaped.stdout
+    assert _ephemeral_leftovers(shop.path) == []

@@ -1,0 +1,263 @@
+"""The GitHub workflows: schema-valid, zizmor-clean, secrets only where they cannot leak, and the PR template
+naming checks that exist."""
+
+from __future__ import annotations
+
+import importlib.util
+import re
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+from types import ModuleType
+from typing import Any
+
+import pytest
+import yaml
+
+ROOT = Path(__file__).resolve().parents[2]
+WORKFLOWS = sorted((ROOT / ".github" / "workflows").glob("*.yml"))
+BIN = Path(sys.executable).parent
+EXPRESSION = re.compile(r"\$\{\{(.*?)\}\}", re.S)
+SECRET_USE = re.compile(r"\bsecrets\.([A-Za-z_][A-Za-z0-9_]*)")
+PINNED = re.compile(r"^[\w.-]+/[\w.-]+(/[\w./-]+)?@[0-9a-f]{40}$")
+SECRET_LITERALS = (
+    re.compile(r"dapi[0-9a-f]{32}"),  # Databricks personal access token
+    re.compile(r"gh[pousr]_[A-Za-z0-9]{36}"),  # GitHub tokens
+    re.compile(r"xox[abprs]-[A-Za-z0-9-]{10,}"),  # Slack tokens
+    re.compile(r"hooks\.slack\.com/services/\w+"),  # Slack webhook URLs
+    re.compile(r"AKIA[0-9A-Z]{16}"),  # AWS access keys
+)
+SECRET_NAMED_KEY = re.compile(r"(TOKEN|SECRET|PASSWORD|API_KEY|WEBHOOK)", re.I)
+
+
+def load(path: Path) -> dict[Any, Any]:
+    return dict(yaml.safe_load(path.read_text()))
+
+
+def triggers(document: dict[Any, Any]) -> dict[str, Any]:
+    """`on:` (PyYAML reads the bare key `on` as the boolean True)."""
+    return dict(document["on"] if "on" in document else document[True])
+
+
+def walk(node: Any, path: tuple[Any, ...] = ()) -> Iterator[tuple[tuple[Any, ...], Any]]:
+    """Every scalar of a YAML document with the path of keys (and list indexes) leading to it."""
+    if isinstance(node, dict):
+        for key, value in node.items():
+            yield from walk(value, (*path, key))
+    elif isinstance(node, list):
+        for index, value in enumerate(node):
+            yield from walk(value, (*path, index))
+    else:
+        yield path, node
+
+
+def test_there_are_the_three_workflows() -> None:
+    assert [p.name for p in WORKFLOWS] == ["cleanup.yml", "deploy.yml", "pr.yml"]
+
+
+def test_every_workflow_matches_the_github_schema() -> None:
+    result = subprocess.run(
+        [str(BIN / "check-jsonschema"), "--builtin-schema", "vendor.github-workflows", *map(str, WORKFLOWS)],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert result.stdout.strip() == "ok -- validation done"
+
+
+@pytest.mark.parametrize("persona", ["regular", "auditor"])
+def test_zizmor_finds_nothing(persona: str) -> None:
+    result = subprocess.run(
+        [
+            str(BIN / "zizmor"),
+            "--offline",
+            "--no-progress",
+            f"--persona={persona}",
+            str(ROOT / ".github" / "workflows"),
+        ],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "No findings to report" in result.stdout
+
+
+@pytest.mark.parametrize("workflow", WORKFLOWS, ids=lambda p: p.name)
+class TestSecretsAndExpressions:
+    def test_secrets_are_used_only_as_env_or_with_values(self, workflow: Path) -> None:
+        for path, value in walk(load(workflow)):
+            if isinstance(value, str) and any(SECRET_USE.search(e) for e in EXPRESSION.findall(value)):
+                assert path[-2:-1] in (("env",), ("with",)), f"{workflow.name}: secret at {path}"
+
+    def test_run_scripts_hold_no_expression_at_all(self, workflow: Path) -> None:
+        """Values reach scripts through env, so nothing from an event can be spliced into shell code."""
+        for path, value in walk(load(workflow)):
+            if path and path[-1] == "run":
+                assert "${{" not in str(value), f"{workflow.name}: expression in {path}"
+
+    def test_no_secret_literal_anywhere(self, workflow: Path) -> None:
+        text = workflow.read_text()
+        for pattern in SECRET_LITERALS:
+            assert not pattern.search(text), f"{workflow.name} holds a literal matching {pattern.pattern}"
+        for path, value in walk(load(workflow)):
+            if path and isinstance(path[-1], str) and SECRET_NAMED_KEY.search(path[-1]) and value:
+                assert EXPRESSION.fullmatch(str(value).strip()), f"{workflow.name}: literal value for {path}"
+
+    def test_actions_are_pinned_to_a_full_commit_sha(self, workflow: Path) -> None:
+        uses = [value for path, value in walk(load(workflow)) if path and path[-1] == "uses"]
+        assert uses
+        assert all(PINNED.match(str(ref)) for ref in uses), uses
+
+    def test_permissions_are_empty_at_the_top_and_granted_per_job(self, workflow: Path) -> None:
+        document = load(workflow)
+        assert document["permissions"] == {}
+        for name, job in document["jobs"].items():
+            granted = job["permissions"]
+            assert set(granted) <= {"contents", "actions"}, (name, granted)
+            assert set(granted.values()) == {"read"}, (name, granted)
+
+
+class TestDeployWorkflow:
+    def test_runs_on_main_and_semver_tags_one_at_a_time_never_cancelled(self) -> None:
+        document = load(ROOT / ".github" / "workflows" / "deploy.yml")
+        assert triggers(document) == {"push": {"branches": ["main"], "tags": ["v[0-9]+.[0-9]+.[0-9]+"]}}
+        assert document["concurrency"] == {"group": "deploy-prod", "cancel-in-progress": False}
+
+    def test_steps_run_in_the_deploy_order(self) -> None:
+        steps = load(ROOT / ".github" / "workflows" / "deploy.yml")["jobs"]["deploy"]["steps"]
+        runs = [" ".join(str(step.get("run", "")).split()) for step in steps]
+
+        def index(fragment: str) -> int:
+            return next(i for i, run in enumerate(runs) if fragment in run)
+
+        order = [
+            "uv sync --frozen",
+            "dbt parse --project-dir dbt --profiles-dir dbt --target prod",
+            "quality gate --target prod",
+            "dbt snapshot",
+            "quality deploy --wait",
+            "pytest tests/smoke -m prod_smoke",
+            "fetch-artifacts.sh gate-run",
+            ".github/scripts/metrics.sh",
+        ]
+        assert [index(fragment) for fragment in order] == sorted(index(fragment) for fragment in order)
+
+    def test_metrics_run_even_when_the_gate_failed(self) -> None:
+        steps = load(ROOT / ".github" / "workflows" / "deploy.yml")["jobs"]["deploy"]["steps"]
+        metrics = next(step for step in steps if step.get("run") == ".github/scripts/metrics.sh")
+
+        assert metrics["if"] == "${{ !cancelled() }}"
+
+
+class TestCleanupWorkflow:
+    def test_reaps_on_a_schedule(self) -> None:
+        document = load(ROOT / ".github" / "workflows" / "cleanup.yml")
+        steps = document["jobs"]["reap"]["steps"]
+
+        assert triggers(document)["schedule"] == [{"cron": "17 */6 * * *"}]
+        assert steps[-1]["run"] == "uv run quality reap --target ci --older-than 6h"
+
+
+def slim_ci() -> ModuleType:
+    spec = importlib.util.spec_from_file_location("slim_ci", ROOT / ".github" / "scripts" / "slim_ci.py")
+    assert spec is not None
+    assert spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+class TestSlimCi:
+    def test_databricks_ci_target_only_with_host_and_a_credential(self) -> None:
+        choose = slim_ci().choose_target
+
+        assert choose({}) == "local"
+        assert choose({"DATABRICKS_HOST": "https://adb-1.2.azuredatabricks.net", "DATABRICKS_TOKEN": ""}) == "local"
+        assert choose({"DATABRICKS_HOST": "https://adb-1.2.azuredatabricks.net", "DATABRICKS_TOKEN": "t"}) == "ci"
+
+    def test_selection_defers_on_databricks_and_builds_the_parents_of_children_on_duckdb(self, tmp_path: Path) -> None:
+        module = slim_ci()
+        for engine in ("databricks", "local"):
+            (tmp_path / engine).mkdir()
+            (tmp_path / engine / "manifest.json").write_text("{}")
+
+        assert module.selection(tmp_path, "databricks") == [
+            "--select",
+            "state:new+",
+            "state:modified.body+",
+            "state:modified.configs+",
+            "state:modified.persisted_descriptions+",
+            "state:modified.macros+",
+            "state:modified.contract+",
+            "--defer",
+            "--state",
+            str((tmp_path / "databricks").resolve()),
+        ]
+        assert module.selection(tmp_path, "duckdb") == [
+            "--select",
+            "@state:new",
+            "@state:modified.body",
+            "@state:modified.configs",
+            "@state:modified.persisted_descriptions",
+            "@state:modified.macros",
+            "@state:modified.contract",
+            "--indirect-selection",
+            "cautious",
+            "--state",
+            str((tmp_path / "local").resolve()),
+        ]
+
+    def test_no_manifest_for_the_engine_means_a_full_build(self, tmp_path: Path) -> None:
+        (tmp_path / "local").mkdir()
+        (tmp_path / "local" / "manifest.json").write_text("{}")
+
+        assert slim_ci().selection(tmp_path, "databricks") == []
+
+
+class TestPullRequestTemplate:
+    TEMPLATE = ROOT / ".github" / "pull_request_template.md"
+
+    def checklist(self) -> list[str]:
+        items, current = [], ""
+        for line in self.TEMPLATE.read_text().splitlines():
+            if line.startswith("- [ ] "):
+                current = line
+                items.append(current)
+            elif current and line.startswith("      "):
+                items[-1] += " " + line.strip()
+            else:
+                current = ""
+        return items
+
+    def test_the_five_merge_checks_are_there_each_naming_its_proof(self) -> None:
+        items = self.checklist()
+
+        assert [re.search(r"\*\*(.+?)\*\*", item).group(1) for item in items] == [  # type: ignore[union-attr]
+            "Tests pass",
+            "Contract changes reviewed",
+            "Docs updated",
+            "Heavy models' performance checked",
+            "No secret leaked",
+        ]
+        assert all("`" in item for item in items)
+
+    def test_the_named_tox_envs_hooks_and_benchmark_exist(self) -> None:
+        text = " ".join(self.checklist())
+        tox_ini = (ROOT / "tox.ini").read_text()
+        hooks = (ROOT / ".pre-commit-config.yaml").read_text()
+
+        envs = [name for group in re.findall(r"`tox -e ([\w,]+)`", text) for name in group.split(",")]
+        named_hooks = [n for pair in re.findall(r"hooks? `([\w-]+)`(?: and `([\w-]+)`)?", text) for n in pair if n]
+
+        assert envs == ["lint", "unit", "integration", "docs"]
+        assert named_hooks == ["dbt-contract-guard", "dbt-checkpoint", "detect-secrets", "profiles-safety"]
+        for name in envs:
+            assert f"[testenv:{name}]" in tox_ini, name
+        for name in named_hooks:
+            assert re.search(rf"(id|alias): {re.escape(name)}\n", hooks), name
+        for check in ("check-model-has-contract", "check-model-has-description", "check-model-columns-have-desc"):
+            assert f"id: {check}\n" in hooks
+        assert (ROOT / "bench" / "bench_gx.py").is_file()
