@@ -1,5 +1,0 @@
-"""dbt's `modules` context object (lint only)."""
-
-import datetime
-
-__all__ = ["datetime"]

@@ -1,0 +1,32 @@
+"""The repository itself passes its own gate: `pre-commit run --all-files` on a copy of every file git sees."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+from pathlib import Path
+
+from tests.hooks.conftest import PROJECT_ROOT, PreCommit, commit_all, init_repo, output_of
+
+
+def copy_repository(destination: Path) -> None:
+    listed = subprocess.run(
+        ["git", "ls-files", "-z", "--cached", "--others", "--exclude-standard"],
+        cwd=PROJECT_ROOT,
+        capture_output=True,
+        check=True,
+    ).stdout.decode()
+    for name in filter(None, listed.split("\0")):
+        source = PROJECT_ROOT / name
+        if source.is_file():
+            (destination / name).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(source, destination / name)
+
+
+def test_the_project_passes_pre_commit_run_all_files(pre_commit: PreCommit, tmp_path: Path) -> None:
+    copy_repository(tmp_path)
+    init_repo(tmp_path, pre_commit.env)
+    commit_all(tmp_path, "chore: snapshot of the working tree", pre_commit.env)
+    result = pre_commit.run(tmp_path, "run", "--all-files")
+    assert result.returncode == 0, output_of(result)
+    assert pre_commit.git(tmp_path, "status", "--porcelain").stdout == "", "no hook may rewrite a file"
