@@ -42,7 +42,7 @@ def timed(command: list[str], env: dict[str, str]) -> float:
 
 def overhead(orders: int, repeats: int) -> None:
     with tempfile.TemporaryDirectory() as scratch:
-        raw_db, gate_db = Path(scratch, "raw.duckdb"), Path(scratch, "gate.duckdb")
+        raw_db, gate_db = Path(scratch, "dbt_build.duckdb"), Path(scratch, "gate.duckdb")
         load_raw(raw_db, orders)
         load_raw(gate_db, orders)
         base = {**os.environ, "DBT_SEND_ANONYMOUS_USAGE_STATS": "false", "DO_NOT_TRACK": "1"}

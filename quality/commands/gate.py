@@ -32,6 +32,7 @@ def gate(
     expectations: Annotated[bool, typer.Option(help="validate the Great Expectations suites")] = True,
     publish: Annotated[bool, typer.Option(help="publish to prod when green (--no-publish: audit only)")] = True,
     keep_audit: Annotated[bool, typer.Option(help="keep the audit schemas for debugging")] = False,
+    backup: Annotated[bool, typer.Option(help="keep prod's previous tables for `quality rollback`")] = True,
     artifacts_dir: Annotated[Path, typer.Option(help="where run folders go")] = Path("artifacts/runs"),
     threads: Annotated[int | None, typer.Option(help="dbt threads")] = None,
 ) -> int:
@@ -45,6 +46,7 @@ def gate(
         run_expectations=expectations,
         publish=publish,
         keep_audit=keep_audit,
+        backup=backup,
         artifacts_root=artifacts_dir,
         threads=threads,
     )

@@ -14,6 +14,8 @@ import pandas as pd
 from quality.errors import EngineBusyError, FixtureError, QualityError
 from quality.fixtures import check_csv
 
+# A database (file stem) named like a schema makes `<name>.<table>` ambiguous in DuckDB.
+SCHEMA_LIKE_NAMES = frozenset({"raw", "staging", "intermediate", "marts", "snapshots", "seeds", "main"})
 _LOCK_HOLDER = re.compile(r"Conflicting lock is held in (?P<process>.+?) \(PID (?P<pid>\d+)\)")
 
 
@@ -30,6 +32,11 @@ class DuckDBEngine:
         self.path = path.resolve()
         self.read_only = read_only
         self.database = self.path.stem
+        if self.database in SCHEMA_LIKE_NAMES:
+            raise QualityError(
+                f"the DuckDB file {self.path} is named like a schema ('{self.database}'), which makes "
+                f"'{self.database}.<table>' ambiguous in DuckDB; name the file differently (e.g. warehouse.duckdb)."
+            )
         if not read_only:
             self.path.parent.mkdir(parents=True, exist_ok=True)
         elif not self.path.exists():

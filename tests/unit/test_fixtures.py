@@ -66,3 +66,10 @@ def test_a_duckdb_file_held_by_another_process_gives_a_clear_message(tmp_path: P
     finally:
         holder.kill()
         holder.wait()
+
+
+def test_a_duckdb_file_named_like_a_schema_is_refused(tmp_path: Path) -> None:
+    from quality.errors import QualityError
+
+    with pytest.raises(QualityError, match=r"named like a schema \('raw'\).*name the file differently"):
+        DuckDBEngine(tmp_path / "raw.duckdb")
