@@ -5,10 +5,6 @@ Each check gets a small timeout (2 s) so a hang would fail fast; no test asserts
 
 from __future__ import annotations
 
-import os
-from collections.abc import Iterator
-from pathlib import Path
-
 import pytest
 
 from quality.engines.connectivity import parse_host, preflight_databricks, warehouse_id_from_http_path
@@ -22,19 +18,12 @@ CLIENT_ID = "6f1c2d3e-sp"
 CLIENT_SECRET = "dose-fake-client-secret-42"
 
 
-@pytest.fixture(autouse=True)
-def hermetic_sdk(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
-    """databricks-sdk reads DATABRICKS_* variables and ~/.databrickscfg: give it neither."""
-    for name in list(os.environ):
-        if name.startswith(("DATABRICKS_", "ARM_")):
-            monkeypatch.delenv(name)
-    monkeypatch.setenv("HOME", str(tmp_path))
+pytestmark = pytest.mark.usefixtures("hermetic_databricks_env")
 
 
 @pytest.fixture
-def workspace() -> Iterator[FakeWorkspace]:
-    with FakeWorkspace() as fake:
-        yield fake
+def workspace(fake_workspace: FakeWorkspace) -> FakeWorkspace:
+    return fake_workspace
 
 
 def preflight_error(

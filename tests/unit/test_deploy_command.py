@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import os
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -19,18 +17,12 @@ SHA = "89abcdef0123456789abcdef0123456789abcdef"  # pragma: allowlist secret
 REPO = "https://github.com/acme/retail"
 
 
-@pytest.fixture(autouse=True)
-def _clean_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
-    for name in list(os.environ):
-        if name.startswith(("DATABRICKS_", "GITHUB_", "QUALITY_GIT")):
-            monkeypatch.delenv(name)
-    monkeypatch.setenv("HOME", str(tmp_path / "home"))
+pytestmark = pytest.mark.usefixtures("hermetic_databricks_env")
 
 
 @pytest.fixture
-def fake() -> Iterator[FakeWorkspace]:
-    with FakeWorkspace() as workspace:
-        yield workspace
+def fake(fake_workspace: FakeWorkspace) -> FakeWorkspace:
+    return fake_workspace
 
 
 def test_help_lists_the_options(capsys: pytest.CaptureFixture[str]) -> None:

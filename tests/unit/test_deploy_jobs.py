@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -31,21 +30,12 @@ ALL_SECRETS = {"quality": sorted(SECRET_ENV.values())}
 MANAGED = {"name": JOB_NAME, "tags": {"managed-by": "dbt-quality-harness"}}
 
 
-@pytest.fixture(autouse=True)
-def _no_ambient_databricks_config(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
-    """The SDK reads DATABRICKS_* and ~/.databrickscfg: neither may leak into these tests."""
-    import os
-
-    for name in list(os.environ):
-        if name.startswith(("DATABRICKS_", "ARM_", "GOOGLE_")):
-            monkeypatch.delenv(name)
-    monkeypatch.setenv("HOME", str(tmp_path / "home"))
+pytestmark = pytest.mark.usefixtures("hermetic_databricks_env")
 
 
 @pytest.fixture
-def fake() -> Iterator[FakeWorkspace]:
-    with FakeWorkspace() as workspace:
-        yield workspace
+def fake(fake_workspace: FakeWorkspace) -> FakeWorkspace:
+    return fake_workspace
 
 
 @pytest.fixture
