@@ -15,7 +15,7 @@ TIMEOUT_S = 2.0
 WAREHOUSE_PATH = f"/sql/1.0/warehouses/{DEFAULT_WAREHOUSE_ID}"
 WAREHOUSE_API = f"/api/2.0/sql/warehouses/{DEFAULT_WAREHOUSE_ID}"
 CLIENT_ID = "6f1c2d3e-sp"
-CLIENT_SECRET = "dose-fake-client-secret-42"
+CLIENT_SECRET = "dose-fake-client-secret-42"  # pragma: allowlist secret
 
 
 pytestmark = pytest.mark.usefixtures("hermetic_databricks_env")
@@ -212,8 +212,8 @@ class TestParsing:
     @pytest.mark.parametrize(
         ("http_path", "warehouse_id"),
         [
-            ("/sql/1.0/warehouses/abc123def456", "abc123def456"),
-            ("/sql/1.0/endpoints/abc123def456/", "abc123def456"),
+            ("/sql/1.0/warehouses/abc123def456", "abc123def456"),  # pragma: allowlist secret
+            ("/sql/1.0/endpoints/abc123def456/", "abc123def456"),  # pragma: allowlist secret
             ("sql/protocolv1/o/123/0123-456789-abcdef", None),
         ],
     )

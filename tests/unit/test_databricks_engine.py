@@ -25,7 +25,7 @@ from tests.fakes import FakeWorkspace
 HOST = "adb-1234567890123456.7.azuredatabricks.net"
 HTTP_PATH = "/sql/1.0/warehouses/abc123def456"
 TOKEN = "dapi0123456789abcdef0123456789abcdef"
-CLIENT_SECRET = "dose-0123456789-secret"
+CLIENT_SECRET = "dose-0123456789-secret"  # pragma: allowlist secret
 
 
 class FakeCursor:
@@ -398,7 +398,7 @@ class TestSecrets:
         url = engine.sqlalchemy_url("ci_marts")
 
         assert url == (
-            f"databricks://token:dapi%2Bwith%2Fodd%3Dchars@{HOST}:443"
+            f"databricks://token:dapi%2Bwith%2Fodd%3Dchars@{HOST}:443"  # pragma: allowlist secret
             "?http_path=%2Fsql%2F1.0%2Fwarehouses%2Fabc123def456&catalog=main&schema=ci_marts"
         )
         parsed = make_url(url)
