@@ -38,6 +38,8 @@ from typing import Any
 
 import yaml
 
+from hooks.manifest import ParseSettings
+
 CHECKPOINT_REPO = re.compile(r"dbt-checkpoint(\.git)?/?$")
 SUFFIX_TAGS: Mapping[str, frozenset[str]] = {
     ".sql": frozenset({"sql"}),
@@ -200,7 +202,7 @@ class Place:
             return []
         # Absolute: dbt-checkpoint ignores a `--manifest` equal to its default in favour of the config's
         # `dbt-project-dir`, which is relative to the repository root, not to the project folder.
-        manifest = self.project_dir.resolve() / "target" / "manifest.json"
+        manifest = ParseSettings(self.project_dir.resolve()).manifest_path  # the one hooks.manifest keeps fresh
         return ["--config", str(self.checkpoint_config), "--manifest", str(manifest)]
 
     def rebase(self, filenames: Sequence[str]) -> list[str]:

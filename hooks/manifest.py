@@ -1,6 +1,9 @@
-"""pre-commit hook: one shared, fresh `target/manifest.json` for every hook of the commit that reads it.
+"""pre-commit hook: one shared, fresh manifest for every hook of the commit that reads it.
 
-The manifest is rebuilt by ONE in-process `dbt parse` (dbtRunner, partial parsing on) only when the
+It lives in `target/pre-commit/` (the project's target path, then `pre-commit`), a folder of its own:
+a `dbt build` or `dbt docs generate` run by hand rewrites `target/manifest.json` and would otherwise
+cost the next commit a parse. Each parse also copies it to `target/manifest.json`, where a
+dbt-checkpoint check run alone looks for it. The manifest is rebuilt by ONE in-process `dbt parse` (dbtRunner, partial parsing on) only when the
 project's graph key changed (see `hooks.graph_key`); the key is stored next to the manifest together
 with the manifest's size and mtime, so a second call in the same commit - or a commit that only edits
 the SQL text of a model - costs a file walk and no dbt import. A parse error is reported as
@@ -16,6 +19,7 @@ import hashlib
 import json
 import os
 import re
+import shutil
 import sys
 import time
 from collections.abc import Sequence
@@ -30,6 +34,7 @@ from hooks.jinja_calls import find_calls
 from hooks.yaml_lines import InvalidYaml, load_file
 
 KEY_FILE_NAME = ".quality-manifest-key.json"
+PRIVATE_FOLDER = "pre-commit"  # under the project's target path
 LINE_IN_MESSAGE = re.compile(r"\bline (\d+)")
 PATH_IN_MESSAGE = re.compile(r"([\w./-]+\.(?:sql|ya?ml|csv|md|py))\b")
 DBT_ENV = {"DBT_SEND_ANONYMOUS_USAGE_STATS": "false", "DO_NOT_TRACK": "1"}
@@ -46,7 +51,7 @@ class ParseSettings:
 
     @property
     def target_dir(self) -> Path:
-        return self.project_dir / _target_path(self.project_dir)
+        return self.project_dir / _target_path(self.project_dir) / PRIVATE_FOLDER
 
     @property
     def manifest_path(self) -> Path:
@@ -116,7 +121,9 @@ def _write_key(settings: ParseSettings, key: str) -> None:
 
 
 def _dbt_args(settings: ParseSettings) -> list[str]:
-    args = ["parse", "--project-dir", str(settings.project_dir), "--log-level", "none", "--no-use-colors"]
+    # Absolute: dbt reads a relative --target-path from the project folder, not from here.
+    args = ["parse", "--project-dir", str(settings.project_dir), "--target-path", str(settings.target_dir.resolve())]
+    args += ["--log-level", "none", "--no-use-colors"]
     profiles_dir = settings.effective_profiles_dir()
     if profiles_dir is not None:
         args += ["--profiles-dir", str(profiles_dir)]
@@ -201,7 +208,16 @@ def ensure_manifest(settings: ParseSettings, *, force: bool = False) -> tuple[bo
     findings = run_parse(settings)
     if not findings:
         _write_key(settings, key)
+        _publish_default_copy(settings)
     return True, findings
+
+
+def _publish_default_copy(settings: ParseSettings) -> None:
+    """Also leave the new manifest where dbt-checkpoint's checks look by default (run one alone)."""
+    default = settings.target_dir.parent / "manifest.json"
+    temporary = default.with_name(f".manifest.{os.getpid()}.tmp")
+    shutil.copyfile(settings.manifest_path, temporary)
+    temporary.replace(default)
 
 
 def _settings_from(args: Any) -> ParseSettings:

@@ -8,9 +8,11 @@
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import hashlib
 import json
 import os
+import shutil
 import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
@@ -20,6 +22,7 @@ from typing import Any
 
 from quality.errors import DbtRunError
 from quality.project import DbtProject
+from quality.relocation import PLACEHOLDER, NotRelocatable, relocate
 from quality.targets import Target
 
 MESSAGE_LINES = 8  # lines of a node's message shown (a unit test's diff, a database error)
@@ -114,6 +117,55 @@ class DbtInvoker:
             )
         self._manifest = result.result
         return json.loads((self.target_path / "manifest.json").read_text(encoding="utf-8"))
+
+    def parse_relocatable(self, state_dir: Path) -> dict[str, Any]:
+        """`parse` for an ephemeral schema base that reuses dbt's partial parse from earlier bases.
+
+        dbt re-parses the whole project whenever the vars change, and every ephemeral run has a new
+        base. So this parses with a fixed placeholder base, keeping dbt's partial-parse state in
+        `state_dir` from one run to the next, and then moves the manifest onto the real base
+        (`quality.relocation`). A project that renders the base anywhere relocation does not reach
+        gets an exact parse instead: correct first, fast when it can be.
+        """
+        base = self.schema_base
+        if not base:
+            return self.parse()
+        digest = hashlib.sha256(f"{self.project.root.resolve()}\0{self.target.name}".encode()).hexdigest()[:16]
+        state = state_dir / f"partial_parse_{digest}.msgpack"
+        local = self.target_path / "partial_parse.msgpack"
+        if state.is_file():
+            local.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copyfile(state, local)
+        with self._placeholder_base(base):
+            manifest = self.parse()
+        if local.is_file():  # publish the state for the next run; atomic, as xdist workers share it
+            state_dir.mkdir(parents=True, exist_ok=True)
+            temporary = state.with_name(f"{state.name}.{os.getpid()}.tmp")
+            shutil.copyfile(local, temporary)
+            temporary.replace(state)
+        try:
+            relocated = relocate(self._manifest, manifest, base)
+        except NotRelocatable:
+            return self.parse()
+        (self.target_path / "manifest.json").write_text(json.dumps(relocated), encoding="utf-8")
+        return relocated
+
+    @contextmanager
+    def _placeholder_base(self, base: str) -> Iterator[None]:
+        """Parse-time stand-ins: the placeholder for the base in the vars and in a DuckDB file's name."""
+        saved = (self.schema_base, self.raw_schema, self.target)
+        self.schema_base = PLACEHOLDER
+        if self.raw_schema:
+            self.raw_schema = self.raw_schema.replace(base, PLACEHOLDER)
+        path = self.target.duckdb_path
+        if path is not None and base in path.name:
+            self.target = dataclasses.replace(
+                self.target, duckdb_path=path.with_name(path.name.replace(base, PLACEHOLDER))
+            )
+        try:
+            yield
+        finally:
+            self.schema_base, self.raw_schema, self.target = saved
 
     def parse_cached(self, cache_dir: Path) -> dict[str, Any]:
         """manifest.json from a cache keyed by the project's files, profiles, target and vars; parse on a miss.

@@ -22,6 +22,7 @@ from quality.schemas import assert_ephemeral, drop_ephemeral, new_base
 from quality.targets import Target
 
 EPHEMERAL_DIR = Path(".quality/ephemeral")
+PARSE_STATE_DIR = Path(".quality/cache/partial_parse")  # dbt's partial-parse state, shared by every base
 
 
 @dataclass
@@ -52,7 +53,7 @@ class Workspace:
 
     def parse(self) -> dict[str, Any]:
         """Parse the project for this workspace and refuse it if any node would land outside the base."""
-        manifest = self.dbt.parse()
+        manifest = self.dbt.parse_relocatable(PARSE_STATE_DIR)
         check_routing(manifest, self.base)
         return manifest
 

@@ -110,5 +110,5 @@ def test_checks_see_paths_relative_to_the_dbt_project(tmp_path: Path, monkeypatc
     config.write_text("version: 1\ndbt-project-dir: dbt\ndisable-tracking: true\n", encoding="utf-8")
     place = checkpoint_batch.Place.from_config(config)
     assert place.rebase([FCT, "README.md", "dbtx/a.sql"]) == ["models/marts/facts/fct_orders.sql"]
-    manifest = tmp_path.resolve() / "dbt" / "target" / "manifest.json"
+    manifest = tmp_path.resolve() / "dbt" / "target" / "pre-commit" / "manifest.json"
     assert place.options() == ["--config", str(config.resolve()), "--manifest", str(manifest)]

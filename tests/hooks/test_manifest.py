@@ -14,7 +14,7 @@ from hooks import manifest as shared_manifest
 from tests.hooks.conftest import PROJECT_ROOT
 
 PROJECT = Path("dbt")
-MANIFEST = PROJECT / "target" / "manifest.json"
+MANIFEST = PROJECT / "target" / "pre-commit" / "manifest.json"
 FCT = "dbt/models/marts/facts/fct_orders.sql"
 
 
@@ -43,6 +43,15 @@ def test_parses_once_then_skips_until_the_graph_changes(repo: Path, capsys: pyte
     code, out = _run(capsys)
     assert (code, out.startswith("parsed dbt in ")) == (0, True)
     assert _depends_on("fct_orders") == ["model.shop_test.dim_customers", "model.shop_test.int_orders_enriched"]
+
+
+def test_a_hand_run_dbt_command_leaves_the_shared_manifest_fresh(
+    repo: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert _run(capsys)[0] == 0
+    (PROJECT / "target" / "manifest.json").write_text("{}", encoding="utf-8")  # as `dbt build` rewrites it
+    assert _run(capsys) == (0, ""), "the hook's manifest lives in its own folder; no re-parse"
+    assert _depends_on("fct_orders")
 
 
 def test_a_fresh_manifest_costs_no_dbt_import(repo: Path, capsys: pytest.CaptureFixture[str]) -> None:

@@ -16,7 +16,8 @@ from quality.gate import GateOptions, GateReport, run_gate
 from quality.project import load_project
 from quality.targets import resolve_target
 
-pytestmark = pytest.mark.integration
+# With `--dist loadgroup` (pyproject addopts) every test reads the module's published prod (two gates): one worker builds it once.
+pytestmark = [pytest.mark.integration, pytest.mark.xdist_group("gate_prod")]
 ROOT = Path(__file__).resolve().parents[2]
 RAW = ROOT / "tests" / "fixtures" / "raw"
 BATCH2 = ROOT / "tests" / "fixtures" / "raw_batch2"

@@ -12,7 +12,8 @@ from pathlib import Path
 import duckdb
 import pytest
 
-pytestmark = pytest.mark.integration
+# With `--dist loadgroup` (pyproject addopts) the tests share one published prod, in order (the second damages it).
+pytestmark = [pytest.mark.integration, pytest.mark.xdist_group("prod_lifecycle")]
 ROOT = Path(__file__).resolve().parents[2]
 FIXTURES = ROOT / "tests" / "fixtures"
 
