@@ -27,7 +27,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from hooks import graph_key
+from hooks import graph_key, manifest_prefetch
 from hooks.dbt_layout import DEFAULT_PROJECT_DIR
 from hooks.findings import Finding, report
 from hooks.jinja_calls import find_calls
@@ -200,16 +200,25 @@ def run_parse(settings: ParseSettings) -> list[Finding]:
     return [Finding((settings.project_dir / "dbt_project.yml").as_posix(), 1, "dbt parse failed")]
 
 
-def ensure_manifest(settings: ParseSettings, *, force: bool = False) -> tuple[bool, list[Finding]]:
-    """Parse when the key changed (or `force`). Returns (parsed, findings)."""
+def ensure_manifest(settings: ParseSettings, *, force: bool = False) -> tuple[str, list[Finding]]:
+    """Parse when the key changed (or `force`). Returns how the manifest got fresh and the findings.
+
+    How: "fresh" (nothing to do), "prefetched" (a background parse of `hooks.manifest_prefetch` for
+    this key finished it) or "parsed" (parsed here).
+    """
     key = current_key(settings)
-    if not force and is_fresh(settings, key):
-        return False, []
+    if not force:
+        if is_fresh(settings, key):
+            return "fresh", []
+        if manifest_prefetch.wait_for(settings.target_dir, key, lambda: is_fresh(settings, key)) and is_fresh(
+            settings, key
+        ):
+            return "prefetched", []
     findings = run_parse(settings)
     if not findings:
         _write_key(settings, key)
         _publish_default_copy(settings)
-    return True, findings
+    return "parsed", findings
 
 
 def _publish_default_copy(settings: ParseSettings) -> None:
@@ -220,7 +229,7 @@ def _publish_default_copy(settings: ParseSettings) -> None:
     temporary.replace(default)
 
 
-def _settings_from(args: Any) -> ParseSettings:
+def settings_from(args: Any) -> ParseSettings:
     return ParseSettings(
         project_dir=Path(args.project_dir),
         profiles_dir=Path(args.profiles_dir) if args.profiles_dir else None,
@@ -229,20 +238,28 @@ def _settings_from(args: Any) -> ParseSettings:
     )
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="manifest", description=__doc__.splitlines()[0])
+def parser(prog: str, description: str) -> argparse.ArgumentParser:
+    """The options of this hook, shared with `hooks.manifest_prefetch`."""
+    parser = argparse.ArgumentParser(prog=prog, description=description)
     parser.add_argument("filenames", nargs="*", help="ignored: the key covers the whole project")
     parser.add_argument("--project-dir", default=DEFAULT_PROJECT_DIR, help="dbt project folder (default: dbt)")
     parser.add_argument("--profiles-dir", default=None, help="profiles.yml folder (default: the project's)")
     parser.add_argument("--target", default=None, help="dbt target (default: the profile's)")
     parser.add_argument("--key", choices=graph_key.KEY_KINDS, default="graph", help="what counts as a change")
     parser.add_argument("--force", action="store_true", help="parse even when the key is unchanged")
-    args = parser.parse_args(argv)
-    settings = _settings_from(args)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = parser("manifest", __doc__.splitlines()[0]).parse_args(argv)
+    settings = settings_from(args)
     started = time.perf_counter()
-    parsed, findings = ensure_manifest(settings, force=args.force)
-    if parsed and not findings:
-        print(f"parsed {settings.project_dir} in {time.perf_counter() - started:.1f} s -> {settings.manifest_path}")
+    how, findings = ensure_manifest(settings, force=args.force)
+    elapsed = time.perf_counter() - started
+    if how == "parsed" and not findings:
+        print(f"parsed {settings.project_dir} in {elapsed:.1f} s -> {settings.manifest_path}")
+    elif how == "prefetched":
+        print(f"parsed {settings.project_dir} in the background; waited {elapsed:.1f} s -> {settings.manifest_path}")
     return report(findings)
 
 

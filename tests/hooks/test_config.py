@@ -36,6 +36,7 @@ def test_dbt_checkpoint_is_pinned_at_its_real_url() -> None:
 def test_the_manifest_hook_runs_before_every_hook_that_reads_the_manifest() -> None:
     order = [str(hook.get("alias") or hook["id"]) for hook in _hooks()]
     assert order.index("dbt-manifest") < order.index("dbt-layering") < order.index("dbt-checkpoint")
+    assert order[0] == "dbt-manifest-prefetch", "the background parse must start before every other hook"
 
 
 def test_install_types_and_stages() -> None:
@@ -51,6 +52,7 @@ def test_every_exported_hook_maps_to_a_hooks_module_with_main() -> None:
     modules = {
         "quality-profiles-safety": "profiles_safety",
         "quality-dbt-manifest": "manifest",
+        "quality-dbt-manifest-prefetch": "manifest_prefetch",
         "quality-dbt-layering": "layering",
         "quality-contract-guard": "contract_guard",
         "quality-commit-msg": "commit_msg",

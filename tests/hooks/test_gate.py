@@ -6,6 +6,7 @@ copies of one warm template (see conftest.py), so only the first test of a sessi
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 from tests.hooks.conftest import PreCommit, output_of, run_hook, write
@@ -37,6 +38,19 @@ def test_a_clean_change_to_one_model_passes_every_hook(pre_commit: PreCommit, ga
     assert result.returncode == 0, output_of(result)
     for hook_name in ("sqlfluff lint", "dbt manifest", "dbt layering", "dbt-checkpoint checks"):
         assert _status(result.stdout, hook_name) == "Passed", hook_name
+
+
+def test_a_graph_change_is_parsed_once_in_the_background_while_the_other_hooks_run(
+    pre_commit: PreCommit, gate_repo: Path
+) -> None:
+    source = FILES["models/marts/facts/fct_orders.sql"]
+    write(gate_repo, FCT, "{{ config(tags=['finance']) }}\n" + source)
+    pre_commit.git(gate_repo, "add", "--all")
+    result = pre_commit.run(gate_repo, "run", "--verbose", "--files", FCT)
+    assert result.returncode == 0, output_of(result)
+    assert "parsed dbt in the background; waited " in result.stdout
+    manifest = json.loads((gate_repo / "dbt" / "target" / "pre-commit" / "manifest.json").read_text(encoding="utf-8"))
+    assert manifest["nodes"]["model.shop_test.fct_orders"]["tags"] == ["finance"]
 
 
 def test_sqlfluff_reports_style_and_non_databricks_sql_with_file_and_line(

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from hooks import graph_key
+from hooks import graph_key, manifest_prefetch
 from hooks import manifest as shared_manifest
 from tests.hooks.conftest import PROJECT_ROOT
 
@@ -118,3 +118,38 @@ def test_invalid_yaml_is_reported_with_the_project_path_and_line(
         out.splitlines()[0]
         == f"{facts}:4: dbt parse failed: Error reading shop_test: marts/facts/_facts.yml - Runtime Error"
     )
+
+
+GRAPH_CHANGE = (
+    "select e.order_id, e.customer_id, e.amount\nfrom {{ ref('int_orders_enriched') }} as e\n"
+    "join {{ ref('dim_customers') }} as d on e.customer_id = d.customer_id\n"
+)
+
+
+def test_prefetch_parses_in_the_background_and_the_hook_waits_for_it(
+    repo: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert _run(capsys)[0] == 0
+    Path(FCT).write_text(GRAPH_CHANGE, encoding="utf-8")
+
+    assert manifest_prefetch.main(["--project-dir", "dbt"]) == 0
+    assert capsys.readouterr().out == "", "the prefetch hook returns at once, silently"
+    code, out = _run(capsys)
+
+    assert (code, out.startswith("parsed dbt in the background; waited ")) == (0, True), out
+    assert _depends_on("fct_orders") == ["model.shop_test.dim_customers", "model.shop_test.int_orders_enriched"]
+    assert (MANIFEST.parent / "prefetch.log").read_text(encoding="utf-8").startswith("parsed dbt in ")
+    assert manifest_prefetch.main(["--project-dir", "dbt"]) == 0
+    assert _run(capsys) == (0, ""), "fresh: no second background parse, nothing to wait for"
+
+
+def test_a_failed_background_parse_is_reported_by_the_hook_with_file_and_line(
+    repo: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    Path(FCT).write_text("select order_id\nfrom {{ ref('int_orders_enriched') }\n", encoding="utf-8")
+
+    assert manifest_prefetch.main(["--project-dir", "dbt"]) == 0
+    code, out = _run(capsys)
+
+    assert code == 1
+    assert out.splitlines()[0] == f"{FCT}:2: dbt parse failed: unexpected '}}'"
