@@ -53,19 +53,19 @@ def diff_model(engine: Engine, diff: ModelDiff, pr_columns: list[str], prod_colu
     join = " and ".join(f"pr.{k} = prod.{k}" for k in diff.key)
     first = diff.key[0]
     any_change = " or ".join(f"pr.{c} is distinct from prod.{c}" for c in shared) or "false"
-    per_column = "".join(f", sum(case when both and pr_{i} then 1 else 0 end)" for i, _ in enumerate(shared))
+    per_column = "".join(f", sum(case when in_both and pr_{i} then 1 else 0 end)" for i, _ in enumerate(shared))
     flags = "".join(f", pr.{c} is distinct from prod.{c} as pr_{i}" for i, c in enumerate(shared))
     sql = f"""
         with joined as (
             select pr.{first} is not null and prod.{first} is null as added,
                    pr.{first} is null and prod.{first} is not null as removed,
-                   pr.{first} is not null and prod.{first} is not null as both,
+                   pr.{first} is not null and prod.{first} is not null as in_both,
                    ({any_change}) as any_change{flags}
             from {diff.pr_relation} as pr full outer join {diff.prod_relation} as prod on {join}
         )
         select sum(case when added then 1 else 0 end), sum(case when removed then 1 else 0 end),
-               sum(case when both and any_change then 1 else 0 end),
-               sum(case when both and not any_change then 1 else 0 end){per_column}
+               sum(case when in_both and any_change then 1 else 0 end),
+               sum(case when in_both and not any_change then 1 else 0 end){per_column}
         from joined
     """
     row = engine.query(sql)[0]

@@ -95,6 +95,10 @@ class DbtInvoker:
     quiet: bool = False
     _manifest: Any = field(default=None, init=False, repr=False)
 
+    def __post_init__(self) -> None:
+        # Absolute: dbt reads a relative --target-path from the project folder, this class from the cwd.
+        self.target_path = Path(self.target_path).resolve()
+
     @property
     def vars(self) -> dict[str, Any]:
         values = dict(self.extra_vars)

@@ -10,9 +10,7 @@
   (dbt parse --target local), both uploaded by the deploy workflow. Without it (first deploy, expired
   artifact): a full build.
 - Selection: new nodes and nodes whose body, configs, descriptions, macros or contract changed, plus their
-  children. Not `state:modified.relation`: the harness points sources at `<base>_raw` through a var, which
-  dbt reports as a relation change of every source (measured: 6 of 6 sources, and so every model); a model's
-  own schema or alias change still shows up as a configs change.
+  children (`quality.selection`, shared with `quality diff`).
 - Databricks defers the unselected parents to prod and reads the real raw schema. DuckDB has no prod to
   defer to, so it builds `@...`: the changes, their children and every parent of those children (a unit test
   of a child reads the columns of all its inputs), from the raw fixtures, and runs only the tests whose
@@ -26,15 +24,9 @@ import os
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
+from quality.selection import CHANGED, changed_and_children
+
 STATE_MANIFEST = "manifest.json"
-CHANGED = (
-    "state:new",
-    "state:modified.body",
-    "state:modified.configs",
-    "state:modified.persisted_descriptions",
-    "state:modified.macros",
-    "state:modified.contract",
-)
 
 
 def choose_target(environ: Mapping[str, str]) -> str:
@@ -48,7 +40,7 @@ def selection(state_dir: Path, engine: str) -> list[str]:
     if not (state / STATE_MANIFEST).is_file():
         return []
     if engine == "databricks":
-        return ["--select", *(f"{method}+" for method in CHANGED), "--defer", "--state", str(state.resolve())]
+        return ["--select", *changed_and_children(), "--defer", "--state", str(state.resolve())]
     return [
         "--select",
         *(f"@{method}" for method in CHANGED),

@@ -18,38 +18,61 @@ from quality.commands.common import (
 )
 from quality.diff import ModelDiff, diff_model, primary_key, to_markdown
 from quality.engines.base import Engine
+from quality.gate import PARSE_CACHE
 from quality.runner import DbtInvoker
+from quality.selection import changed_and_children
+from quality.targets import resolve_target
 from quality.workspace import open_workspace
+
+BUILT_TYPES = ("--resource-type", "model", "--resource-type", "seed", "--resource-type", "snapshot")
 
 
 def diff(
     project_dir: ProjectDirOption = DEFAULT_PROJECT_DIR,
     profiles_dir: ProfilesDirOption = None,
     target: TargetOption = None,
-    select: Annotated[str, typer.Option(help="dbt selector of the models to compare")] = "state:modified",
     state: Annotated[
-        Path | None, typer.Option(help="folder with prod's manifest.json (for state:modified and --defer)")
+        Path | None,
+        typer.Option(help="folder with prod's manifest.json: compare what changed and its children, defer the rest"),
+    ] = None,
+    select: Annotated[
+        str | None, typer.Option(help="dbt selector of what to build and compare (default: see --state)")
+    ] = None,
+    prod_target: Annotated[
+        str | None, typer.Option(help="the target whose relations are prod (default: --target's own prod schemas)")
     ] = None,
     out: Annotated[Path, typer.Option(help="markdown summary for the PR")] = Path("artifacts/diff.md"),
 ) -> int:
-    """Compare models built from this branch with prod by primary key; write a markdown summary."""
+    """Build the branch's models next to prod (nothing is published) and diff each with prod by primary key.
+
+    With --state, the models that changed since that manifest and their children are built and the
+    unchanged parents are read from prod (`--defer`); without it, every model, seed and snapshot is built.
+    Either way on prod's own raw data. On Databricks, a PR runs it on the `ci` target with
+    `--prod-target prod`: the ci principal reads the prod tables (SELECT) and writes only its own schemas.
+    """
     terminate_as_interrupt()
     project, resolved = project_and_target(project_dir, profiles_dir, target)
-    if state is None and select.startswith("state:"):
-        console.print("no --state given: comparing every model (there is no prod manifest to find changes)")
-        select = "resource_type:model"
+    args = ["build", *BUILT_TYPES]
+    if select is not None:
+        args += ["--select", select]
+    elif state is not None:
+        args += ["--select", *changed_and_children()]
+    if state is not None:
+        args += ["--defer", "--state", str(state.resolve())]
     workspace = open_workspace(
         project, resolved, prefix="diff", artifacts_root=Path("artifacts/diff"), separate_file=False, quiet=True
     )
     try:
-        workspace.dbt.raw_schema = None  # the PR's code on prod's raw data
+        workspace.dbt.raw_schema = None  # the branch's code on prod's raw data
         manifest = workspace.parse()
-        args = ["run", "--select", select]
-        if state is not None:
-            args += ["--state", str(state), "--defer"]
+        prod_resolved = resolve_target(project, prod_target) if prod_target else resolved
+        prod = DbtInvoker(project, prod_resolved, workspace.artifacts_dir / "prod_target", quiet=True).parse_cached(
+            PARSE_CACHE
+        )
         run = workspace.dbt.run(args)
-        prod = DbtInvoker(project, resolved, workspace.artifacts_dir / "prod_target", quiet=True).parse()
-        built = [manifest["nodes"][n.unique_id] for n in run.nodes if n.status == "success"]
+        built = [
+            manifest["nodes"][n.unique_id] for n in run.nodes if n.status == "success" and n.resource_type == "model"
+        ]
         diffs, skipped = _compare(workspace.engine, built, manifest, prod)
     finally:
         workspace.close()

@@ -34,7 +34,9 @@ def docs(
     """Build the project in an ephemeral schema, run `dbt docs generate` there, and keep the site in --out."""
     terminate_as_interrupt()
     project, resolved = project_and_target(project_dir, profiles_dir, target)
-    workspace = open_workspace(project, resolved, prefix="docs", artifacts_root=Path("artifacts/pytest"), quiet=True)
+    workspace = open_workspace(
+        project, resolved, prefix="docs", artifacts_root=Path("artifacts/docs_build"), quiet=True
+    )
     try:
         workspace.load_fixtures(fixtures)
         workspace.parse()
