@@ -37,3 +37,7 @@ class HarnessError(QualityError):
 
 class GateFailed(QualityError):
     """The write-audit-publish gate refused to publish: tests or expectations failed; prod untouched."""
+
+
+class PublishError(QualityError):
+    """Publishing to prod failed part-way; the message says what was undone (or what is left to undo)."""

@@ -4,7 +4,8 @@ A `PublishStep` says: relation `audit_schema.name` becomes `prod_schema.prod_nam
 runs in ONE transaction, so prod switches all at once or not at all, and the previous prod tables are
 first copied into a backup schema that `quality rollback` restores from. On Databricks (no multi-table
 transactions) each table is replaced by a Delta DEEP CLONE of its audited copy after recording its
-current version, which `quality rollback` restores with RESTORE TABLE ... TO VERSION AS OF.
+current version, which `quality rollback` restores with RESTORE TABLE ... TO VERSION AS OF; if a statement
+fails part-way, the publish undoes itself the same way, so prod is never left half published.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from dataclasses import asdict, dataclass, replace
 from typing import Any
 
 from quality.engines.base import Engine
-from quality.errors import QualityError
+from quality.errors import PublishError, QualityError
 
 
 @dataclass(frozen=True)
@@ -118,22 +119,86 @@ def _view_body(create_view_sql: str) -> str:
 
 
 def _publish_databricks(engine: Any, steps: list[PublishStep], schema_map: Mapping[str, str]) -> list[PublishStep]:
+    """One statement per relation (Delta has no multi-table transaction), undone as a whole if one fails.
+
+    Every table's version is read before the first change; a view's previous definition just before it is
+    replaced. If any statement fails, what was already replaced goes back (RESTORE TABLE ... TO VERSION
+    AS OF, the previous view definitions) and a `PublishError` says so, so prod never stays half published.
+    """
     catalog = engine.database
-    published = []
-    for step in steps:
-        engine.create_schema(step.prod_schema)
-        target = f"`{catalog}`.`{step.prod_schema}`.`{step.prod_name}`"
-        if step.kind == "table":
-            step = replace(step, prod_version=engine.table_versions(step.prod_schema).get(step.prod_name))
-            engine.execute(
-                f"create or replace table {target} deep clone `{catalog}`.`{step.audit_schema}`.`{step.name}`"
-            )
-        else:
-            rows = engine.query(f"show create table `{catalog}`.`{step.audit_schema}`.`{step.name}`")
-            body = _view_body(str(rows[0][0]))
-            engine.execute(f"create or replace view {target} as {rewrite_schemas(body, schema_map)}")
-        published.append(step)
+    table_schemas = sorted({step.prod_schema for step in steps if step.kind == "table"})
+    versions = {schema: engine.table_versions(schema) for schema in table_schemas}
+    published: list[PublishStep] = []
+    previous_views: dict[tuple[str, str], str | None] = {}
+    current = steps[0] if steps else None
+    try:
+        for current in steps:
+            step = current
+            engine.create_schema(step.prod_schema)
+            target = f"`{catalog}`.`{step.prod_schema}`.`{step.prod_name}`"
+            if step.kind == "table":
+                step = replace(step, prod_version=versions[step.prod_schema].get(step.prod_name))
+                engine.execute(
+                    f"create or replace table {target} deep clone `{catalog}`.`{step.audit_schema}`.`{step.name}`"
+                )
+            else:
+                previous = _view_definition(engine, step.prod_schema, step.prod_name)
+                body = _view_definition(engine, step.audit_schema, step.name) or ""
+                engine.execute(f"create or replace view {target} as {rewrite_schemas(body, schema_map)}")
+                previous_views[(step.prod_schema, step.prod_name)] = previous  # replaced: undo puts it back
+            published.append(step)
+    except Exception as error:
+        failed = f"{current.prod_schema}.{current.prod_name}" if current else "?"
+        raise _undo_partial_publish(engine, published, previous_views, failed, error) from error
     return published
+
+
+def _view_definition(engine: Any, schema: str, name: str) -> str | None:
+    """The body (after AS) of a view, or None when there is no such relation."""
+    if not engine.relation_exists(schema, name):
+        return None
+    rows = engine.query(f"show create table `{engine.database}`.`{schema}`.`{name}`")
+    return _view_body(str(rows[0][0]))
+
+
+def _undo_partial_publish(
+    engine: Any,
+    published: list[PublishStep],
+    previous_views: Mapping[tuple[str, str], str | None],
+    failed: str,
+    error: BaseException,
+) -> QualityError:
+    reason = next((line.strip() for line in str(error).splitlines() if line.strip()), type(error).__name__)
+    tables = [step for step in published if step.kind == "table"]
+    problems: list[str] = []
+    for step in tables:
+        try:
+            _restore_databricks(engine, [step])
+        except Exception as undo_error:  # keep undoing the others, then say exactly what is left
+            version = "drop it (it is new)" if step.prod_version is None else f"VERSION AS OF {step.prod_version}"
+            problems.append(f"{step.prod_schema}.{step.prod_name} ({version}): {undo_error}")
+    for (schema, name), body in previous_views.items():
+        target = f"`{engine.database}`.`{schema}`.`{name}`"
+        try:
+            if body is None:
+                engine.execute(f"drop view if exists {target}")
+            else:
+                engine.execute(f"create or replace view {target} as {body}")
+        except Exception as undo_error:
+            problems.append(f"view {schema}.{name}: {undo_error}")
+    done = (
+        f"{len(tables)} table(s) restored to their versions before this run and {len(previous_views)} view(s) put back"
+    )
+    if problems:
+        return PublishError(
+            f"Publishing to catalog {engine.database} failed at {failed}: {reason}. Undoing it failed for "
+            f"{'; '.join(problems)}. Restore those by hand (RESTORE TABLE ... TO VERSION AS OF the version "
+            "named) before the next deploy; the other relations were put back."
+        )
+    return PublishError(
+        f"Publishing to catalog {engine.database} failed at {failed}: {reason}. Nothing stays published: "
+        f"{done}. Fix the cause (permissions, warehouse, quota) and run the gate again."
+    )
 
 
 def order_views(steps: Iterable[PublishStep], depends_on: Mapping[str, list[str]]) -> list[PublishStep]:

@@ -1,9 +1,11 @@
+import re
 from pathlib import Path
 
 import pytest
 
 from quality.engines.duckdb import DuckDBEngine
 from quality.engines.publish import PublishStep, order_views, publish, rewrite_schemas
+from quality.errors import PublishError
 
 BASE = "audit_20261125t131000_ab12cd"
 SCHEMA_MAP = {f"{BASE}_marts": "marts", f"{BASE}_staging": "staging", f"{BASE}_raw": "raw"}
@@ -67,3 +69,108 @@ def test_order_views_puts_tables_first_and_views_after_their_parents() -> None:
     ]
     ordered = order_views(steps, {"model.p.int_b": ["model.p.stg_a"]})
     assert [step.name for step in ordered] == ["fct", "stg_a", "int_b"]
+
+
+class FakeDelta:
+    """A Unity Catalog stand-in with Delta versions: what publish and restore use of the Databricks engine."""
+
+    name = "databricks"
+    database = "main"
+    CLONE = re.compile(r"create or replace table `main`\.`(\w+)`\.`(\w+)` deep clone `main`\.`(\w+)`\.`(\w+)`")
+    VIEW = re.compile(r"create or replace view `main`\.`(\w+)`\.`(\w+)` as (.*)", re.S)
+    DROP = re.compile(r"drop (?:table|view) if exists `main`\.`(\w+)`\.`(\w+)`")
+
+    def __init__(self, fail_on: str | None = None) -> None:
+        self.tables: dict[tuple[str, str], list[str]] = {}  # every version's content, oldest first
+        self.views: dict[tuple[str, str], str] = {}
+        self.fail_on = fail_on
+
+    def content(self, schema: str, name: str) -> str:
+        return self.tables[(schema, name)][-1]
+
+    def create_schema(self, schema: str) -> None:
+        pass
+
+    def relation_exists(self, schema: str, name: str) -> bool:
+        return (schema, name) in self.tables or (schema, name) in self.views
+
+    def table_versions(self, schema: str) -> dict[str, int]:
+        return {name: len(versions) - 1 for (s, name), versions in self.tables.items() if s == schema}
+
+    def query(self, sql: str) -> list[tuple[str]]:
+        schema, name = re.findall(r"`(\w+)`", sql)[1:3]
+        return [(f"CREATE VIEW `main`.`{schema}`.`{name}` AS {self.views[(schema, name)]}",)]
+
+    def execute(self, sql: str) -> None:
+        if self.fail_on and self.fail_on in sql:
+            raise RuntimeError("[PERMISSION_DENIED] User does not have MODIFY on the table\nstack trace line")
+        if match := self.CLONE.fullmatch(sql):
+            schema, name, source_schema, source = match.groups()
+            self.tables.setdefault((schema, name), []).append(self.content(source_schema, source))
+        elif match := self.VIEW.fullmatch(sql):
+            self.views[(match[1], match[2])] = match[3]
+        elif match := self.DROP.fullmatch(sql):
+            self.tables.pop((match[1], match[2]), None)
+            self.views.pop((match[1], match[2]), None)
+        else:
+            raise AssertionError(f"unexpected statement: {sql}")
+
+    def delta_restore(self, schema: str, table: str, version: int) -> None:
+        versions = self.tables[(schema, table)]
+        versions.append(versions[version])
+
+
+def _delta_prod(fail_on: str | None = None) -> FakeDelta:
+    delta = FakeDelta(fail_on)
+    delta.tables[("marts", "fct_orders")] = ["orders v0", "orders v1"]
+    delta.tables[("raw", "orders")] = ["raw v0"]
+    delta.views[("staging", "stg_orders")] = "select 1 as prod_body"
+    delta.tables[(f"{BASE}_marts", "fct_orders")] = ["audited orders"]
+    delta.tables[(f"{BASE}_raw", "orders")] = ["audited raw"]
+    delta.tables[(f"{BASE}_marts", "fct_new")] = ["audited new"]
+    delta.views[(f"{BASE}_staging", "stg_orders")] = f"select order_id from {BASE}_raw.orders"
+    return delta
+
+
+def _delta_steps() -> list[PublishStep]:
+    new = PublishStep("model.p.fct_new", "table", f"{BASE}_marts", "fct_new", "marts", "fct_new")
+    return order_views([*_steps(), new], {})
+
+
+def _prod_state(delta: FakeDelta) -> tuple[str, str, str, bool]:
+    return (
+        delta.content("marts", "fct_orders"),
+        delta.content("raw", "orders"),
+        delta.views[("staging", "stg_orders")],
+        ("marts", "fct_new") in delta.tables,
+    )
+
+
+def test_databricks_publish_records_versions_and_switches_every_relation() -> None:
+    delta = _delta_prod()
+
+    done = publish(delta, _delta_steps(), SCHEMA_MAP)
+
+    assert _prod_state(delta) == ("audited orders", "audited raw", "select order_id from raw.orders", True)
+    versions = {step.prod_name: step.prod_version for step in done if step.kind == "table"}
+    assert versions == {"fct_orders": 1, "orders": 0, "fct_new": None}
+
+
+@pytest.mark.parametrize(
+    "fail_on",
+    ["`raw`.`orders` deep clone", "create or replace view `main`.`staging`"],
+    ids=["second table", "the view after every table"],
+)
+def test_a_databricks_publish_failing_part_way_is_undone_and_says_so(fail_on: str) -> None:
+    delta = _delta_prod(fail_on)
+    before = _prod_state(delta)
+
+    with pytest.raises(PublishError) as raised:
+        publish(delta, _delta_steps(), SCHEMA_MAP)
+
+    assert _prod_state(delta) == before, "every relation replaced before the failure is put back"
+    message = str(raised.value)
+    assert "Publishing to catalog main failed at " in message
+    assert "[PERMISSION_DENIED] User does not have MODIFY on the table." in message
+    assert "Nothing stays published" in message
+    assert "stack trace line" not in message
