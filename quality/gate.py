@@ -41,6 +41,7 @@ class GateOptions:
     backup: bool = True
     artifacts_root: Path = DEFAULT_ROOT
     threads: int | None = None
+    full_refresh: tuple[str, ...] = ()  # incremental models rebuilt from their sources, not merged onto prod
 
 
 @dataclass
@@ -143,7 +144,7 @@ def _audit_and_publish(
         prod_manifest = prod.parse_cached(PARSE_CACHE)
     steps = plan_publish(audit_manifest, prod_manifest, workspace, backup_schema=f"quality_backup_{report.run_id}")
     with _timed(report, "carry_prod_state"):
-        _carry_prod_state(workspace, audit_manifest, steps)
+        _carry_prod_state(workspace, audit_manifest, steps, _full_refresh_ids(audit_manifest, options.full_refresh))
     announce("building and testing in the audit schema")
     with _timed(report, "dbt_build"):
         build = workspace.dbt.run(["build"], expect_pass=False)
@@ -254,12 +255,37 @@ def _prod_raw_schema(prod: dict[str, Any], workspace: Workspace) -> str:
     return sorted(schemas)[0] if len(schemas) == 1 else workspace.dbt.vars.get("raw_schema", "raw")
 
 
-def _carry_prod_state(workspace: Workspace, audit: dict[str, Any], steps: list[PublishStep]) -> None:
-    """Copy prod's incremental models and snapshots into the audit schema, so the build merges onto them."""
+def _full_refresh_ids(audit: dict[str, Any], names: tuple[str, ...]) -> set[str]:
+    """The unique ids of the incremental models named for a full refresh; refuses any other name."""
+    incremental = {
+        node["name"]: unique_id
+        for unique_id, node in audit.get("nodes", {}).items()
+        if node.get("resource_type") == "model" and node.get("config", {}).get("materialized") == "incremental"
+    }
+    unknown = [name for name in names if name not in incremental]
+    if unknown:
+        raise QualityError(
+            f"--full-refresh names {', '.join(unknown)}, which is not an incremental model of this project "
+            f"(incremental models: {', '.join(sorted(incremental)) or 'none'}). Snapshots keep their history and "
+            "are never rebuilt; tables and views are rebuilt on every run anyway."
+        )
+    return {incremental[name] for name in names}
+
+
+def _carry_prod_state(
+    workspace: Workspace, audit: dict[str, Any], steps: list[PublishStep], full_refresh: set[str]
+) -> None:
+    """Copy prod's incremental models and snapshots into the audit schema, so the build merges onto them.
+
+    An incremental model named in `full_refresh` is not copied: with no table to merge onto, dbt builds it
+    from all of its sources (how deleted partitions come back after `quality drop-partitions`).
+    """
     engine = workspace.engine
     for step in steps:
         node = audit["nodes"].get(step.unique_id, {})
         if node.get("config", {}).get("materialized") not in STATEFUL_MATERIALIZATIONS:
+            continue
+        if step.unique_id in full_refresh:
             continue
         if engine.relation_exists(step.prod_schema, step.prod_name):
             copy_table(engine, (step.prod_schema, step.prod_name), (step.audit_schema, step.name))

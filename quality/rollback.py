@@ -41,8 +41,8 @@ def rollback_run(engine: Engine, run_dir: Path) -> list[str]:
 def drop_partitions(engine: Engine, schema: str, table: str, column: str, values: list[Any]) -> int:
     """Delete the rows of the given partition values in one transaction; returns rows deleted.
 
-    The next incremental run rebuilds them from the sources (its filter looks back far enough, or use
-    --full-refresh for the model).
+    An incremental run only re-reads recent source rows, so to rebuild them from the sources run the gate
+    with `--full-refresh <model>` (the model is rebuilt whole in the audit schema and published).
     """
     if not values:
         raise QualityError("name at least one partition value to drop (--value).")

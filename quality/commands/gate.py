@@ -35,6 +35,10 @@ def gate(
     backup: Annotated[bool, typer.Option(help="keep prod's previous tables for `quality rollback`")] = True,
     artifacts_dir: Annotated[Path, typer.Option(help="where run folders go")] = Path("artifacts/runs"),
     threads: Annotated[int | None, typer.Option(help="dbt threads")] = None,
+    full_refresh: Annotated[
+        list[str] | None,
+        typer.Option(help="incremental model to rebuild from its sources instead of merging onto prod (repeat)"),
+    ] = None,
 ) -> int:
     """Build into an ephemeral audit schema, run dbt tests and GX suites, publish to prod only if all pass."""
     terminate_as_interrupt()
@@ -49,6 +53,7 @@ def gate(
         backup=backup,
         artifacts_root=artifacts_dir,
         threads=threads,
+        full_refresh=tuple(full_refresh or ()),
     )
     with Progress(
         TextColumn("[bold]{task.description}"),

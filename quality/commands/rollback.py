@@ -53,7 +53,7 @@ def drop_partitions_command(
     profiles_dir: ProfilesDirOption = None,
     target: TargetOption = None,
 ) -> int:
-    """Delete given partitions of a model in prod; the next incremental run rebuilds them from the sources."""
+    """Delete given partitions of a model in prod; `quality gate --full-refresh <model>` rebuilds them."""
     project, resolved = project_and_target(project_dir, profiles_dir, target)
     manifest = DbtInvoker(project, resolved, Path("artifacts/parse") / resolved.name, quiet=True).parse()
     nodes = [n for n in manifest["nodes"].values() if n["resource_type"] == "model" and n["name"] == model]
@@ -66,6 +66,7 @@ def drop_partitions_command(
     finally:
         engine.close()
     console.print(f"deleted {deleted} row(s) of {node['schema']}.{model} where {column} in {list(value)}")
+    console.print(f"rebuild them from the sources with: quality gate --full-refresh {model}")
     return 0
 
 
