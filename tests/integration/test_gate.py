@@ -184,10 +184,31 @@ def _second_current_version(rows: list[dict[str, str]]) -> list[dict[str, str]]:
 
 
 DATA_DEFECTS = {
-    "duplicate_key": ("orders", _duplicate_order, ["unique", "model fct_order_lines", "column order_line_id"]),
-    "null_foreign_key": ("order_lines", _null_product, ["product_id", "not_null"]),
-    "negative_amount": ("order_lines", _negative_price, ["unit_price"]),
-    "overlapping_scd2_versions": ("customers", _second_current_version, ["customer"]),
+    "duplicate_key": (
+        "orders",
+        _duplicate_order,
+        ["test unique_fct_order_lines_order_line_id on model fct_order_lines, column order_line_id [fail]"],
+    ),
+    "null_foreign_key": (
+        "order_lines",
+        _null_product,
+        ["test not_null_fct_order_lines_product_id on model fct_order_lines, column product_id [fail]"],
+    ),
+    "negative_amount": (
+        "order_lines",
+        _negative_price,
+        [
+            "- [FAILED] fct_order_lines.unit_price expect_column_values_to_be_between",
+            "- [FAILED] fct_order_lines.net_amount expect_column_values_to_be_between",
+            "rule: lines never have a negative amount",
+            "sample: [Decimal('-",
+        ],
+    ),
+    "two_source_rows_for_one_customer": (
+        "customers",
+        _second_current_version,
+        ["test unique_stg_customers_customer_id on model stg_customers, column customer_id [fail]"],
+    ),
 }
 
 
@@ -222,3 +243,29 @@ def test_a_revenue_bug_in_the_code_is_caught_by_the_reconciliation(
     assert report.status == "failed", report.error
     assert "fct_orders" in (report.error or "")
     assert prod.fingerprint() == before
+
+
+def test_overlapping_scd2_versions_in_the_prod_history_stop_the_publish(prod: Prod, second_batch: GateReport) -> None:
+    """Corrupted history (a closed version stretched over its successor) never reaches dim_customers."""
+    stretch = "update snapshots.snap_customers set dbt_valid_to = dbt_valid_to {} interval 1 day where dbt_scd_id = ?"
+    engine = DuckDBEngine(prod.path)
+    try:
+        (scd_id,) = engine.query("select min(dbt_scd_id) from snapshots.snap_customers where dbt_valid_to is not null")[
+            0
+        ]
+        assert scd_id is not None, "the second batch closes customer versions"
+        engine.execute(stretch.format("+"), [scd_id])
+    finally:
+        engine.close()
+    try:
+        before = prod.fingerprint()
+        report = prod.gate(BATCH2)
+        assert report.status == "failed", report.error
+        assert "test assert_customer_versions_never_overlap on model dim_customers [fail]" in (report.error or "")
+        assert prod.fingerprint() == before
+    finally:
+        engine = DuckDBEngine(prod.path)
+        try:
+            engine.execute(stretch.format("-"), [scd_id])
+        finally:
+            engine.close()
