@@ -10,13 +10,17 @@ data type changed, constraint removed or loosened, contract switched off) fails 
 - the model's YAML approves it: `config: meta: contract_change_approved: "<reason>"`, with a reason that
   is new in this change (an approval left over from an earlier change does not approve the next one).
 
-Contracts come from the model's YAML and from `+contract: {enforced: true}` in dbt_project.yml folders.
+Contracts come from the model's YAML and from `+contract: {enforced: true}` in dbt_project.yml folders;
+a `{{ config(contract={'enforced': false}) }}` in a model's SQL switches its contract off. So the hook also
+runs on changed model SQL and on dbt_project.yml (which puts every model up for comparison).
 """
 
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
+import re
 from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -28,6 +32,7 @@ from hooks.findings import Finding, report
 from hooks.yaml_lines import InvalidYaml, load_text
 
 YAML_SUFFIXES = (".yml", ".yaml")
+SQL_CONTRACT_OFF = re.compile(r"""contract\s*=\s*\{[^}]*['"]enforced['"]\s*:\s*false""", re.IGNORECASE)
 
 
 def folder_enforced(project_config: Mapping[str, Any], project_name: str, folders: Sequence[str]) -> bool:
@@ -118,6 +123,17 @@ def _finding(change: BreakingChange, new: ModelSpec, against: str) -> Finding:
     )
 
 
+def _switch_off_in_sql(specs: dict[str, ModelSpec], sql_texts: Mapping[str, str]) -> dict[str, ModelSpec]:
+    """Specs as dbt sees them once a model's SQL `config(contract={'enforced': false})` is applied."""
+    result = dict(specs)
+    for path, text in sql_texts.items():
+        spec = result.get(Path(path).stem)
+        if spec is not None and SQL_CONTRACT_OFF.search(text):
+            contracts = {v: dataclasses.replace(c, enforced=False) for v, c in spec.contracts.items()}
+            result[spec.name] = dataclasses.replace(spec, contracts=contracts)
+    return result
+
+
 def _approved(new: ModelSpec, previous_approval: str) -> bool:
     """An approval counts for the change it was written for: its reason must differ from the base's."""
     return bool(new.approval) and new.approval != previous_approval
@@ -130,17 +146,27 @@ def check(
     base: str = "HEAD",
     prod_manifest: Mapping[str, Any] | None = None,
 ) -> list[Finding]:
-    changed = [name for name in filenames if name.endswith(YAML_SUFFIXES)]
+    changed = [name for name in filenames if name.endswith(YAML_SUFFIXES) and Path(name).name != "dbt_project.yml"]
+    changed_sql = [name for name in filenames if name.endswith(".sql")]
+    project_changed = any(Path(name).name == "dbt_project.yml" for name in filenames)
     findings: list[Finding] = []
     for path in changed:
         try:
             load_text(Path(path).read_text(encoding="utf-8"), path)
         except InvalidYaml as invalid:
             findings.append(invalid.finding)
-    old_specs = base_specs(project, base)
-    new_specs = working_specs(project)
-    old_texts = git_files.read_files(base, changed) if git_files.has_revision(base) else {}
-    names = set()
+    has_base = git_files.has_revision(base)
+    old_specs = _switch_off_in_sql(
+        base_specs(project, base), git_files.read_files(base, changed_sql) if has_base else {}
+    )
+    new_specs = _switch_off_in_sql(
+        working_specs(project),
+        {path: Path(path).read_text(encoding="utf-8") for path in changed_sql if Path(path).is_file()},
+    )
+    old_texts = git_files.read_files(base, changed) if has_base else {}
+    names = {Path(path).stem for path in changed_sql}
+    if project_changed:
+        names |= set(old_specs) | set(new_specs)
     for path in changed:
         names |= _names_in(project, path, [Path(path).read_text(encoding="utf-8"), old_texts.get(path, "")])
     prod_specs = specs_from_manifest(prod_manifest) if prod_manifest is not None else {}
@@ -161,7 +187,7 @@ def check(
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="contract-guard", description=__doc__.splitlines()[0])
-    parser.add_argument("filenames", nargs="*", help="changed properties (YAML) files")
+    parser.add_argument("filenames", nargs="*", help="changed properties (YAML), model SQL and dbt_project.yml files")
     parser.add_argument("--project-dir", default=DEFAULT_PROJECT_DIR, help="dbt project folder (default: dbt)")
     parser.add_argument("--base", default="HEAD", help="git revision to compare with (default: HEAD)")
     parser.add_argument("--prod-manifest", default=None, help="manifest.json of production to compare with")

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import os
 import sys
+import time
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
@@ -51,7 +52,20 @@ def main(argv: Sequence[str] | None = None, environ: Mapping[str, str] | None = 
     os.chdir(root)
     from quality.cli import main as quality_main
 
-    return quality_main(args)
+    started = time.time()
+    status = quality_main(args)
+    if args[:1] == ["gate"]:
+        _relay_report(root / "artifacts" / "runs", started)
+    return status
+
+
+def _relay_report(runs_root: Path, started: float) -> None:
+    """Print this gate run's report.json into the task's logs, where `quality deploy` picks it up."""
+    from quality.deploy.outputs import print_report
+
+    reports = [path for path in runs_root.glob("*/report.json") if path.stat().st_mtime >= started]
+    if reports:
+        print_report(max(reports, key=lambda path: path.stat().st_mtime))
 
 
 if __name__ == "__main__":

@@ -17,6 +17,26 @@ from quality.deploy.errors import DeployError
 from quality.deploy.runs import TaskOutcome
 
 ARTIFACTS_TIMEOUT_SECONDS = 60.0
+# The gate task prints its report.json between these lines (job_entry.py): the run folder stays on the
+# job cluster, and the task's logs are what `runs/get-output` brings back.
+REPORT_BEGIN = "----- quality gate report.json -----"
+REPORT_END = "----- end of quality gate report.json -----"
+
+
+def print_report(report_path: Path) -> None:
+    """On the job cluster: print a gate run's report.json between the markers (stdout, the task's logs)."""
+    print(REPORT_BEGIN)
+    print(report_path.read_text(encoding="utf-8").strip())
+    print(REPORT_END, flush=True)
+
+
+def extract_report(logs: str) -> str | None:
+    """The last report.json printed between the markers in a task's logs, if any."""
+    end = logs.rfind(REPORT_END)
+    begin = logs.rfind(REPORT_BEGIN, 0, end) if end >= 0 else -1
+    if begin < 0:
+        return None
+    return logs[begin + len(REPORT_BEGIN) : end].strip() + "\n"
 
 
 def save_task_outputs(directory: Path, run_id: int, outcomes: list[TaskOutcome]) -> Path:
@@ -26,6 +46,9 @@ def save_task_outputs(directory: Path, run_id: int, outcomes: list[TaskOutcome])
         task_dir.mkdir(parents=True, exist_ok=True)
         if outcome.logs:
             (task_dir / "logs.txt").write_text(outcome.logs, encoding="utf-8")
+            report = extract_report(outcome.logs)
+            if report is not None:  # `quality metrics --run-dir <task_dir>` reads it
+                (task_dir / "report.json").write_text(report, encoding="utf-8")
         if outcome.error or outcome.error_trace:
             (task_dir / "error.txt").write_text(f"{outcome.error}\n\n{outcome.error_trace}".strip() + "\n")
         if outcome.dbt_artifacts_link:

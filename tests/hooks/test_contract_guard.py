@@ -186,3 +186,47 @@ def test_invalid_yaml_is_reported_with_file_and_line(repo: Path, capsys: pytest.
     code, out = _guard(capsys)
     assert code == 1
     assert out[0].startswith(f"{FACTS}:5: invalid YAML: ")
+
+
+FCT_SQL = "dbt/models/marts/facts/fct_orders.sql"
+
+
+def test_switching_the_contract_off_in_the_model_sql_fails_until_approved(
+    repo: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    source = Path(FCT_SQL).read_text(encoding="utf-8")
+    Path(FCT_SQL).write_text("{{ config(contract={'enforced': false}) }}\n" + source, encoding="utf-8")
+
+    code, out = (contract_guard.main([FCT_SQL]), capsys.readouterr().out)
+
+    assert code == 1
+    assert "model 'fct_orders': contract" in out
+    assert "a breaking change to its enforced contract (vs HEAD)" in out
+    _write_facts(
+        FACTS_YML.replace(
+            "      meta:\n        domain: shop\n",
+            '      meta:\n        domain: shop\n        contract_change_approved: "dropped for the backfill"\n',
+        )
+    )
+    assert contract_guard.main([FCT_SQL, FACTS]) == 0
+
+
+def test_an_edit_of_dbt_project_yml_puts_every_contract_up_for_comparison(
+    repo: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    _write_facts(FACTS_YML.replace("      contract:\n        enforced: true\n", ""))
+    project_yml = Path("dbt/dbt_project.yml")
+    marts = "    marts:\n      +materialized: table\n"
+    text = project_yml.read_text(encoding="utf-8")
+    assert marts in text
+    project_yml.write_text(text.replace(marts, marts + "      +contract:\n        enforced: true\n"), encoding="utf-8")
+    commit_all(repo, "feat: contracts enforced by folder")
+    assert contract_guard.main([str(project_yml)]) == 0
+    capsys.readouterr()
+    project_yml.write_text(project_yml.read_text(encoding="utf-8").replace("enforced: true", "enforced: false"))
+
+    code, out = (contract_guard.main([str(project_yml)]), capsys.readouterr().out)
+
+    assert code == 1
+    assert "model 'fct_orders': contract" in out
+    assert "(vs HEAD)" in out

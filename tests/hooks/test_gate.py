@@ -257,6 +257,60 @@ def test_hygiene_hooks_fail_conflict_markers_invalid_yaml_and_trailing_space(
     assert run_hook(pre_commit, gate_repo, "check-yaml", ["config/settings.yml"]).returncode == 0
 
 
+def test_hygiene_hooks_fail_a_missing_newline_broken_toml_and_json_and_a_large_file(
+    pre_commit: PreCommit, gate_repo: Path
+) -> None:
+    write(gate_repo, "docs/notes.md", "no newline at the end")
+    fixed = run_hook(pre_commit, gate_repo, "end-of-file-fixer", ["docs/notes.md"])
+    assert (fixed.returncode, "Fixing docs/notes.md" in fixed.stdout) == (1, True), "a fix is reported, never silent"
+    write(gate_repo, "config/tool.toml", '[tool]\nname = "x\nother = 1\n')
+    toml = run_hook(pre_commit, gate_repo, "check-toml", ["config/tool.toml"])
+    assert toml.returncode == 1
+    assert "config/tool.toml: " in toml.stdout
+    write(gate_repo, "config/data.json", '{"a": 1,}\n')
+    json_check = run_hook(pre_commit, gate_repo, "check-json", ["config/data.json"])
+    assert json_check.returncode == 1
+    assert "config/data.json: Failed to json decode (" in json_check.stdout
+    write(
+        gate_repo,
+        "data/big.csv",
+        "id,payload\n" + "1,xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx\n" * 12_000,
+    )
+    large = run_hook(pre_commit, gate_repo, "check-added-large-files", ["data/big.csv"])
+    assert large.returncode == 1
+    assert "data/big.csv (" in large.stdout
+    assert "KB) exceeds 600 KB." in large.stdout
+
+    write(gate_repo, "config/tool.toml", '[tool]\nname = "x"\n')
+    write(gate_repo, "config/data.json", '{"a": 1}\n')
+    (gate_repo / "data" / "big.csv").write_text("id\n1\n", encoding="utf-8")
+    for hook, files in (
+        ("end-of-file-fixer", ["docs/notes.md"]),
+        ("check-toml", ["config/tool.toml"]),
+        ("check-json", ["config/data.json"]),
+        ("check-added-large-files", ["data/big.csv"]),
+    ):
+        assert run_hook(pre_commit, gate_repo, hook, files).returncode == 0, hook
+
+
+def test_model_names_follow_their_folder_staging_intermediate_and_dims(pre_commit: PreCommit, gate_repo: Path) -> None:
+    misnamed = {
+        "dbt/models/staging/shop/shop_orders_copy.sql": ("stg_shop__orders.sql", "^stg_"),
+        "dbt/models/intermediate/orders_enriched_copy.sql": ("int_orders_enriched.sql", "^int_"),
+        "dbt/models/marts/dims/customers_copy.sql": ("dim_customers.sql", "^dim_"),
+    }
+    folders = {"stg_shop__orders.sql": "models/staging/shop/", "int_orders_enriched.sql": "models/intermediate/"}
+    for path, (original, _pattern) in misnamed.items():
+        write(gate_repo, path, FILES[folders.get(original, "models/marts/dims/") + original])
+    changed = list(misnamed)
+    assert run_hook(pre_commit, gate_repo, "dbt-manifest", changed).returncode == 0
+    result = run_hook(pre_commit, gate_repo, "dbt-checkpoint", changed)
+    assert result.returncode == 1
+    for path, (_original, pattern) in misnamed.items():
+        name = Path(path).stem
+        assert f"{name}: model does not match regex pattern {pattern}." in result.stdout, name
+
+
 INJECTABLE_WORKFLOW = """\
 name: greet
 on:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+import os
 import re
 import sys
 from pathlib import Path
@@ -19,6 +21,7 @@ from quality.deploy.job_spec import (
     build_job_settings,
     runtime_requirements,
 )
+from quality.deploy.outputs import extract_report
 
 ROOT = Path(__file__).resolve().parents[2]
 SHA = "0123456789abcdef0123456789abcdef01234567"  # pragma: allowlist secret
@@ -106,6 +109,26 @@ class TestJobEntry:
 
         assert job_entry.main(["--help"], environ) == 0
         assert Path.cwd() == ROOT
+
+    def test_the_gate_run_prints_its_own_report_into_the_task_logs(
+        self, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    ) -> None:
+        runs = tmp_path / "artifacts" / "runs"
+        older, newer = runs / "20261127t000000_aaaaaa", runs / "20261128t000000_bbbbbb"
+        for folder, status in ((older, "published"), (newer, "failed")):
+            folder.mkdir(parents=True)
+            (folder / "report.json").write_text(json.dumps({"run_id": folder.name, "status": status}))
+        os.utime(older / "report.json", (900_000_000, 900_000_000))  # an earlier deploy's run
+        started = 1_000_000_000.0
+
+        job_entry._relay_report(runs, started=started)
+
+        relayed = extract_report(capsys.readouterr().out)
+        assert relayed is not None
+        assert json.loads(relayed) == {"run_id": newer.name, "status": "failed"}
+        (newer / "report.json").unlink()
+        job_entry._relay_report(runs, started=started)
+        assert capsys.readouterr().out == "", "a gate that wrote no report relays none, never an older one"
 
 
 def render(value: Any, variables: dict[str, str]) -> Any:

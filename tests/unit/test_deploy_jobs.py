@@ -20,6 +20,9 @@ from quality.deploy.errors import (
     JobRunTimedOut,
 )
 from quality.deploy.job_spec import SECRET_ENV, GitRef, JobOptions, build_job_settings
+from quality.deploy.outputs import print_report
+from quality.observability.alerts import run_alerts
+from quality.observability.run_record import load_run
 from tests.fakes import DEFAULT_TOKEN, FakeWorkspace
 from tests.fakes.jobs_api import ArtifactServer, FakeJobsApi, RunScript, TaskScript, dbt_artifacts_archive
 
@@ -298,6 +301,47 @@ class TestSecrets:
 
 
 class TestDbtArtifacts:
+    def test_the_gate_report_relayed_in_the_task_logs_is_kept_for_metrics_and_alerts(
+        self, fake: FakeWorkspace, api: FakeJobsApi, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    ) -> None:
+        report = {
+            "run_id": "20261128t120000_ab12cd",
+            "target": "prod",
+            "status": "failed",
+            "error": "dbt build failed on target 'prod': 1 node(s) failed.",
+            "models": [{"unique_id": "model.retail.fct_orders", "status": "success", "execution_time": 4.2}],
+            "tests": [
+                {
+                    "unique_id": "test.retail.unique_fct_orders_order_id",
+                    "resource_type": "test",
+                    "status": "fail",
+                    "failures": 3,
+                    "message": "Got 3 results, configured to fail if != 0",
+                }
+            ],
+        }
+        (tmp_path / "report.json").write_text(json.dumps(report), encoding="utf-8")
+        print_report(tmp_path / "report.json")  # what job_entry prints on the cluster
+        logs = "building in the audit schema\n" + capsys.readouterr().out + "exit 1\n"
+        api.next_script = RunScript(
+            result_state="FAILED",
+            tasks=[
+                TaskScript("gate", "FAILED", "Workload failed", output={"error": "GateFailed", "logs": logs}),
+                TaskScript("snapshot", "UPSTREAM_FAILED", "Upstream task failed."),
+            ],
+        )
+
+        with pytest.raises(JobRunFailed):
+            deploy(client_for(fake), plan(tmp_path))
+
+        gate_dir = tmp_path / "deploy" / "5001" / "gate"
+        assert json.loads((gate_dir / "report.json").read_text(encoding="utf-8")) == report
+        run = load_run(gate_dir)
+        assert (run.run_id, run.status, run.target) == ("20261128t120000_ab12cd", "failed", "prod")
+        alerts = {(alert.kind, alert.subject) for alert in run_alerts(run)}
+        assert ("run_failed", "run 20261128t120000_ab12cd") in alerts
+        assert ("node_failed", "test.retail.unique_fct_orders_order_id") in alerts
+
     def test_the_dbt_task_artifacts_are_downloaded_and_unpacked(
         self, fake: FakeWorkspace, api: FakeJobsApi, tmp_path: Path
     ) -> None:
