@@ -10,11 +10,11 @@ from pathlib import Path
 import pytest
 
 from quality.commands.diff import diff
-from quality.engines.duckdb import DuckDBEngine
 from quality.gate import GateOptions, run_gate
 from quality.project import load_project
 from quality.runner import DbtInvoker
 from quality.targets import resolve_target
+from tests.integration.warehouse import fingerprint
 
 # With `--dist loadgroup` (pyproject addopts) the module's published prod is built once, on one worker.
 pytestmark = [pytest.mark.integration, pytest.mark.xdist_group("diff_prod")]
@@ -28,18 +28,6 @@ class Published:
     folder: Path
     warehouse: Path
     state: Path  # manifest.json of the published code, as the deploy workflow uploads it
-
-    def relations(self) -> dict[str, int]:
-        engine = DuckDBEngine(self.warehouse)
-        try:
-            counts = {}
-            for schema in engine.list_schemas():
-                for name, _kind in engine.list_relations(schema):
-                    rows = engine.query(f"select count(*) from {engine.relation_ref(schema, name)}")
-                    counts[f"{schema}.{name}"] = rows[0][0]
-            return counts
-        finally:
-            engine.close()
 
 
 @pytest.fixture(scope="module")
@@ -75,7 +63,7 @@ def run_diff(published: Published, project_dir: Path, out: Path, *, state: Path 
 
 
 def test_unchanged_code_rebuilt_on_prod_data_equals_prod(published: Published, tmp_path: Path) -> None:
-    before = published.relations()
+    before = fingerprint(published.warehouse)
 
     rows = run_diff(published, ROOT / "dbt", tmp_path / "diff.md", state=None)
 
@@ -83,7 +71,7 @@ def test_unchanged_code_rebuilt_on_prod_data_equals_prod(published: Published, t
         _key, added, removed, changed, unchanged, columns = rows[model]
         assert (added, removed, changed, columns) == ("0", "0", "0", "none"), (model, rows[model])
         assert int(unchanged) > 0
-    assert published.relations() == before, "prod is only read, and every diff_ schema is dropped"
+    assert fingerprint(published.warehouse) == before, "prod is only read, and every diff_ schema is dropped"
 
 
 def test_a_changed_model_is_diffed_with_its_children_and_the_column_that_changed(
@@ -95,7 +83,7 @@ def test_a_changed_model_is_diffed_with_its_children_and_the_column_that_changed
     source = model.read_text(encoding="utf-8")
     assert "sum(net_amount) as net_amount" in source
     model.write_text(source.replace("sum(net_amount) as net_amount", "sum(gross_amount) as net_amount"))
-    before = published.relations()
+    before = fingerprint(published.warehouse)
 
     rows = run_diff(published, project, tmp_path / "diff.md", state=published.state)
 
@@ -104,4 +92,4 @@ def test_a_changed_model_is_diffed_with_its_children_and_the_column_that_changed
     assert int(changed) > 0
     assert columns.startswith("`net_amount` (")
     assert "dim_products" not in rows, "unchanged models outside the change's subtree are not rebuilt"
-    assert published.relations() == before
+    assert fingerprint(published.warehouse) == before

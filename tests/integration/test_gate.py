@@ -15,6 +15,7 @@ from quality.engines.duckdb import DuckDBEngine
 from quality.gate import GateOptions, GateReport, run_gate
 from quality.project import load_project
 from quality.targets import resolve_target
+from tests.integration.warehouse import fingerprint
 
 # With `--dist loadgroup` (pyproject addopts) every test reads the module's published prod (two gates): one worker builds it once.
 pytestmark = [pytest.mark.integration, pytest.mark.xdist_group("gate_prod")]
@@ -42,20 +43,7 @@ class Prod:
             engine.close()
 
     def fingerprint(self) -> dict[str, str]:
-        """Every relation of every schema: its DDL and an order-independent hash of its rows."""
-        engine = DuckDBEngine(self.path)
-        try:
-            prints = {}
-            for schema in engine.list_schemas():
-                for name, _kind in engine.list_relations(schema):
-                    relation = engine.relation_ref(schema, name)
-                    rows = engine.query(
-                        f"select md5(coalesce(string_agg(cast(t as varchar), '|' order by cast(t as varchar)), '')) from {relation} t"
-                    )
-                    prints[f"{schema}.{name}"] = f"{engine.table_sql(schema, name)}|{rows[0][0]}"
-            return prints
-        finally:
-            engine.close()
+        return fingerprint(self.path)
 
 
 @pytest.fixture(scope="module")
