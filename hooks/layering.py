@@ -6,8 +6,9 @@
   its folder (`models/staging/<domain>/`, `models/marts/<domain>/`). A mart without a domain may read
   staging models of one domain only.
 
-Dependencies come from the shared manifest (`target/pre-commit/manifest.json`) when it is fresh (see `hooks.manifest`), which also sees
-refs built by Jinja logic; otherwise from the `ref()`/`source()` calls in the SQL, found by regex.
+Dependencies come from the shared manifest (`target/pre-commit/manifest.json`) when it is fresh (see
+`hooks.manifest`), which also sees refs built by Jinja logic; otherwise from the `ref()`/`source()`
+calls in the SQL, found by regex.
 """
 
 from __future__ import annotations

@@ -3,7 +3,9 @@
 It lives in `target/pre-commit/` (the project's target path, then `pre-commit`), a folder of its own:
 a `dbt build` or `dbt docs generate` run by hand rewrites `target/manifest.json` and would otherwise
 cost the next commit a parse. Each parse also copies it to `target/manifest.json`, where a
-dbt-checkpoint check run alone looks for it. The manifest is rebuilt by ONE in-process `dbt parse` (dbtRunner, partial parsing on) only when the
+dbt-checkpoint check run alone looks for it.
+
+The manifest is rebuilt by ONE in-process `dbt parse` (dbtRunner, partial parsing on) only when the
 project's graph key changed (see `hooks.graph_key`); the key is stored next to the manifest together
 with the manifest's size and mtime, so a second call in the same commit - or a commit that only edits
 the SQL text of a model - costs a file walk and no dbt import. A parse error is reported as

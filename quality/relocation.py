@@ -12,7 +12,6 @@ to an exact parse with the real base.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterator
 from typing import Any
 
@@ -46,11 +45,11 @@ def _relocatable(path: tuple[str, ...]) -> bool:
     return len(path) == 4 and path[0] == "disabled" and path[3] in RELOCATED_FIELDS
 
 
-def relocate(manifest: Any, manifest_json: dict[str, Any], base: str) -> dict[str, Any]:
-    """Move the in-memory `Manifest` and its manifest.json dict from the placeholder onto `base`.
+def relocate(manifest: Any, manifest_json: dict[str, Any], base: str) -> None:
+    """Move the in-memory `Manifest` from the placeholder onto `base`, after checking its manifest.json.
 
-    Returns the relocated manifest.json dict; raises `NotRelocatable` (changing nothing) when the
-    placeholder occurs anywhere but a relocated field.
+    Raises `NotRelocatable` (changing nothing) when the placeholder occurs in manifest.json anywhere but
+    a relocated field; otherwise replacing the placeholder in manifest.json's text relocates it too.
     """
     stray = [".".join(path) for path in placeholder_paths(manifest_json) if not _relocatable(path)]
     if stray:
@@ -62,7 +61,6 @@ def relocate(manifest: Any, manifest_json: dict[str, Any], base: str) -> dict[st
         for node in versions:
             _relocate_object(node, base)
     manifest.build_flat_graph()  # the `graph` context variable of the run's Jinja
-    return json.loads(json.dumps(manifest_json).replace(PLACEHOLDER, base))
 
 
 def _relocate_object(node: Any, base: str) -> None:

@@ -148,10 +148,13 @@ class DbtInvoker:
             shutil.copyfile(local, temporary)
             temporary.replace(state)
         try:
-            relocated = relocate(self._manifest, manifest, base)
+            relocate(self._manifest, manifest, base)
         except NotRelocatable:
             return self.parse()
-        (self.target_path / "manifest.json").write_text(json.dumps(relocated), encoding="utf-8")
+        path = self.target_path / "manifest.json"
+        text = path.read_text(encoding="utf-8").replace(PLACEHOLDER, base)  # only in fields relocate checked
+        path.write_text(text, encoding="utf-8")
+        relocated: dict[str, Any] = json.loads(text)
         return relocated
 
     @contextmanager

@@ -130,10 +130,8 @@ def _publish_databricks(engine: Any, steps: list[PublishStep], schema_map: Mappi
     versions = {schema: engine.table_versions(schema) for schema in table_schemas}
     published: list[PublishStep] = []
     previous_views: dict[tuple[str, str], str | None] = {}
-    current = steps[0] if steps else None
-    try:
-        for current in steps:
-            step = current
+    for step in steps:
+        try:
             engine.create_schema(step.prod_schema)
             target = f"`{catalog}`.`{step.prod_schema}`.`{step.prod_name}`"
             if step.kind == "table":
@@ -142,21 +140,20 @@ def _publish_databricks(engine: Any, steps: list[PublishStep], schema_map: Mappi
                     f"create or replace table {target} deep clone `{catalog}`.`{step.audit_schema}`.`{step.name}`"
                 )
             else:
-                previous = _view_definition(engine, step.prod_schema, step.prod_name)
-                body = _view_definition(engine, step.audit_schema, step.name) or ""
+                exists = engine.relation_exists(step.prod_schema, step.prod_name)
+                previous = _show_view_body(engine, step.prod_schema, step.prod_name) if exists else None
+                body = _show_view_body(engine, step.audit_schema, step.name)
                 engine.execute(f"create or replace view {target} as {rewrite_schemas(body, schema_map)}")
                 previous_views[(step.prod_schema, step.prod_name)] = previous  # replaced: undo puts it back
-            published.append(step)
-    except Exception as error:
-        failed = f"{current.prod_schema}.{current.prod_name}" if current else "?"
-        raise _undo_partial_publish(engine, published, previous_views, failed, error) from error
+        except Exception as error:
+            failed = f"{step.prod_schema}.{step.prod_name}"
+            raise _undo_partial_publish(engine, published, previous_views, failed, error) from error
+        published.append(step)
     return published
 
 
-def _view_definition(engine: Any, schema: str, name: str) -> str | None:
-    """The body (after AS) of a view, or None when there is no such relation."""
-    if not engine.relation_exists(schema, name):
-        return None
+def _show_view_body(engine: Any, schema: str, name: str) -> str:
+    """The body (after AS) of a view, from SHOW CREATE TABLE."""
     rows = engine.query(f"show create table `{engine.database}`.`{schema}`.`{name}`")
     return _view_body(str(rows[0][0]))
 
@@ -167,7 +164,7 @@ def _undo_partial_publish(
     previous_views: Mapping[tuple[str, str], str | None],
     failed: str,
     error: BaseException,
-) -> QualityError:
+) -> PublishError:
     reason = next((line.strip() for line in str(error).splitlines() if line.strip()), type(error).__name__)
     tables = [step for step in published if step.kind == "table"]
     problems: list[str] = []
