@@ -15,7 +15,7 @@ import typer
 from rich.console import Console
 from typer.exceptions import TyperException
 
-from quality.errors import QualityError
+from quality.errors import QualityError, UsageError
 
 # Command modules, imported lazily so `quality --help` stays fast (no dbt or GX import at start-up).
 COMMAND_MODULES: tuple[str, ...] = (
@@ -28,6 +28,9 @@ COMMAND_MODULES: tuple[str, ...] = (
     "rollback",
     "diff",
     "doctor",
+    "compile",
+    "emulator",
+    "fidelity",
 )
 
 err_console = Console(stderr=True)
@@ -50,6 +53,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     app = build_app()
     try:
         result = app(args=list(argv) if argv is not None else None, standalone_mode=False)
+    except UsageError as error:
+        err_console.print(f"[bold red]usage error:[/] {error}", highlight=False, soft_wrap=True)
+        return 2
     except QualityError as error:
         err_console.print(f"[bold red]error:[/] {error}", highlight=False, soft_wrap=True)
         return 1

@@ -41,3 +41,7 @@ class GateFailed(QualityError):
 
 class PublishError(QualityError):
     """Publishing to prod failed part-way; the message says what was undone (or what is left to undo)."""
+
+
+class UsageError(QualityError):
+    """The command was called wrongly (a missing argument, a value out of range): exit 2, as usage errors do."""

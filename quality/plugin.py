@@ -137,9 +137,13 @@ def dbt_project(pytestconfig: pytest.Config) -> DbtProject:
 
 @pytest.fixture(scope="session")
 def dbt_target(pytestconfig: pytest.Config, dbt_project: DbtProject) -> Target:
-    from quality.targets import resolve_target
+    from quality.emulator.activation import activate_for
+    from quality.targets import default_target_name, resolve_target
 
-    return resolve_target(dbt_project, pytestconfig.getoption("--dbt-target"))
+    name = pytestconfig.getoption("--dbt-target")
+    # `local_databricks` starts a local endpoint with a throwaway warehouse per worker (builds are ephemeral).
+    activate_for(name or default_target_name(dbt_project), state_dir=None)
+    return resolve_target(dbt_project, name)
 
 
 @pytest.fixture(scope="session")

@@ -30,6 +30,8 @@ class DatabricksSettings:
     token: str | None = field(default=None, repr=False)
     client_id: str | None = None
     client_secret: str | None = field(default=None, repr=False)
+    # The profile's `connection_parameters`: handed to databricks-sql-connector as dbt-databricks does.
+    connection_parameters: dict[str, Any] = field(default_factory=dict, compare=False)
 
 
 @dataclass(frozen=True)
@@ -141,4 +143,5 @@ def _databricks(output: dict[str, Any]) -> DatabricksSettings:
         token=output.get("token") or None,
         client_id=output.get("client_id") or None,
         client_secret=output.get("client_secret") or None,
+        connection_parameters=dict(output.get("connection_parameters") or {}),
     )

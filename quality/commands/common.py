@@ -10,7 +10,7 @@ import typer
 from rich.console import Console
 
 from quality.project import DbtProject, load_project
-from quality.targets import Target, resolve_target
+from quality.targets import Target, default_target_name, resolve_target
 
 console = Console()
 
@@ -28,7 +28,11 @@ DEFAULT_PROJECT_DIR = Path("dbt")
 
 
 def project_and_target(project_dir: Path, profiles_dir: Path | None, target: str | None) -> tuple[DbtProject, Target]:
+    """The project and its rendered target; the `local_databricks` target starts its local endpoint first."""
+    from quality.emulator.activation import activate_for
+
     project = load_project(project_dir, profiles_dir)
+    activate_for(target or default_target_name(project))
     return project, resolve_target(project, target)
 
 

@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any, Protocol
 
 import pandas as pd
+import pyarrow as pa
 
 
 class Engine(Protocol):
@@ -25,6 +26,9 @@ class Engine(Protocol):
 
     def execute(self, sql: str, params: Sequence[Any] | None = None) -> None: ...
     def query(self, sql: str, params: Sequence[Any] | None = None) -> list[tuple[Any, ...]]: ...
+    def fetch_arrow(self, sql: str) -> pa.Table:
+        """A query's rows with their column names and types (Arrow), e.g. to compare engines."""
+
     def list_schemas(self) -> list[str]: ...
     def create_schema(self, schema: str) -> None: ...
     def drop_schema(self, schema: str) -> None:

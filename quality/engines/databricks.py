@@ -14,7 +14,7 @@ from __future__ import annotations
 import datetime as dt
 import decimal
 import re
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import closing, contextmanager
 from pathlib import Path
 from typing import Any, Protocol
@@ -22,6 +22,7 @@ from urllib.parse import quote, urlencode
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 
 from quality.engines.connectivity import credentials, parse_host, redact
 from quality.errors import FixtureError, QualityError, TargetError
@@ -83,6 +84,7 @@ class DatabricksEngine:
         retry_duration_s: float = DEFAULT_RETRY_DURATION_S,
         max_params_per_insert: int = MAX_PARAMS_PER_INSERT,
         connect: ConnectFn | None = None,
+        connection_parameters: Mapping[str, Any] | None = None,
     ) -> None:
         self.address = parse_host(host)
         if not catalog:
@@ -97,6 +99,8 @@ class DatabricksEngine:
         self.retry_duration_s = retry_duration_s
         self.max_params_per_insert = max_params_per_insert
         self._connect = connect
+        # The profile's `connection_parameters` (e.g. `use_sea`), passed to the connector as dbt-databricks does.
+        self.connection_parameters = dict(connection_parameters or {})
         self._connection: Connection | None = None
 
     def __repr__(self) -> str:
@@ -123,6 +127,12 @@ class DatabricksEngine:
         with closing(self._session().cursor()) as cursor:
             cursor.execute(sql, list(params) if params else None)
             return [tuple(row) for row in cursor.fetchall()]
+
+    def fetch_arrow(self, sql: str) -> pa.Table:
+        with closing(self._session().cursor()) as cursor:
+            cursor.execute(sql)
+            table: pa.Table = cursor.fetchall_arrow()
+            return table
 
     def list_schemas(self) -> list[str]:
         return sorted(str(row[0]) for row in self.query(f"SHOW SCHEMAS IN {quote_identifier(self.database)}"))
@@ -218,6 +228,22 @@ class DatabricksEngine:
         """`sqlalchemy_url()` with the token shown as `***`."""
         return self._url(schema, "***" if self._credentials.token else None)
 
+    def sqlalchemy_creator(self, timeout_s: float) -> Callable[[], Connection]:
+        """A SQLAlchemy `creator` for GX: this engine's connector arguments (profile connection parameters and
+        OAuth included) with a bounded connect time; GX cannot pass them through the URL."""
+        arguments = {
+            **self.connect_arguments(),
+            "_socket_timeout": timeout_s,
+            "_retry_stop_after_attempts_count": 2,
+            "_retry_stop_after_attempts_duration": timeout_s,
+        }
+        connect = self._connect or _connector_connect()
+
+        def create() -> Connection:
+            return connect(**arguments)
+
+        return create
+
     def sqlalchemy_connect_args(self) -> dict[str, Any]:
         """Connector arguments that the URL cannot carry: timeouts, port, and the OAuth credentials provider."""
         arguments = self._limits()
@@ -243,6 +269,7 @@ class DatabricksEngine:
 
     def _limits(self) -> dict[str, Any]:
         return {
+            **self.connection_parameters,
             "_port": self.address.port,
             "_socket_timeout": self.socket_timeout_s,
             "_retry_stop_after_attempts_count": self.retry_attempts,

@@ -10,6 +10,7 @@ from typing import Any
 
 import duckdb
 import pandas as pd
+import pyarrow as pa
 
 from quality.errors import EngineBusyError, FixtureError, QualityError
 from quality.fixtures import check_csv
@@ -57,6 +58,10 @@ class DuckDBEngine:
 
     def query(self, sql: str, params: Sequence[Any] | None = None) -> list[tuple[Any, ...]]:
         return self.connection.execute(sql, params).fetchall()
+
+    def fetch_arrow(self, sql: str) -> pa.Table:
+        table: pa.Table = self.connection.sql(sql).to_arrow_table()
+        return table
 
     def list_schemas(self) -> list[str]:
         rows = self.query(

@@ -36,5 +36,6 @@ def open_engine(target: Target, *, read_only: bool = False) -> Engine:
             token=settings.token,
             client_id=settings.client_id,
             client_secret=settings.client_secret,
+            connection_parameters=settings.connection_parameters,
         )
     raise TargetError(f"{target.describe()} has no connection settings the harness understands.")

@@ -61,7 +61,9 @@ def add_datasource(context: AbstractDataContext, target: str | Engine) -> SQLDat
         shared = getattr(target, "connection", None)
         return _add_duckdb(context, url, shared if isinstance(shared, duckdb.DuckDBPyConnection) else None)
     if scheme == "databricks":
-        return _add_databricks(context, url)
+        creator = getattr(target, "sqlalchemy_creator", None)
+        connect = creator(DATABRICKS_CONNECT_TIMEOUT_S) if callable(creator) else None
+        return _add_databricks(context, url, connect or databricks_creator(url, DATABRICKS_CONNECT_TIMEOUT_S))
     raise HarnessError(
         f"GX validation supports duckdb:///<path> and databricks:// URLs, got a {scheme!r} URL; "
         "pass the Engine of the run (its sqlalchemy_url()) instead."
@@ -87,14 +89,18 @@ def _add_duckdb(context: AbstractDataContext, url: str, shared: duckdb.DuckDBPyC
         ) from error
 
 
-def _add_databricks(context: AbstractDataContext, url: str) -> SQLDatasource:
+def _add_databricks(context: AbstractDataContext, url: str, creator: Callable[[], Any]) -> SQLDatasource:
     parsed = make_url(url)
+    if "schema" not in parsed.query:
+        # GX refuses a Databricks URL without `schema`; every asset names its own, so any schema will do.
+        parsed = parsed.update_query_dict({"schema": "default"})
+        url = parsed.render_as_string(hide_password=False)
     try:
         datasource = DatabricksSQLDatasource(
             name=DATASOURCE_NAME,
             connection_string=url,
             create_temp_table=False,
-            kwargs={"creator": databricks_creator(url, DATABRICKS_CONNECT_TIMEOUT_S)},
+            kwargs={"creator": creator},
         )
         return context.data_sources.add_databricks_sql(datasource)
     except Exception as error:

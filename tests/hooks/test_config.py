@@ -26,6 +26,12 @@ def test_sqlfluff_in_its_hook_env_is_the_version_uv_lock_installs() -> None:
     assert pins == {f"sqlfluff=={metadata.version('sqlfluff')}"}
 
 
+def test_the_exported_spark_functions_hook_renders_with_the_sqlfluff_uv_lock_installs() -> None:
+    exported = yaml.safe_load((PROJECT_ROOT / ".pre-commit-hooks.yaml").read_text(encoding="utf-8"))
+    hook = next(hook for hook in exported if hook["id"] == "spark-functions")
+    assert hook["additional_dependencies"] == [f"sqlfluff=={metadata.version('sqlfluff')}"]
+
+
 def test_dbt_checkpoint_is_pinned_at_its_real_url() -> None:
     checkpoint = [repo for repo in CONFIG["repos"] if "dbt-checkpoint" in repo["repo"]]
     assert [(repo["repo"], repo["rev"]) for repo in checkpoint] == [
@@ -55,6 +61,7 @@ def test_every_exported_hook_maps_to_a_hooks_module_with_main() -> None:
         "quality-dbt-manifest-prefetch": "manifest_prefetch",
         "quality-dbt-layering": "layering",
         "quality-contract-guard": "contract_guard",
+        "quality-spark-functions": "spark_functions",
         "quality-commit-msg": "commit_msg",
         "quality-branch-name": "branch_name",
     }

@@ -152,6 +152,17 @@ class TestDeployWorkflow:
         assert metrics["if"] == "${{ !cancelled() }}"
 
 
+class TestPullRequestWorkflow:
+    def test_the_offline_compile_renders_prod_against_the_fetched_state_with_no_secret(self) -> None:
+        job = load(ROOT / ".github" / "workflows" / "pr.yml")["jobs"]["offline-compile"]
+        runs = [" ".join(str(step.get("run", "")).split()) for step in job["steps"]]
+
+        assert "fetch-artifacts.sh prod-state state 1" in runs[-3]
+        assert "uv run quality compile --target prod --target-path artifacts/compile-prod" in runs[-2]
+        assert "--state state/databricks" in runs[-2]
+        assert not any(SECRET_USE.search(str(value)) for _, value in walk(job))
+
+
 class TestCleanupWorkflow:
     def test_reaps_on_a_schedule(self) -> None:
         document = load(ROOT / ".github" / "workflows" / "cleanup.yml")

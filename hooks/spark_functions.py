@@ -1,0 +1,140 @@
+"""pre-commit hook: dbt SQL calls only Spark / Databricks SQL built-ins and casts only to Databricks types.
+
+Changed models, snapshots, singular tests and analyses are rendered like the `sqlfluff-lint` hook renders
+them (sqlfluff's jinja templater, `.sqlfluff`, `hooks/sqlfluff_library`), then parsed with sqlglot's
+Databricks dialect (`hooks.spark_sql`). A changed macro file is checked in every file that calls its
+macros. `--compiled-dir DIR` checks dbt's own compiled SQL instead (`target/compiled`, `target/run`).
+Your UDFs: `vars: quality: spark_function_allowlist: [name, ...]` in dbt_project.yml, or `--allow NAME`.
+"""
+
+from __future__ import annotations
+
+import argparse
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+from typing import Any
+
+from hooks.dbt_layout import DEFAULT_PROJECT_DIR, IGNORED_DIRS, Project, load_project
+from hooks.dbt_render import RenderError, render_file
+from hooks.findings import Finding, report
+from hooks.macro_users import affected_macros, users
+from hooks.spark_sql import DOES_NOT_PARSE, check_sql
+from hooks.yaml_lines import InvalidYaml
+
+ALLOWLIST_VAR = ("quality", "spark_function_allowlist")
+# dbt_project.yml keys of the folders whose SQL dbt runs, with dbt's defaults.
+NODE_PATHS = (
+    ("model-paths", "models"),
+    ("snapshot-paths", "snapshots"),
+    ("test-paths", "tests"),
+    ("analysis-paths", "analyses"),
+)
+
+
+def _folders(project: Project, key: str, default: str) -> list[Path]:
+    return [project.root / str(folder) for folder in project.config.get(key) or [default]]
+
+
+def node_folders(project: Project) -> list[Path]:
+    return [folder for key, default in NODE_PATHS for folder in _folders(project, key, default)]
+
+
+def sql_files(folders: Sequence[Path]) -> Iterator[Path]:
+    """Every `.sql` file under the folders, sorted, skipping build output and installed packages."""
+    for folder in folders:
+        if folder.is_dir():
+            for path in sorted(folder.rglob("*.sql")):
+                if not IGNORED_DIRS.intersection(path.relative_to(folder).parts[:-1]):
+                    yield path
+
+
+def allowlist(project: Project | None, extra: Sequence[str] = ()) -> frozenset[str]:
+    """The UDF names allowed: dbt_project.yml `vars: quality: spark_function_allowlist`, plus `extra`."""
+    value: Any = project.config.get("vars") if project is not None else None
+    for key in ALLOWLIST_VAR:
+        value = value.get(key) if isinstance(value, dict) else None
+    names = [str(name) for name in value] if isinstance(value, list) else []
+    return frozenset(name.strip().strip("`").lower() for name in [*names, *extra] if name.strip())
+
+
+def _is_under(path: Path, folders: Sequence[Path]) -> bool:
+    resolved = path.resolve()
+    return any(resolved.is_relative_to(folder.resolve()) for folder in folders)
+
+
+def files_to_check(project: Project, filenames: Sequence[str]) -> list[Path]:
+    """The changed node SQL files, and the node SQL files that call a macro of a changed macro file."""
+    nodes, macro_folders = node_folders(project), _folders(project, "macro-paths", "macros")
+    changed = [Path(name) for name in filenames if name.endswith(".sql") and Path(name).is_file()]
+    chosen = {path.as_posix(): path for path in changed if _is_under(path, nodes)}
+    changed_macros = {
+        path.as_posix(): path.read_text(encoding="utf-8") for path in changed if _is_under(path, macro_folders)
+    }
+    if changed_macros:
+        every_macro = {path.as_posix(): path.read_text(encoding="utf-8") for path in sql_files(macro_folders)}
+        every_node = {path.as_posix(): path.read_text(encoding="utf-8") for path in sql_files(nodes)}
+        for name in users(every_node, affected_macros(changed_macros, every_macro)):
+            chosen.setdefault(name, Path(name))
+    return [chosen[name] for name in sorted(chosen)]
+
+
+def check_rendered(paths: Sequence[Path], allow: frozenset[str]) -> list[Finding]:
+    findings: list[Finding] = []
+    for path in paths:
+        try:
+            renderings = render_file(path)
+        except RenderError as error:
+            findings.append(
+                Finding(
+                    error.path,
+                    error.line,
+                    f"the Jinja does not render, so its SQL cannot be checked: {error.message}",
+                    "fix the Jinja (sqlfluff-lint shows the same error)",
+                )
+            )
+            continue
+        first, *variants = renderings
+        findings.extend(check_sql(first.sql, first.path, allow=allow, line_of=first.line_of))
+        for variant in variants:  # a branch the plain rendering skipped; its syntax is sqlfluff's to judge
+            found = check_sql(variant.sql, variant.path, allow=allow, line_of=variant.line_of)
+            findings.extend(finding for finding in found if not finding.message.startswith(DOES_NOT_PARSE))
+    return findings
+
+
+def check_compiled(folder: Path, allow: frozenset[str]) -> list[Finding]:
+    """Every `.sql` file under a dbt compile output folder: no Jinja left, lines are the file's own."""
+    return [
+        finding
+        for path in sql_files([folder])
+        for finding in check_sql(path.read_text(encoding="utf-8"), path.as_posix(), allow=allow)
+    ]
+
+
+def _project(project_dir: str) -> Project | None:
+    return load_project(project_dir) if (Path(project_dir) / "dbt_project.yml").is_file() else None
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="spark-functions", description=__doc__.splitlines()[0])
+    parser.add_argument("filenames", nargs="*", help="changed model, snapshot, test, analysis or macro SQL files")
+    parser.add_argument("--project-dir", default=DEFAULT_PROJECT_DIR, help="dbt project folder (default: dbt)")
+    parser.add_argument("--all", action="store_true", help="check every model, snapshot, test and analysis")
+    parser.add_argument(
+        "--compiled-dir", action="append", default=[], metavar="DIR", help="check dbt's compiled SQL under DIR"
+    )
+    parser.add_argument("--allow", action="append", default=[], metavar="NAME", help="a UDF name to allow")
+    args = parser.parse_args(argv)
+    try:
+        project = _project(args.project_dir)
+    except InvalidYaml as invalid:
+        return report([invalid.finding])
+    allow = allowlist(project, args.allow)
+    findings = [finding for folder in args.compiled_dir for finding in check_compiled(Path(folder), allow)]
+    if project is not None:
+        paths = list(sql_files(node_folders(project))) if args.all else files_to_check(project, args.filenames)
+        findings.extend(check_rendered(paths, allow))
+    return report(findings)
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

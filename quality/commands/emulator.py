@@ -1,0 +1,84 @@
+"""`quality emulator -- COMMAND...`: run a command against the local Databricks SQL endpoint.
+
+The endpoint starts on a free loopback address, the command runs with its DATABRICKS_* variables (and
+the CA bundle that makes clients trust it), and the endpoint stops when the command ends, also when this
+process gets SIGTERM or SIGINT: the command's whole process group is stopped first.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from quality.commands.common import console
+from quality.emulator.endpoint import DEFAULT_CATALOG, DEFAULT_STATE_DIR, LocalEndpoint
+from quality.errors import UsageError
+
+STOP_GRACE_S = 10.0
+
+
+def emulator(
+    command: Annotated[list[str] | None, typer.Argument(help="the command to run, after --")] = None,
+    state_dir: Annotated[
+        Path, typer.Option(help="where the warehouse (Delta tables and catalog) is kept between runs")
+    ] = DEFAULT_STATE_DIR,
+    ephemeral: Annotated[bool, typer.Option(help="a throwaway warehouse instead of --state-dir")] = False,
+    catalog: Annotated[str, typer.Option(help="the Unity Catalog catalog name it serves")] = DEFAULT_CATALOG,
+    address: Annotated[str | None, typer.Option(help="loopback address to listen on (default: a free one)")] = None,
+) -> int:
+    """Start the local Databricks SQL endpoint (Spark SQL through Sail), run COMMAND against it, stop it."""
+    if not command:
+        raise UsageError(
+            "name the command to run after `--`, e.g. `quality emulator -- dbt debug --target local_databricks`."
+        )
+    with LocalEndpoint(catalog=catalog, state_dir=None if ephemeral else state_dir, address=address) as endpoint:
+        console.print(
+            f"local Databricks SQL endpoint at https://{endpoint.host} (catalog {catalog}), "
+            f"started in {endpoint.started_in_s:.1f} s",
+            highlight=False,
+        )
+        environment = {**os.environ, **endpoint.environment()}
+        return _run(command, environment)
+
+
+def _run(command: list[str], environment: dict[str, str]) -> int:
+    try:
+        child = subprocess.Popen(command, env=environment, start_new_session=True)
+    except FileNotFoundError:
+        raise UsageError(f"command not found: {command[0]}; check its name and your PATH.") from None
+
+    def forward(signum: int, frame: object) -> None:
+        _stop_group(child, signal.Signals(signum))
+
+    previous = {sig: signal.signal(sig, forward) for sig in (signal.SIGTERM, signal.SIGINT)}
+    try:
+        code = child.wait()
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+        _stop_group(child, signal.SIGTERM)
+    return 128 - code if code < 0 else code  # killed by signal N: 128 + N, as a shell reports it
+
+
+def _stop_group(child: subprocess.Popen[bytes], signum: signal.Signals) -> None:
+    try:
+        os.killpg(child.pid, signum)
+    except (ProcessLookupError, PermissionError):
+        return
+    if child.poll() is None and signum == signal.SIGTERM:
+        try:
+            child.wait(timeout=STOP_GRACE_S)
+        except subprocess.TimeoutExpired:
+            os.killpg(child.pid, signal.SIGKILL)
+
+
+def register(app: typer.Typer) -> None:
+    app.command(
+        "emulator",
+        context_settings={"allow_extra_args": True, "ignore_unknown_options": True},
+    )(emulator)

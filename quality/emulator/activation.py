@@ -1,0 +1,34 @@
+"""The `local_databricks` target starts its endpoint itself.
+
+`activate_for(target_name)` is called before a target is resolved (the CLI and the pytest plugin do): for
+`local_databricks` it starts the local endpoint, sets the `DATABRICKS_*` variables of this process to
+it, and stops it when the process exits. Under `quality emulator -- ...` the endpoint that command
+started is used (recognised by QUALITY_LOCAL_ENDPOINT), never a real workspace that DATABRICKS_HOST names.
+"""
+
+from __future__ import annotations
+
+import atexit
+import os
+from pathlib import Path
+
+from quality.emulator.endpoint import DEFAULT_STATE_DIR, LocalEndpoint
+
+LOCAL_TARGET = "local_databricks"
+MARKER = "QUALITY_LOCAL_ENDPOINT"  # the host of the endpoint this process' DATABRICKS_* variables point at
+
+_started: list[LocalEndpoint] = []
+
+
+def activate_for(target_name: str | None, *, state_dir: Path | None = DEFAULT_STATE_DIR) -> LocalEndpoint | None:
+    """Start the endpoint for the local target (once per process); None for any other target."""
+    if target_name != LOCAL_TARGET:
+        return None
+    if os.environ.get(MARKER) and os.environ.get(MARKER) == os.environ.get("DATABRICKS_HOST"):
+        return _started[0] if _started else None  # already pointing at a local endpoint
+    endpoint = LocalEndpoint(state_dir=state_dir)
+    endpoint.start()
+    _started.append(endpoint)
+    atexit.register(endpoint.stop)
+    os.environ.update(endpoint.environment())
+    return endpoint

@@ -1,0 +1,169 @@
+"""Start and stop the local Databricks SQL endpoint, and the environment that points clients at it.
+
+`with LocalEndpoint() as endpoint:` runs the endpoint in a process of its own (its own process group,
+so stopping it stops everything it started), waits until it listens (bounded), and stops it when the
+block ends, on an error too. `endpoint.environment()` holds the standard `DATABRICKS_*` variables and
+the CA bundle that makes clients trust its certificate.
+
+With `state_dir` the warehouse outlives the endpoint (Delta tables and the catalog journal; one endpoint
+at a time, guarded by a lock); without, a temporary folder is used and removed at stop.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from filelock import FileLock, Timeout
+
+from quality.emulator.spark import EmulatorError
+
+DEFAULT_CATALOG = "main"
+DEFAULT_STATE_DIR = Path(".quality/databricks")
+START_TIMEOUT_S = 60.0
+STOP_TIMEOUT_S = 10.0
+_LOG_TAIL_LINES = 12
+
+
+@dataclass
+class LocalEndpoint:
+    catalog: str = DEFAULT_CATALOG
+    state_dir: Path | None = None  # None: a throwaway warehouse
+    address: str | None = None  # default: a free random 127.x.y.z
+    start_timeout_s: float = START_TIMEOUT_S
+    ready: dict[str, Any] = field(init=False, default_factory=dict)
+    started_in_s: float = field(init=False, default=0.0)
+    _process: subprocess.Popen[bytes] | None = field(init=False, default=None)
+    _scratch: Path | None = field(init=False, default=None)
+    _lock: FileLock | None = field(init=False, default=None)
+
+    def __enter__(self) -> LocalEndpoint:
+        self.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    def start(self) -> None:
+        began = time.monotonic()
+        try:
+            self._start()
+        except BaseException:
+            self.stop()
+            raise
+        self.started_in_s = time.monotonic() - began
+
+    def _start(self) -> None:
+        self._scratch = Path(tempfile.mkdtemp(prefix="quality-endpoint-"))
+        state_dir = self._claim_state_dir() if self.state_dir else self._scratch / "state"
+        ready_file, log_file = self._scratch / "ready.json", self._scratch / "endpoint.log"
+        command = [sys.executable, "-m", "quality.emulator", "--state-dir", str(state_dir)]
+        command += ["--ready-file", str(ready_file), "--catalog", self.catalog]
+        command += ["--address", self.address] if self.address else []
+        command += ["--persistent"] if self.state_dir else []
+        command += ["--parent-pid", str(os.getpid())]
+        with log_file.open("wb") as log:
+            self._process = subprocess.Popen(
+                command,
+                stdin=subprocess.DEVNULL,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                env={**os.environ, "TZ": "UTC"},  # SQL warehouses run in UTC
+                start_new_session=True,
+            )
+        deadline = time.monotonic() + self.start_timeout_s
+        while not ready_file.exists():
+            if self._process.poll() is not None:
+                raise EmulatorError(
+                    f"the local Databricks endpoint stopped while starting (exit {self._process.returncode}): "
+                    f"{_tail(log_file)}"
+                )
+            if time.monotonic() > deadline:
+                raise EmulatorError(
+                    f"the local Databricks endpoint did not start within {self.start_timeout_s:.0f} s "
+                    f"(last output: {_tail(log_file) or 'none'}); the machine may be overloaded, try again."
+                )
+            time.sleep(0.05)
+        self.ready = json.loads(ready_file.read_text())
+
+    def _claim_state_dir(self) -> Path:
+        assert self.state_dir is not None
+        state_dir = self.state_dir.resolve()
+        state_dir.mkdir(parents=True, exist_ok=True)
+        lock = FileLock(str(state_dir / ".endpoint.lock"))
+        try:
+            lock.acquire(timeout=0)
+        except Timeout:
+            raise EmulatorError(
+                f"another local Databricks endpoint is serving the warehouse in {state_dir}; stop it (or wait "
+                "for its command to end), or use another state folder."
+            ) from None
+        self._lock = lock
+        return state_dir
+
+    @property
+    def host(self) -> str:
+        return str(self.ready.get("host", ""))
+
+    def alive(self) -> bool:
+        return self._process is not None and self._process.poll() is None
+
+    def environment(self) -> dict[str, str]:
+        """What a Databricks client needs to use this endpoint: host, path, token, catalog and TLS trust."""
+        if not self.ready:
+            raise EmulatorError("the local Databricks endpoint is not running")
+        bundle = str(self.ready["ca_bundle"])
+        return {
+            "DATABRICKS_HOST": self.host,
+            "DATABRICKS_HTTP_PATH": str(self.ready["http_path"]),
+            "DATABRICKS_TOKEN": str(self.ready["token"]),
+            "DATABRICKS_AUTH_TYPE": "pat",  # the SDK's name for a personal access token
+            "DBT_CATALOG": str(self.ready["catalog"]),
+            "QUALITY_LOCAL_ENDPOINT": self.host,  # tells `activate_for` these variables name a local endpoint
+            # Trust its certificate through the standard variables (urllib3/OpenSSL, requests).
+            "SSL_CERT_FILE": bundle,
+            "REQUESTS_CA_BUNDLE": bundle,
+        }
+
+    def stop(self) -> None:
+        process, self._process = self._process, None
+        if process is not None and process.poll() is None:
+            _signal_group(process, signal.SIGTERM)
+            try:
+                process.wait(timeout=STOP_TIMEOUT_S)
+            except subprocess.TimeoutExpired:
+                _signal_group(process, signal.SIGKILL)
+                process.wait(timeout=STOP_TIMEOUT_S)
+        elif process is not None:
+            _signal_group(process, signal.SIGKILL)  # anything it left in its group
+        if self._lock is not None:
+            self._lock.release()
+            self._lock = None
+        if self._scratch is not None:
+            shutil.rmtree(self._scratch, ignore_errors=True)
+            self._scratch = None
+        self.ready = {}
+
+
+def _signal_group(process: subprocess.Popen[bytes], signum: signal.Signals) -> None:
+    with contextlib.suppress(ProcessLookupError, PermissionError):
+        os.killpg(process.pid, signum)
+
+
+def _tail(log_file: Path) -> str:
+    try:
+        lines = [line for line in log_file.read_text(errors="replace").splitlines() if line.strip()]
+    except OSError:
+        return ""
+    errors = [line for line in lines if line.startswith("error:")]
+    return (errors[-1].removeprefix("error: ") if errors else " | ".join(lines[-_LOG_TAIL_LINES:])).strip()
