@@ -6,7 +6,7 @@ knows whether that is DuckDB or Databricks SQL.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from contextlib import AbstractContextManager
 from pathlib import Path
 from typing import Any, Protocol
@@ -49,5 +49,8 @@ class Engine(Protocol):
 
     def sqlalchemy_url(self) -> str:
         """URL for Great Expectations' SQL data source (no secret is ever logged from it)."""
+
+    def sqlalchemy_creator(self, timeout_s: float) -> Callable[[], Any]:
+        """A SQLAlchemy `creator` for GX: this engine's own connection settings, connect time bounded."""
 
     def close(self) -> None: ...

@@ -43,6 +43,7 @@ class Cursor(Protocol):
 
     def execute(self, operation: str, parameters: Any = None) -> Any: ...
     def fetchall(self) -> Sequence[Sequence[Any]]: ...
+    def fetchall_arrow(self) -> pa.Table: ...
     def close(self) -> None: ...
 
 
@@ -102,6 +103,14 @@ class DatabricksEngine:
         # The profile's `connection_parameters` (e.g. `use_sea`), passed to the connector as dbt-databricks does.
         self.connection_parameters = dict(connection_parameters or {})
         self._connection: Connection | None = None
+        self._wrap: Callable[[Connection], Connection] | None = None
+
+    def guard_connections(self, wrap: Callable[[Connection], Connection]) -> None:
+        """Wrap every connector connection (the engine's session and `sqlalchemy_creator`'s), e.g. with a
+        statement check that refuses writes (`quality.engines.read_only`); the open session too."""
+        self._wrap = wrap
+        if self._connection is not None:
+            self._connection = wrap(self._connection)
 
     def __repr__(self) -> str:
         return (
@@ -239,8 +248,11 @@ class DatabricksEngine:
         }
         connect = self._connect or _connector_connect()
 
+        wrap = self._wrap
+
         def create() -> Connection:
-            return connect(**arguments)
+            connection = connect(**arguments)
+            return wrap(connection) if wrap is not None else connection
 
         return create
 
@@ -314,7 +326,7 @@ class DatabricksEngine:
     def _open(self) -> Connection:
         connect = self._connect or _connector_connect()
         try:
-            return connect(**self.connect_arguments())
+            connection = connect(**self.connect_arguments())
         except Exception as error:
             detail = str(error).strip().splitlines()[0] if str(error).strip() else ""
             raise TargetError(
@@ -326,6 +338,7 @@ class DatabricksEngine:
                     *self._credentials.secrets,
                 )
             ) from None
+        return self._wrap(connection) if self._wrap is not None else connection
 
 
 def _connector_connect() -> ConnectFn:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -136,6 +136,12 @@ class DuckDBEngine:
         if not rows:
             raise QualityError(f"relation {schema}.{name} does not exist in {self.path}.")
         return str(rows[0][0])
+
+    def sqlalchemy_creator(self, timeout_s: float) -> Callable[[], Any]:
+        """GX's connections: cursors of this engine's own connection (one instance, one writer)."""
+        from quality.engines.gx_duckdb import duckdb_creator
+
+        return duckdb_creator(self.path, self.connection)
 
     def sqlalchemy_url(self) -> str:
         return f"duckdb:///{self.path}"

@@ -10,7 +10,6 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-import duckdb
 import great_expectations as gx
 from great_expectations.data_context.data_context.abstract_data_context import AbstractDataContext
 from great_expectations.data_context.types.base import (
@@ -56,21 +55,20 @@ def ephemeral_context(data_docs_dir: Path | None) -> AbstractDataContext:
 def add_datasource(context: AbstractDataContext, target: str | Engine) -> SQLDatasource:
     """Register the warehouse: an `Engine`, or its URL (duckdb:///<path> or databricks://...)."""
     url = target if isinstance(target, str) else target.sqlalchemy_url()
+    # An Engine hands GX its own connections; a bare URL gets connections made from the URL alone.
+    creator = None if isinstance(target, str) else target.sqlalchemy_creator(DATABRICKS_CONNECT_TIMEOUT_S)
     scheme = url.split(":", 1)[0].split("+", 1)[0]
     if scheme == "duckdb":
-        shared = getattr(target, "connection", None)
-        return _add_duckdb(context, url, shared if isinstance(shared, duckdb.DuckDBPyConnection) else None)
+        return _add_duckdb(context, url, creator)
     if scheme == "databricks":
-        creator = getattr(target, "sqlalchemy_creator", None)
-        connect = creator(DATABRICKS_CONNECT_TIMEOUT_S) if callable(creator) else None
-        return _add_databricks(context, url, connect or databricks_creator(url, DATABRICKS_CONNECT_TIMEOUT_S))
+        return _add_databricks(context, url, creator or databricks_creator(url, DATABRICKS_CONNECT_TIMEOUT_S))
     raise HarnessError(
         f"GX validation supports duckdb:///<path> and databricks:// URLs, got a {scheme!r} URL; "
         "pass the Engine of the run (its sqlalchemy_url()) instead."
     )
 
 
-def _add_duckdb(context: AbstractDataContext, url: str, shared: duckdb.DuckDBPyConnection | None) -> SQLDatasource:
+def _add_duckdb(context: AbstractDataContext, url: str, creator: Callable[[], Any] | None) -> SQLDatasource:
     check_gx_version()
     path = duckdb_path(url)
     if not path.is_file():
@@ -80,7 +78,7 @@ def _add_duckdb(context: AbstractDataContext, url: str, shared: duckdb.DuckDBPyC
             name=DATASOURCE_NAME,
             connection_string=url,
             create_temp_table=False,
-            kwargs={"creator": duckdb_creator(path, shared)},
+            kwargs={"creator": creator or duckdb_creator(path)},
         )
         return context.data_sources.add_sql(datasource)
     except Exception as error:

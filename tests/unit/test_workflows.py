@@ -157,9 +157,21 @@ class TestPullRequestWorkflow:
         job = load(ROOT / ".github" / "workflows" / "pr.yml")["jobs"]["offline-compile"]
         runs = [" ".join(str(step.get("run", "")).split()) for step in job["steps"]]
 
-        assert "fetch-artifacts.sh prod-state state 1" in runs[-3]
-        assert "uv run quality compile --target prod --target-path artifacts/compile-prod" in runs[-2]
-        assert "--state state/databricks" in runs[-2]
+        fetch = next(i for i, run in enumerate(runs) if "fetch-artifacts.sh prod-state state 1" in run)
+        compile_ = next(i for i, run in enumerate(runs) if "uv run quality compile --target prod" in run)
+        check = next(i for i, run in enumerate(runs) if "hooks.spark_functions" in run)
+        assert fetch < compile_ < check
+        assert "--target-path artifacts/compile-prod" in runs[compile_]
+        assert "--state state/databricks" in runs[compile_]
+        assert "--compiled-dir artifacts/compile-prod/compiled" in runs[check]
+        assert not any(SECRET_USE.search(str(value)) for _, value in walk(job))
+
+    def test_the_fidelity_job_compares_both_engines_on_the_fixtures_with_no_secret(self) -> None:
+        job = load(ROOT / ".github" / "workflows" / "pr.yml")["jobs"]["fidelity"]
+        runs = [" ".join(str(step.get("run", "")).split()) for step in job["steps"]]
+
+        assert "sudo sysctl -w net.ipv4.ip_unprivileged_port_start=443" in runs
+        assert runs[-1] == "uv run quality fidelity --fixtures tests/fixtures/raw"
         assert not any(SECRET_USE.search(str(value)) for _, value in walk(job))
 
 
