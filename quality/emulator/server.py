@@ -10,7 +10,7 @@ Routes (what databricks-sql-connector 4.x sends with `use_sea=True`, and the RES
   GET    /api/2.0/sql/statements/{id}/result/chunks/0
   GET    /api/2.0/sql/warehouses/{id}                 -> a RUNNING warehouse (the harness' preflight)
   GET    /api/2.0/preview/scim/v2/Me                  -> the token's user
-  GET    /.well-known/databricks-config               -> 404, as a workspace that is not a unified host
+  GET    /.well-known/databricks-config               -> a workspace that is not a unified (SPOG) host
 A SQL error is HTTP 200 with `status.state = FAILED` and `status.error`, as on Databricks; a wrong token
 is HTTP 401 with Databricks' error body.
 """
@@ -121,8 +121,11 @@ class _Handler(BaseHTTPRequestHandler):
     def _dispatch(self, method: str) -> None:
         path = self.path.split("?", 1)[0].rstrip("/")
         body = self._body()
-        if path == "/.well-known/databricks-config":
-            return self._error(404, "ENDPOINT_NOT_FOUND", "no unified-host configuration on this workspace")
+        if path == "/.well-known/databricks-config":  # host discovery (SDK, dbt-databricks): a plain workspace
+            host = self.headers.get("Host", "localhost")
+            return self._json(
+                200, {"host_type": "workspace", "oidc_endpoint": f"https://{host}/oidc", "workspace_id": "1"}
+            )
         if not self._authorized():
             return self._error(401, "UNAUTHENTICATED", "Invalid access token.")
         for route_method, pattern, handler in _ROUTES:

@@ -13,6 +13,7 @@ import os
 import re
 import shutil
 import threading
+import time
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -49,16 +50,17 @@ class StatementTranslator:
 
     def run(self, sql: str, parameters: Sequence[Parameter] = ()) -> pa.Table:
         statement = gaps.sail_spelling(gaps.strip_comments(bind(sql, parameters)))
+        started = time.perf_counter()
         dropped = self._folders_dropped_by(statement)
         try:
             answer = gaps.answer(statement, self)
             table = answer if answer is not None else self.spark.run(statement)
         except SparkSqlError as error:
-            self._log("ERR", statement, error.message)
+            self._log("ERR", statement, started, error.message)
             raise
         for folder in dropped:  # a managed table's files go with it, as on Databricks
             shutil.rmtree(folder, ignore_errors=True)
-        self._log("OK ", statement)
+        self._log("OK ", statement, started)
         self._remember_view(statement)
         if self.journal is not None:
             self._record(statement)
@@ -182,11 +184,12 @@ class StatementTranslator:
         parts = [self.catalog, schema] + ([name] if name else [])
         return ".".join("`" + part.replace("`", "``") + "`" for part in parts)
 
-    def _log(self, outcome: str, statement: str, error: str | None = None) -> None:
+    def _log(self, outcome: str, statement: str, started: float, error: str | None = None) -> None:
         if self.log_path is None:
             return
+        elapsed_ms = (time.perf_counter() - started) * 1000
         with self.log_path.open("a") as log:
-            log.write(f"{outcome} {statement}\n" + (f"    -> {error}\n" if error else ""))
+            log.write(f"{outcome} {elapsed_ms:7.1f} ms {statement}\n" + (f"    -> {error}\n" if error else ""))
 
 
 def _log_path() -> Path | None:
