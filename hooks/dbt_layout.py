@@ -113,12 +113,17 @@ def model_meta(model: Mapping[str, Any]) -> dict[str, Any]:
     return {**as_mapping(model.get("meta")), **as_mapping(config.get("meta"))}
 
 
-def declared_domains(project: Project) -> dict[str, str]:
-    """`meta.domain` of every model that declares one in YAML, by model name."""
-    domains: dict[str, str] = {}
+def declared_meta(project: Project, key: str) -> dict[str, str]:
+    """`meta.<key>` of every model that declares a non-empty one in YAML, by model name."""
+    values: dict[str, str] = {}
     for yaml_path in model_yaml_files(project):
         for model in yaml_models(yaml_path):
-            domain = model_meta(model).get("domain")
-            if domain:
-                domains[str(model["name"])] = str(domain)
-    return domains
+            value = model_meta(model).get(key)
+            if value:
+                values[str(model["name"])] = str(value)
+    return values
+
+
+def declared_domains(project: Project) -> dict[str, str]:
+    """`meta.domain` of every model that declares one in YAML, by model name."""
+    return declared_meta(project, "domain")

@@ -2,6 +2,8 @@
 
 - `staging` models read only sources (no `ref()`);
 - `intermediate` and `marts` models read only refs (no `source()`);
+- a mart reads at least one `ref()`: one that reads only a hard-coded table (or data a macro hides)
+  fails. A mart that generates its rows (a calendar) says so in its YAML: `meta: {reads_no_ref: "<why>"}`;
 - a mart reads no staging model of another domain. A model's domain is `meta.domain` in its YAML, else
   its folder (`models/staging/<domain>/`, `models/marts/<domain>/`). A mart without a domain may read
   staging models of one domain only.
@@ -15,6 +17,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import re
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -26,13 +29,17 @@ from hooks.dbt_layout import (
     Project,
     classify,
     declared_domains,
+    declared_meta,
     load_project,
     model_sql_files,
     yaml_models,
 )
 from hooks.findings import Finding, report
-from hooks.jinja_calls import Call, find_calls
+from hooks.jinja_calls import Call, blank_jinja_comments, find_calls
 from hooks.yaml_lines import InvalidYaml
+
+NO_REF_KEY = "reads_no_ref"
+FROM_KEYWORD = re.compile(r"\bfrom\b", re.IGNORECASE)
 
 
 @dataclass(frozen=True)
@@ -45,7 +52,8 @@ class ModelInfo:
 
 @dataclass(frozen=True)
 class Dependency:
-    """What a model reads: kind "ref" (a model, `info` known when it is in this project) or "source"."""
+    """What a model reads: kind "ref" (a model, `info` known when it is in this project), "source", or
+    (from the manifest, which tells them apart) "seed" and "snapshot"."""
 
     kind: str
     name: str
@@ -93,6 +101,9 @@ def _manifest_dependencies(
         elif unique_id.startswith("model."):
             name = str(nodes.get(unique_id, {}).get("name", unique_id.split(".")[-1]))
             dependencies.append(Dependency("ref", name, _call_line(calls, "ref", name), index.get(name)))
+        elif unique_id.startswith(("seed.", "snapshot.")):
+            name = str(nodes.get(unique_id, {}).get("name", unique_id.split(".")[-1]))
+            dependencies.append(Dependency(unique_id.split(".")[0], name, _call_line(calls, "ref", name)))
     return dependencies
 
 
@@ -119,6 +130,34 @@ def _rule_findings(model: ModelInfo, dependencies: Sequence[Dependency]) -> Iter
             )
     if model.layer == "marts":
         yield from _domain_findings(model, dependencies)
+
+
+def _first_from_line(sql: str) -> int:
+    """The line of the first `from` clause (what the model reads), outside comments; 1 if there is none.
+
+    A `from` inside parentheses opened on its own line is a function's (`extract(year from d)`).
+    """
+    for number, line in enumerate(blank_jinja_comments(sql).splitlines(), start=1):
+        code = line.split("--", 1)[0]
+        for match in FROM_KEYWORD.finditer(code):
+            before = code[: match.start()]
+            if before.count("(") <= before.count(")"):
+                return number
+    return 1
+
+
+def _no_ref_findings(model: ModelInfo, dependencies: Sequence[Dependency], reason: str) -> Iterator[Finding]:
+    """A mart that reads no ref() reads a hard-coded table or hidden data (a source() is reported apart)."""
+    if model.layer != "marts" or reason.strip() or dependencies:
+        return
+    yield Finding(
+        model.path.as_posix(),
+        _first_from_line(model.path.read_text(encoding="utf-8")),
+        f"mart '{model.name}' reads no ref(): marts build only on models (staging, intermediate or marts)",
+        "read its data with {{ ref('<model>') }} (a raw table needs a staging model first: "
+        "models/staging/<domain>/stg_<domain>__<table>.sql); a mart that generates its rows (a calendar) "
+        f'says so in its YAML: config: meta: {NO_REF_KEY}: "<why>"',
+    )
 
 
 def _domain_findings(model: ModelInfo, dependencies: Sequence[Dependency]) -> Iterator[Finding]:
@@ -173,20 +212,22 @@ def _load_fresh_manifest(project: Project) -> dict[str, Any] | None:
     return manifest
 
 
-def _manifest_domains(manifest: dict[str, Any]) -> dict[str, str]:
-    domains: dict[str, str] = {}
+def _manifest_meta(manifest: dict[str, Any], key: str) -> dict[str, str]:
+    """`meta.<key>` of every model that sets a non-empty one (YAML, SQL config() or dbt_project.yml)."""
+    values: dict[str, str] = {}
     for node in manifest.get("nodes", {}).values():
         if node.get("resource_type") != "model":
             continue
         meta = {**(node.get("meta") or {}), **((node.get("config") or {}).get("meta") or {})}
-        if meta.get("domain"):
-            domains[str(node["name"])] = str(meta["domain"])
-    return domains
+        if meta.get(key):
+            values[str(node["name"])] = str(meta[key])
+    return values
 
 
 def check(project: Project, filenames: Sequence[str], *, use_manifest: bool = True) -> list[Finding]:
     manifest = _load_fresh_manifest(project) if use_manifest else None
-    domains = _manifest_domains(manifest) if manifest is not None else declared_domains(project)
+    domains = _manifest_meta(manifest, "domain") if manifest is not None else declared_domains(project)
+    no_ref = _manifest_meta(manifest, NO_REF_KEY) if manifest is not None else declared_meta(project, NO_REF_KEY)
     index = build_index(project, domains)
     nodes_by_path: dict[str, dict[str, Any]] = {}
     if manifest is not None:
@@ -206,6 +247,7 @@ def check(project: Project, filenames: Sequence[str], *, use_manifest: bool = Tr
         else:
             dependencies = _regex_dependencies(model, index)
         findings.extend(_rule_findings(model, dependencies))
+        findings.extend(_no_ref_findings(model, dependencies, no_ref.get(model.name, "")))
     return findings
 
 

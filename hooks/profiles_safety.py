@@ -16,10 +16,10 @@ from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
+from hooks.databricks_token import DATABRICKS_TOKEN
 from hooks.findings import Finding, report
 from hooks.yaml_lines import InvalidYaml, LineDict, line_of, load_text
 
-DATABRICKS_TOKEN = re.compile(r"dapi[0-9a-f]{32}")
 ENV_VAR_CALL = re.compile(r"""env_var\(\s*(['"])(?P<name>[^'"]+)\1\s*(?:,\s*(?P<default>[^)]*?))?\s*\)""")
 # (key of a profile output that holds a secret, the environment variable to read it from)
 SECRET_KEYS: tuple[tuple[str, str], ...] = (

@@ -17,7 +17,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any, Literal, cast
 
 from quality.errors import ExpectationConfigError, HarnessError
-from quality.expectations import catalog
+from quality.expectations import catalog, reconcile
 from quality.expectations.relations import (
     RELATION_RESOURCE_TYPES,
     Placeholder,
@@ -31,7 +31,7 @@ from quality.expectations.relations import (
 
 Severity = Literal["error", "warn"]
 SEVERITIES: tuple[Severity, ...] = ("error", "warn")
-ITEM_KEYS = frozenset({"expectation", "kwargs", "severity", "description", "query"})
+ITEM_KEYS = frozenset({"expectation", "kwargs", "severity", "description", "query"}) | reconcile.ALL_KEYS
 
 
 @dataclass(frozen=True)
@@ -50,7 +50,8 @@ class ExpectationSpec:
 
     @property
     def is_unexpected_rows(self) -> bool:
-        return self.expectation == catalog.UNEXPECTED_ROWS
+        """Validated by its query's rows (unexpected_rows, and reconcile / row_condition compiled into one)."""
+        return self.expectation == catalog.UNEXPECTED_ROWS or self.expectation in reconcile.KINDS
 
     @property
     def label(self) -> str:
@@ -202,6 +203,8 @@ def _parse_item(
     kwargs = dict(item.get("kwargs") or {})
     problems += _column_problems(node, entry.column, name, kwargs, where)
     query = item.get("query") if name == catalog.UNEXPECTED_ROWS else None
+    if name in reconcile.KINDS:
+        query = reconcile.compile_query(name, item)
     resolved = None
     if query is not None:
         query_problems = _query_problems(manifest, node, query, where)
@@ -246,13 +249,18 @@ def _item_shape_problems(item: Mapping[str, Any], name: str, where: str) -> list
             )
     elif "query" in item:
         problems.append(f"{where}: `query` belongs to `expectation: unexpected_rows` only; remove it")
+    if name in reconcile.KINDS:
+        problems += reconcile.shape_problems(name, item, where)
+    elif reconcile.ALL_KEYS & set(item):
+        keys = sorted(reconcile.ALL_KEYS & set(item))
+        problems.append(f"{where}: {keys} belong to `expectation: reconcile` or `row_condition` only; remove them")
     return problems
 
 
 def _name_problems(name: str, where: str) -> list[str]:
     if name in catalog.UNSUPPORTED_EXPECTATIONS:
         return [f"{where}: not supported here: {catalog.UNSUPPORTED_EXPECTATIONS[name]}"]
-    if name in catalog.SUPPORTED_EXPECTATIONS:
+    if name in catalog.SUPPORTED_EXPECTATIONS or name in reconcile.KINDS:
         return []
     close = difflib.get_close_matches(name, sorted(catalog.SUPPORTED_EXPECTATIONS), n=1)
     hint = f"did you mean {close[0]!r}?" if close else "use a GX 1.x expectation name in snake_case"

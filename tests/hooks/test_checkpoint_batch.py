@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import subprocess
+import sys
+import types
 from pathlib import Path
 
 import pytest
@@ -100,8 +102,42 @@ def test_main_reports_a_check_it_cannot_find_as_a_failure(tmp_path: Path, capsys
     assert checkpoint_batch.main([*argv, "a.sql"]) == 1
     out = capsys.readouterr().out
     assert out.startswith(
-        "--- check-that-does-not-exist: failed\nBatchConfigError: no console script 'check-that-does-not-exist'"
+        "dbt-checkpoint checks failed: check-that-does-not-exist (each finding starts with its check's id)\n"
+        "check-that-does-not-exist: BatchConfigError: no console script 'check-that-does-not-exist'"
     )
+
+
+def test_each_finding_is_headed_by_its_check_id_and_its_items_are_indented() -> None:
+    printed = (
+        "models/a.sql: following columns are missing description:\n- id\n- name\n\n"
+        "models/b.sql: does not use source() or ref() macros for tables:\n\n - raw.orders\n"
+    )
+    assert checkpoint_batch.headed("check-model-columns-have-desc", printed) == [
+        "check-model-columns-have-desc: models/a.sql: following columns are missing description:",
+        "    - id",
+        "    - name",
+        "check-model-columns-have-desc: models/b.sql: does not use source() or ref() macros for tables:",
+        "    - raw.orders",
+    ]
+    assert checkpoint_batch.headed("check-model-has-tests", "\n") == ["check-model-has-tests: failed without a message"]
+
+
+def test_the_table_name_check_reads_no_table_name_out_of_a_semicolon(monkeypatch: pytest.MonkeyPatch) -> None:
+    seen: list[str] = []
+
+    def has_table_name(sql: str, filename: str, dotless: bool | None = False) -> tuple[int, set[str]]:
+        seen.append(sql)
+        return 0, set()
+
+    package = types.ModuleType("dbt_checkpoint")
+    check = types.ModuleType("dbt_checkpoint.check_script_has_no_table_name")
+    check.has_table_name = has_table_name  # type: ignore[attr-defined]
+    package.check_script_has_no_table_name = check  # type: ignore[attr-defined]
+    monkeypatch.setitem(sys.modules, "dbt_checkpoint", package)
+    monkeypatch.setitem(sys.modules, "dbt_checkpoint.check_script_has_no_table_name", check)
+    checkpoint_batch.semicolon_ends_a_table_name()
+    assert check.has_table_name("select * from final;\n", "a.sql", False) == (0, set())  # type: ignore[attr-defined]
+    assert seen == ["select * from final \n"]
 
 
 def test_checks_see_paths_relative_to_the_dbt_project(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

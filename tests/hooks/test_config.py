@@ -45,6 +45,15 @@ def test_the_manifest_hook_runs_before_every_hook_that_reads_the_manifest() -> N
     assert order[0] == "dbt-manifest-prefetch", "the background parse must start before every other hook"
 
 
+def test_the_databricks_token_hook_reads_every_text_file_of_the_repository() -> None:
+    exported = yaml.safe_load((PROJECT_ROOT / ".pre-commit-hooks.yaml").read_text(encoding="utf-8"))
+    hooks = [hook for hook in (*_hooks(), *exported) if hook["id"] == "databricks-token"]
+    assert [(hook["entry"], hook["types"], hook.get("files"), hook.get("exclude")) for hook in hooks] == [
+        ("python -m hooks.databricks_token", ["text"], None, None),
+        ("quality-databricks-token", ["text"], None, None),
+    ]
+
+
 def test_install_types_and_stages() -> None:
     assert CONFIG["default_install_hook_types"] == ["pre-commit", "commit-msg", "pre-push"]
     stages = {str(hook.get("alias") or hook["id"]): hook.get("stages") for hook in _hooks()}
@@ -57,6 +66,7 @@ def test_every_exported_hook_maps_to_a_hooks_module_with_main() -> None:
     exported = yaml.safe_load((PROJECT_ROOT / ".pre-commit-hooks.yaml").read_text(encoding="utf-8"))
     modules = {
         "quality-profiles-safety": "profiles_safety",
+        "quality-databricks-token": "databricks_token",
         "quality-dbt-manifest": "manifest",
         "quality-dbt-manifest-prefetch": "manifest_prefetch",
         "quality-dbt-layering": "layering",

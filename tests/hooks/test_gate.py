@@ -144,9 +144,14 @@ def test_each_dbt_checkpoint_check_catches_its_violation(pre_commit: PreCommit, 
     assert run_hook(pre_commit, gate_repo, "dbt-manifest", changed).returncode == 0
     result = run_hook(pre_commit, gate_repo, "dbt-checkpoint", changed)
     assert result.returncode == 1
+    lines = result.stdout.splitlines()
+    header = re.compile(
+        r"dbt-checkpoint checks failed: (.+) \(each finding starts with its check's id; paths relative to dbt/\)"
+    )
+    (failed,) = [match.group(1).split(", ") for line in lines if (match := header.fullmatch(line))]
+    assert sorted(failed) == sorted(CHECKPOINT_FAILURES)
     for check, message in CHECKPOINT_FAILURES.items():
-        assert f"--- {check}: failed (paths relative to dbt/)" in result.stdout, check
-        assert message in result.stdout, check
+        assert any(line.startswith(f"{check}: {message}") for line in lines), check
     (gate_repo / summary).unlink()
     _restore(
         gate_repo,
@@ -159,6 +164,46 @@ def test_each_dbt_checkpoint_check_catches_its_violation(pre_commit: PreCommit, 
     assert run_hook(pre_commit, gate_repo, "dbt-manifest", changed).returncode == 0
     result = run_hook(pre_commit, gate_repo, "dbt-checkpoint", changed)
     assert result.returncode == 0, output_of(result)
+
+
+def _checkpoint_findings(output: str) -> list[str]:
+    """The lines the batch printed under pre-commit's header of the dbt-checkpoint hook."""
+    lines = output.splitlines()
+    start = next(index for index, line in enumerate(lines) if line.startswith("dbt-checkpoint checks failed: "))
+    return [line for line in lines[start + 1 :] if line.strip()]
+
+
+def test_a_missing_description_is_headed_by_its_own_check_id(pre_commit: PreCommit, gate_repo: Path) -> None:
+    """pre-commit heads the batch with its hook id, `check-script-semicolon`; each finding names its check."""
+    write(gate_repo, FACTS, FACTS_YML.replace("    description: One row per order.\n", ""))
+    assert run_hook(pre_commit, gate_repo, "dbt-manifest", [FACTS]).returncode == 0
+    result = run_hook(pre_commit, gate_repo, "dbt-checkpoint", [FACTS])
+    assert result.returncode == 1
+    assert "- hook id: check-script-semicolon\n" in result.stdout  # pre-commit's, not ours to change
+    assert _checkpoint_findings(result.stdout) == [
+        "check-model-has-description: models/marts/facts/fct_orders.sql: does not have defined description "
+        "or properties file is missing."
+    ]
+
+
+def test_a_trailing_semicolon_is_a_semicolon_finding_and_no_table_name(pre_commit: PreCommit, gate_repo: Path) -> None:
+    cte = "with final as (\n    select order_id, customer_id, amount\n    from {{ ref('int_orders_enriched') }}\n)\n\n"
+    write(gate_repo, FCT, cte + "select * from final;\n")
+    result = run_hook(pre_commit, gate_repo, "dbt-checkpoint", [FCT])
+    assert result.returncode == 1
+    assert _checkpoint_findings(result.stdout) == [
+        "check-script-semicolon: models/marts/facts/fct_orders.sql: contains a semicolon at the end. "
+        "dbt does not support that."
+    ]
+    write(gate_repo, FCT, cte + "select * from final\nunion all\nselect * from analytics.orders_backfill;\n")
+    result = run_hook(pre_commit, gate_repo, "dbt-checkpoint", [FCT])
+    assert _checkpoint_findings(result.stdout) == [
+        "check-script-semicolon: models/marts/facts/fct_orders.sql: contains a semicolon at the end. "
+        "dbt does not support that.",
+        "check-script-has-no-table-name: models/marts/facts/fct_orders.sql: does not use source() or ref() "
+        "macros for tables:",
+        "    - analytics.orders_backfill",
+    ]
 
 
 def test_a_check_stays_runnable_alone_in_the_manual_stage(pre_commit: PreCommit, gate_repo: Path) -> None:

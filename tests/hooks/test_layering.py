@@ -107,3 +107,57 @@ def test_manifest_mode_sees_refs_that_jinja_builds(repo: Path, capsys: pytest.Ca
         f"{STG_SHOP}:1: staging model 'stg_shop__orders' reads ref('stg_crm__customers'): "
         "staging models read only sources"
     )
+
+
+NO_REF_FIX = (
+    "    fix: read its data with {{ ref('<model>') }} (a raw table needs a staging model first: "
+    "models/staging/<domain>/stg_<domain>__<table>.sql); a mart that generates its rows (a calendar) "
+    'says so in its YAML: config: meta: reads_no_ref: "<why>"'
+)
+
+
+def test_mart_reading_a_hard_coded_table_and_no_ref_fails(repo: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    _write(FCT, "select\n    order_id,\n    extract(year from ordered_at) as order_year\nfrom analytics.orders\n")
+    assert layering.main(["--no-manifest", FCT]) == 1
+    assert capsys.readouterr().out.splitlines() == [
+        f"{FCT}:4: mart 'fct_orders' reads no ref(): marts build only on models (staging, intermediate or marts)",
+        NO_REF_FIX,
+    ]
+
+
+def test_mart_reading_only_a_source_gets_the_source_finding_alone(
+    repo: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    _write(FCT, "select *\nfrom {{ source('shop', 'orders') }}\n")
+    assert _layering(capsys, FCT) == (
+        1,
+        [f"{FCT}:2: marts model 'fct_orders' reads source('shop', 'orders'): marts models read only refs"],
+    )
+
+
+def test_a_generated_mart_says_why_it_reads_no_ref(repo: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    calendar = "select day as date_day\nfrom (select explode(sequence(date'2020-01-01', date'2020-12-31')) as day)\n"
+    _write(FCT, calendar)
+    assert _layering(capsys, FCT) == (
+        1,
+        [f"{FCT}:2: mart 'fct_orders' reads no ref(): marts build only on models (staging, intermediate or marts)"],
+    )
+    blank = FACTS_YML.replace("        domain: shop\n", '        domain: shop\n        reads_no_ref: " "\n')
+    _write("dbt/models/marts/facts/_facts.yml", blank)
+    assert _layering(capsys, FCT)[0] == 1, "a blank reason explains nothing"
+    why = FACTS_YML.replace(
+        "        domain: shop\n", '        domain: shop\n        reads_no_ref: "generated calendar"\n'
+    )
+    _write("dbt/models/marts/facts/_facts.yml", why)
+    assert _layering(capsys, FCT) == (0, [])
+
+
+def test_manifest_mode_counts_a_seed_as_a_ref_of_a_mart(repo: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    Path("dbt/seeds").mkdir()
+    _write("dbt/seeds/country_codes.csv", "code,name\nFR,France\n")
+    _write(FCT, "select code\nfrom {{ ref('country_codes') }}\n")
+    assert shared_manifest.main(["--project-dir", "dbt"]) == 0
+    assert shared_manifest.is_fresh(shared_manifest.ParseSettings(project_dir=Path("dbt")))
+    capsys.readouterr()
+    assert layering.main([FCT]) == 0
+    assert capsys.readouterr().out == ""

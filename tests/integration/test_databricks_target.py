@@ -15,7 +15,7 @@ from tests.fakes import FakeWorkspace, refusing_port, silent_server
 
 pytestmark = pytest.mark.integration
 ROOT = Path(__file__).resolve().parents[2]
-TOKEN = "dapi0123456789abcdef0123456789abcdef"
+TOKEN = "dapi0123456789abcdef0123456789abcdef"  # pragma: allowlist secret
 
 
 def gate_on_ci_target(host: str, tmp_path: Path) -> subprocess.CompletedProcess[str]:

@@ -69,8 +69,10 @@ def test_substr_from_position_zero_is_caught_naming_model_column_key_and_both_va
     model.write_text(seeded)
 
     code = main(
-        ["fidelity", "--fixtures", str(FIXTURES), "--project-dir", str(project_dir)]
-        + ["--artifacts-dir", str(tmp_path / "artifacts")]
+        [
+            *("fidelity", "--fixtures", str(FIXTURES), "--project-dir", str(project_dir)),
+            *("--artifacts-dir", str(tmp_path / "artifacts")),
+        ]
     )
 
     output = " ".join(capsys.readouterr().out.split())

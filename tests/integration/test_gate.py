@@ -233,6 +233,52 @@ def test_a_revenue_bug_in_the_code_is_caught_by_the_reconciliation(
     assert prod.fingerprint() == before
 
 
+# Seeded code defects (issue 12): each is caught by the check named, with a message naming model and column.
+CODE_DEFECTS = {
+    # order_date computed two hours late: nothing else changes, every table shifts alike.
+    "order_date shifted by two hours upstream": (
+        "models/staging/stg_orders.sql",
+        "cast(ordered_at as date) as order_date",
+        "cast({{ dbt.dateadd('hour', 2, 'ordered_at') }} as date) as order_date",
+        ["fct_orders row_condition", "order_date is the day of ordered_at"],
+    ),
+    # the raw timestamp read two hours late: order_date and ordered_at still agree, but the days no longer
+    # match the raw orders.
+    "ordered_at shifted by two hours at the source": (
+        "models/staging/stg_orders.sql",
+        "        store_id,\n        ordered_at,\n",
+        "        store_id,\n        {{ dbt.dateadd('hour', 2, 'ordered_at') }} as ordered_at,\n",
+        ["fct_orders reconcile", "orders per day equal the raw orders per day", "count_expected"],
+    ),
+    # refunds stored negative in staging: unit tests mock staging, so only a bound on the mart sees it.
+    "refund sign flipped in staging": (
+        "models/staging/stg_payments.sql",
+        "cast(amount as decimal(18, 2)) as amount,",
+        "case when payment_status = 'refunded' then -1 else 1 end * cast(amount as decimal(18, 2)) as amount,",
+        ["fct_orders.amount_refunded expect_column_values_to_be_between"],
+    ),
+}
+
+
+@pytest.mark.parametrize("defect", sorted(CODE_DEFECTS))
+def test_a_code_defect_upstream_stops_the_publish_naming_the_check(
+    prod: Prod, second_batch: GateReport, tmp_path: Path, defect: str
+) -> None:
+    path, before_text, after_text, phrases = CODE_DEFECTS[defect]
+    project = tmp_path / "dbt"
+    shutil.copytree(ROOT / "dbt", project, ignore=shutil.ignore_patterns("target", "logs"))
+    model = project / path
+    source = model.read_text()
+    assert before_text in source
+    model.write_text(source.replace(before_text, after_text))
+    before = prod.fingerprint()
+    report = prod.gate(BATCH2, project)
+    assert report.status == "failed", report.error
+    for phrase in phrases:
+        assert phrase in (report.error or ""), report.error
+    assert prod.fingerprint() == before
+
+
 def test_overlapping_scd2_versions_in_the_prod_history_stop_the_publish(prod: Prod, second_batch: GateReport) -> None:
     """Corrupted history (a closed version stretched over its successor) never reaches dim_customers."""
     stretch = "update snapshots.snap_customers set dbt_valid_to = dbt_valid_to {} interval 1 day where dbt_scd_id = ?"

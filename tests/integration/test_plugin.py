@@ -30,12 +30,17 @@ def test_build_lands_in_the_ephemeral_schema(ephemeral_schema, dbt_build, gx):
     gx.assert_valid("fct_sales")
 """
 
+# The flag appears only with its content: written aside, then renamed over (atomic on one file system),
+# so the outer test never reads an empty or half-written flag, however loaded the machine is.
 SLOW_TEST = """
+import os
 import time
 
 def test_waits_for_a_signal(ephemeral_schema, dbt_build):
     print("BASE=" + ephemeral_schema.base, flush=True)
-    open("built.flag", "w").write(ephemeral_schema.base)
+    with open("built.flag.tmp", "w") as flag:
+        flag.write(ephemeral_schema.base)
+    os.replace("built.flag.tmp", "built.flag")
     time.sleep(120)
 """
 
@@ -92,7 +97,24 @@ def test_a_project_without_the_schema_macro_is_refused_before_building(pytester:
     assert not (pytester.path / "dbt" / "shop.duckdb").exists()
 
 
-def _start_and_wait_for_build(root: Path) -> subprocess.Popen[str]:
+def wait_for_flag(flag: Path, process: subprocess.Popen[str], timeout: float = 300) -> str:
+    """The content of `flag` once it is there and not empty; fails if `process` ends first or on timeout.
+
+    The content is read before anything is done to the process: the caller kills it right after.
+    """
+    deadline = time.monotonic() + timeout
+    while True:
+        content = flag.read_text(encoding="utf-8").strip() if flag.is_file() else ""
+        if content:
+            return content
+        if process.poll() is not None or time.monotonic() > deadline:
+            process.kill()
+            raise AssertionError(f"the inner run ended before building: {process.communicate()[0]}")
+        time.sleep(0.2)
+
+
+def _start_and_wait_for_build(root: Path) -> tuple[subprocess.Popen[str], str]:
+    """The inner pytest run, started, once it has built its schema; and that schema's base name."""
     process = subprocess.Popen(
         [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "-s", "test_slow.py"],
         cwd=root,
@@ -100,18 +122,35 @@ def _start_and_wait_for_build(root: Path) -> subprocess.Popen[str]:
         stderr=subprocess.STDOUT,
         text=True,
     )
-    deadline = time.monotonic() + 300
-    while not (root / "built.flag").exists():
-        if process.poll() is not None or time.monotonic() > deadline:
-            process.kill()
-            raise AssertionError(f"the inner run ended before building: {process.communicate()[0]}")
-        time.sleep(0.2)
-    return process
+    return process, wait_for_flag(root / "built.flag", process)
+
+
+WRITE_FLAG_LATER = """
+import os, sys, time
+time.sleep(0.5)
+with open(sys.argv[1] + ".tmp", "w") as flag:
+    flag.write("ci_base")
+os.replace(sys.argv[1] + ".tmp", sys.argv[1])
+time.sleep(60)
+"""
+
+
+def test_the_build_flag_is_read_only_once_its_content_has_landed(tmp_path: Path) -> None:
+    """A flag that exists but is still empty is no build yet: the reader waits for its content."""
+    flag = tmp_path / "built.flag"
+    flag.touch()
+    process = subprocess.Popen([sys.executable, "-c", WRITE_FLAG_LATER, str(flag)], text=True)
+    try:
+        assert wait_for_flag(flag, process, timeout=60) == "ci_base"
+        assert process.poll() is None, "read while the writer still runs, as the signal tests do"
+    finally:
+        process.kill()
+        process.wait(timeout=30)
 
 
 def test_sigterm_during_a_run_still_drops_the_schema(shop: pytest.Pytester) -> None:
     shop.makepyfile(test_slow=SLOW_TEST)
-    process = _start_and_wait_for_build(shop.path)
+    process, _ = _start_and_wait_for_build(shop.path)
     assert _ephemeral_leftovers(shop.path) != []
     process.send_signal(signal.SIGTERM)
     output, _ = process.communicate(timeout=120)
@@ -121,10 +160,9 @@ def test_sigterm_during_a_run_still_drops_the_schema(shop: pytest.Pytester) -> N
 
 def test_sigkill_leaves_a_schema_that_quality_reap_removes(shop: pytest.Pytester) -> None:
     shop.makepyfile(test_slow=SLOW_TEST)
-    process = _start_and_wait_for_build(shop.path)
+    process, base = _start_and_wait_for_build(shop.path)
     process.send_signal(signal.SIGKILL)
     process.communicate(timeout=60)
-    base = (shop.path / "built.flag").read_text()
     assert _ephemeral_leftovers(shop.path) == [f"{base}.duckdb"]
     env = {**os.environ, "SHOP_DUCKDB_PATH": str(shop.path / "shop.duckdb")}
     reaped = subprocess.run(

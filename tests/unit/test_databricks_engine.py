@@ -24,7 +24,7 @@ from tests.fakes import FakeWorkspace
 
 HOST = "adb-1234567890123456.7.azuredatabricks.net"
 HTTP_PATH = "/sql/1.0/warehouses/abc123def456"
-TOKEN = "dapi0123456789abcdef0123456789abcdef"
+TOKEN = "dapi0123456789abcdef0123456789abcdef"  # pragma: allowlist secret
 CLIENT_SECRET = "dose-0123456789-secret"  # pragma: allowlist secret
 
 
