@@ -7,9 +7,11 @@ process gets SIGTERM or SIGINT: the command's whole process group is stopped fir
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import subprocess
+import time
 from pathlib import Path
 from typing import Annotated
 
@@ -20,6 +22,7 @@ from quality.emulator.endpoint import DEFAULT_CATALOG, DEFAULT_STATE_DIR, LocalE
 from quality.errors import UsageError
 
 STOP_GRACE_S = 10.0
+_POLL_S = 0.2
 
 
 def emulator(
@@ -51,18 +54,37 @@ def _run(command: list[str], environment: dict[str, str]) -> int:
         child = subprocess.Popen(command, env=environment, start_new_session=True)
     except FileNotFoundError:
         raise UsageError(f"command not found: {command[0]}; check its name and your PATH.") from None
+    forwarded: list[float] = []  # when the first SIGTERM/SIGINT was passed on
 
     def forward(signum: int, frame: object) -> None:
-        _stop_group(child, signal.Signals(signum))
+        # Only signal here: the main thread is inside child.wait(), and a second wait from the handler could
+        # never take Popen's wait lock (it would always sit out its whole timeout).
+        forwarded.append(time.monotonic())
+        _signal_group(child, signal.Signals(signum))
 
     previous = {sig: signal.signal(sig, forward) for sig in (signal.SIGTERM, signal.SIGINT)}
     try:
-        code = child.wait()
+        code = _wait(child, forwarded)
     finally:
         for sig, handler in previous.items():
             signal.signal(sig, handler)
         _stop_group(child, signal.SIGTERM)
     return 128 - code if code < 0 else code  # killed by signal N: 128 + N, as a shell reports it
+
+
+def _wait(child: subprocess.Popen[bytes], forwarded: list[float]) -> int:
+    """The child's exit code; once a signal was passed on, its group is killed if it is not gone within the grace."""
+    while True:
+        try:
+            return child.wait(timeout=_POLL_S)
+        except subprocess.TimeoutExpired:
+            if forwarded and time.monotonic() - forwarded[0] > STOP_GRACE_S:
+                _signal_group(child, signal.SIGKILL)
+
+
+def _signal_group(child: subprocess.Popen[bytes], signum: signal.Signals) -> None:
+    with contextlib.suppress(ProcessLookupError, PermissionError):
+        os.killpg(child.pid, signum)
 
 
 def _stop_group(child: subprocess.Popen[bytes], signum: signal.Signals) -> None:

@@ -16,6 +16,7 @@ import json
 import os
 import random
 import secrets
+import shutil
 import signal
 import tempfile
 import threading
@@ -79,6 +80,8 @@ def serve(
     server.shutdown()
     server.server_close()
     spark.stop()
+    if parent_pid is not None and os.getppid() != parent_pid:
+        shutil.rmtree(ready_file.parent, ignore_errors=True)  # its parent died: nobody else will remove it
     return 0
 
 

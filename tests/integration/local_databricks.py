@@ -1,0 +1,121 @@
+"""Helpers for the tests that run against the local Databricks SQL endpoint (`quality.emulator`).
+
+`running_endpoint()` starts one and points this process' TLS trust (SSL_CERT_FILE, REQUESTS_CA_BUNDLE) at
+its CA bundle, as `quality emulator` does for its command; `connect()` opens a databricks-sql-connector
+session on it the way dbt-databricks does with the `local_databricks` profile (SEA, no telemetry).
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Iterator, Sequence
+from contextlib import closing, contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+from databricks import sql as databricks_sql
+
+from quality.emulator.endpoint import LocalEndpoint
+
+TRUST_VARIABLES = ("SSL_CERT_FILE", "REQUESTS_CA_BUNDLE")
+CONNECTION_PARAMETERS = {"use_sea": True, "enable_telemetry": False}  # as profiles.yml's local_databricks
+
+
+@contextmanager
+def running_endpoint(*, state_dir: Path | None = None, all_variables: bool = False) -> Iterator[LocalEndpoint]:
+    """A started endpoint; this process trusts its certificate (and, with all_variables, has its DATABRICKS_*)."""
+    with LocalEndpoint(state_dir=state_dir) as endpoint, pytest.MonkeyPatch.context() as patch:
+        for name, value in endpoint.environment().items():
+            if all_variables or name in TRUST_VARIABLES:
+                patch.setenv(name, value)
+        yield endpoint
+
+
+def connect(endpoint: LocalEndpoint, **overrides: Any) -> Any:
+    """A databricks-sql-connector connection to the endpoint (keyword arguments override the defaults)."""
+    arguments: dict[str, Any] = {
+        "server_hostname": endpoint.host,
+        "http_path": endpoint.ready["http_path"],
+        "access_token": endpoint.ready["token"],
+        **CONNECTION_PARAMETERS,
+        **overrides,
+    }
+    return databricks_sql.connect(**arguments)
+
+
+def state_folder(endpoint: LocalEndpoint) -> Path:
+    """The endpoint's warehouse folder (Delta tables under spark-warehouse/, the TLS files under tls/)."""
+    return Path(endpoint.ready["ca_bundle"]).parents[1]
+
+
+@dataclass
+class Session:
+    """One connector session and a schema of the test's own in the endpoint's catalog."""
+
+    connection: Any
+    schema: str
+
+    def query(self, statement: str, parameters: Sequence[Any] | dict[str, Any] | None = None) -> list[tuple[Any, ...]]:
+        with closing(self.connection.cursor()) as cursor:
+            cursor.execute(statement, parameters)
+            return [tuple(row) for row in cursor.fetchall()]
+
+    def execute(self, statement: str, parameters: Sequence[Any] | dict[str, Any] | None = None) -> None:
+        with closing(self.connection.cursor()) as cursor:
+            cursor.execute(statement, parameters)
+
+    def description(self, statement: str) -> list[tuple[Any, ...]]:
+        with closing(self.connection.cursor()) as cursor:
+            cursor.execute(statement)
+            cursor.fetchall()
+            return [tuple(column) for column in cursor.description]
+
+    def ref(self, name: str) -> str:
+        return f"main.{self.schema}.{name}"
+
+
+def unique_schema(prefix: str) -> str:
+    return f"{prefix}_{uuid.uuid4().hex[:10]}"
+
+
+def processes_with(marker: str) -> list[int]:
+    """Live processes whose environment holds `marker` (descendants inherit it; a zombie shows none)."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit() or int(entry.name) == os.getpid():
+            continue
+        try:
+            environment = (entry / "environ").read_bytes()
+        except OSError:  # gone meanwhile, or not ours to read
+            continue
+        if marker.encode() in environment:
+            found.append(int(entry.name))
+    return sorted(found)
+
+
+def command_line(pid: int) -> list[str]:
+    try:
+        return [part.decode() for part in (Path("/proc") / str(pid) / "cmdline").read_bytes().split(b"\0") if part]
+    except OSError:
+        return []
+
+
+def _may_bind_port_443() -> bool:
+    """The endpoint listens on port 443 of a loopback address: root, or a lowered unprivileged-port limit."""
+    if os.geteuid() == 0:
+        return True
+    try:
+        return int(Path("/proc/sys/net/ipv4/ip_unprivileged_port_start").read_text()) <= 443
+    except (OSError, ValueError):
+        return False
+
+
+# Every module that starts the local Databricks endpoint carries this mark.
+needs_port_443 = pytest.mark.skipif(
+    not _may_bind_port_443(),
+    reason="the local Databricks endpoint listens on port 443: run as root or with "
+    "`sysctl net.ipv4.ip_unprivileged_port_start=443` (CI runs as root)",
+)
