@@ -31,6 +31,26 @@ def list_files(revision: str, folders: Iterable[str], suffixes: tuple[str, ...])
     return [name for name in output.decode().split("\0") if name and name.endswith(suffixes)]
 
 
+def merge_base(revision: str, other: str = "HEAD") -> str:
+    """The commit `revision` and `other` share last (what a pull request is compared with), else `revision`."""
+    try:
+        return _git(["merge-base", revision, other]).decode().strip()
+    except GitError:
+        return revision
+
+
+def tracked_files(folders: Iterable[str]) -> list[str]:
+    """Paths of the files git tracks (the index) under `folders`, relative to the working directory."""
+    output = _git(["ls-files", "-z", "--", *folders])
+    return [name for name in output.decode().split("\0") if name]
+
+
+def changed_files(revision: str, folders: Iterable[str]) -> list[str]:
+    """Tracked paths under `folders` that differ between `revision` and the working tree, deletions included."""
+    output = _git(["diff", "--name-only", "-z", "--no-renames", "--relative", revision, "--", *folders])
+    return [name for name in output.decode().split("\0") if name]
+
+
 def read_files(revision: str, paths: Sequence[str]) -> dict[str, str]:
     """The text of each path in `revision`; paths missing there are left out."""
     if not paths:

@@ -22,9 +22,14 @@ class LineDict(dict[Any, Any]):
 
 
 class LineList(list[Any]):
-    """A YAML sequence that knows its own line (1-based)."""
+    """A YAML sequence that knows its own line and the line of each of its items (1-based)."""
 
     line: int = 1
+    item_lines: list[int]
+
+    def line_of_item(self, index: int) -> int:
+        lines = getattr(self, "item_lines", [])
+        return lines[index] if 0 <= index < len(lines) else self.line
 
 
 # libyaml's parser when present (several times faster); the constructor below stays in Python.
@@ -45,6 +50,7 @@ class _LineLoader(_BaseLoader):  # type: ignore[valid-type,misc]
     def construct_sequence(self, node: SequenceNode, deep: bool = False) -> LineList:
         sequence = LineList(super().construct_sequence(node, deep=True))
         sequence.line = node.start_mark.line + 1
+        sequence.item_lines = [item.start_mark.line + 1 for item in node.value]
         return sequence
 
 

@@ -13,12 +13,15 @@ from collections.abc import Sequence
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from typer.exceptions import TyperException
 
+from quality import interrupts
 from quality.errors import QualityError, UsageError
 
 # Command modules, imported lazily so `quality --help` stays fast (no dbt or GX import at start-up).
 COMMAND_MODULES: tuple[str, ...] = (
+    "init",
     "gate",
     "reap",
     "docs",
@@ -50,18 +53,27 @@ def build_app() -> typer.Typer:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    from quality.python_support import unsupported_python
+
+    if (refusal := unsupported_python()) is not None:
+        err_console.print(f"[bold red]error:[/] {escape(refusal)}", highlight=False, soft_wrap=True)
+        return 1
     app = build_app()
+    with interrupts.handled():
+        return _dispatch(app, argv)
+
+
+def _dispatch(app: typer.Typer, argv: Sequence[str] | None) -> int:
     try:
         result = app(args=list(argv) if argv is not None else None, standalone_mode=False)
     except UsageError as error:
-        err_console.print(f"[bold red]usage error:[/] {error}", highlight=False, soft_wrap=True)
+        err_console.print(f"[bold red]usage error:[/] {escape(str(error))}", highlight=False, soft_wrap=True)
         return 2
     except QualityError as error:
-        err_console.print(f"[bold red]error:[/] {error}", highlight=False, soft_wrap=True)
+        err_console.print(f"[bold red]error:[/] {escape(str(error))}", highlight=False, soft_wrap=True)
         return 1
-    except KeyboardInterrupt:
-        err_console.print("interrupted")
-        return 130
+    except KeyboardInterrupt as interrupt:
+        return _interrupted(str(interrupt))
     except SystemExit as exit_:  # typer.Exit inside a command
         return int(exit_.code or 0)
     except TyperException as error:  # usage errors: click's own message and exit code (2)
@@ -69,11 +81,22 @@ def main(argv: Sequence[str] | None = None) -> int:
         if callable(show):
             show()
         return int(getattr(error, "exit_code", 2))
-    except Exception:  # the last boundary: never a bare traceback without a word for the user
+    except Exception as error:  # the last boundary: never a bare traceback without a word for the user
+        signal_name = interrupts.received()
+        if signal_name is not None:  # a library turned the interrupt into its own error: still an interrupt
+            return _interrupted(interrupts.told() or f"{signal_name} ({type(error).__name__}: {error})")
         err_console.print_exception()
         err_console.print("[bold red]unexpected error[/]: please report it with the traceback above.")
         return 3
+    if result == 130 and interrupts.received() is not None:  # typer returns a KeyboardInterrupt as 130
+        return _interrupted(interrupts.told() or interrupts.received() or "")
     return int(result or 0)
+
+
+def _interrupted(detail: str) -> int:
+    """Ctrl-C or SIGTERM: exit 130 with what the command said about it (never 'please report it')."""
+    err_console.print(f"[bold yellow]interrupted[/]{': ' + detail if detail else ''}", highlight=False, soft_wrap=True)
+    return 130
 
 
 if __name__ == "__main__":

@@ -3,10 +3,17 @@
 from __future__ import annotations
 
 import csv
+import re
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
 from quality.errors import FixtureError
+
+# The value a cast refused, as DuckDB (`Conversion Error: ... "2025-13-45"`) and Databricks
+# (`[CAST_INVALID_INPUT] The value '2025-13-45' of the type "STRING" cannot be cast`) quote it.
+BAD_VALUE = re.compile(r"""(?:Conversion Error|CAST_INVALID_INPUT)[^"'\n]*["']([^"'\n]+)["']""")
+MAX_HINTS = 5
 
 
 @dataclass(frozen=True)
@@ -67,3 +74,28 @@ def discover(directory: Path) -> list[FixtureTable]:
     if not tables:
         raise FixtureError(f"raw fixture directory {directory} holds no .csv files; add one <table>.csv per raw table.")
     return tables
+
+
+def locate_bad_values(directory: Path, messages: Iterable[str | None]) -> list[str]:
+    """Where a value that a cast refused (quoted in a dbt error message) sits in the fixture files.
+
+    One line per occurrence, naming `<file>:<line>` and the column, so a bad date is found by its row,
+    not only by the model that failed to cast it.
+    """
+    values = {match for message in messages if message for match in BAD_VALUE.findall(message)}
+    if not values or not directory.is_dir():
+        return []
+    hints: list[str] = []
+    for path in sorted(directory.glob("*.csv")):
+        with path.open(newline="", encoding="utf-8", errors="replace") as handle:
+            reader = csv.reader(handle)
+            header = next(reader, [])
+            for row in reader:
+                hints += [
+                    f"bad value {cell!r} at {path}:{reader.line_num}, column {name}: fix it in the fixture file"
+                    for name, cell in zip(header, row, strict=False)
+                    if cell.strip() in values
+                ]
+                if len(hints) >= MAX_HINTS:
+                    return hints[:MAX_HINTS]
+    return hints

@@ -8,6 +8,7 @@ A failure at any step leaves production exactly as it was; the audit schemas are
 
 from __future__ import annotations
 
+import os
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -16,12 +17,15 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from quality import interrupts
 from quality.artifacts import DEFAULT_ROOT, RunArtifacts
 from quality.engines.publish import PublishStep, copy_table, order_views, publish
-from quality.errors import GateFailed, QualityError
+from quality.errors import GateFailed, PublishError, QualityError, UsageError
+from quality.fixtures import locate_bad_values
 from quality.project import DbtProject
+from quality.raw_sources import check_fixture_tables, declared_sources, require_raw_tables
 from quality.runner import DbtInvoker, DbtRun, ProgressCallback, describe_failures
-from quality.schemas import new_run_id
+from quality.schemas import DEFAULT_KEEP_BACKUPS, backup_schema, new_run_id, prune_backups
 from quality.targets import Target
 from quality.workspace import Workspace, open_workspace
 
@@ -39,6 +43,7 @@ class GateOptions:
     publish: bool = True
     keep_audit: bool = False
     backup: bool = True
+    keep_backups: int = DEFAULT_KEEP_BACKUPS  # backup schemas kept after a publish (older ones are dropped)
     artifacts_root: Path = DEFAULT_ROOT
     threads: int | None = None
     full_refresh: tuple[str, ...] = ()  # incremental models rebuilt from their sources, not merged onto prod
@@ -49,7 +54,8 @@ class GateReport:
     run_id: str
     target: str
     audit_base: str = ""
-    status: str = "running"  # published | audited | failed | error
+    status: str = "running"  # published | audited | failed | error | interrupted
+    step: str = ""  # the step running last (where an interrupt stopped the run)
     started_at: str = field(default_factory=lambda: datetime.now(UTC).isoformat())
     finished_at: str | None = None
     timings: dict[str, float] = field(default_factory=dict)
@@ -59,6 +65,7 @@ class GateReport:
     expectations: list[dict[str, Any]] = field(default_factory=list)
     published: list[dict[str, Any]] = field(default_factory=list)
     dropped_schemas: list[str] = field(default_factory=list)
+    dropped_backups: list[str] = field(default_factory=list)  # backup schemas beyond the retention setting
     error: str | None = None
     artifacts_dir: str = ""
 
@@ -73,6 +80,8 @@ class GateReport:
 @contextmanager
 def _timed(report: GateReport, step: str) -> Iterator[None]:
     started = time.perf_counter()
+    if report.status == "running":  # after an interrupt, `step` keeps naming where it stopped the run
+        report.step = step
     try:
         yield
     finally:
@@ -88,6 +97,7 @@ def run_gate(
     announce: Callable[[str], None] = lambda message: None,
 ) -> GateReport:
     """Run the gate end to end; returns the report (status failed/error instead of raising for data failures)."""
+    check_options(options)
     run_id = f"{datetime.now(UTC):%Y%m%dt%H%M%S}_{new_run_id()}"
     artifacts = RunArtifacts.create(run_id, options.artifacts_root)
     report = GateReport(run_id=run_id, target=target.name, artifacts_dir=str(artifacts.root))
@@ -102,28 +112,89 @@ def run_gate(
             run_id=run_id.split("_")[-1],
             keep=options.keep_audit,
             separate_file=False,
-            progress=progress,
+            progress=_pausing(progress),
             quiet=True,
         )
         workspace.dbt.threads = options.threads
         report.audit_base = workspace.base
         announce(f"audit schema base {workspace.base} on {target.describe()}")
         _audit_and_publish(workspace, project, target, options, report, artifacts, announce)
-    except GateFailed as failure:
-        report.status, report.error = "failed", str(failure)
-    except QualityError as error:
-        report.status, report.error = "error", str(error)
-    except KeyboardInterrupt:
-        report.status, report.error = "error", "interrupted; nothing was published"
-        raise
+    except KeyboardInterrupt as interrupt:
+        raise KeyboardInterrupt(_interrupted(report, str(interrupt), interrupt.__context__)) from interrupt
+    except Exception as error:
+        signal_name = interrupts.received()
+        if signal_name is not None:  # an interrupt that a library turned into its own error
+            raise KeyboardInterrupt(_interrupted(report, signal_name, error)) from error
+        report.status, report.error = ("failed" if isinstance(error, GateFailed) else "error"), str(error)
+        if not isinstance(error, QualityError):
+            raise
     finally:
-        if workspace is not None:
-            with _timed(report, "drop_audit"):
-                report.dropped_schemas = workspace.close()
-        report.timings["total"] = round(time.perf_counter() - started, 3)
-        report.finished_at = datetime.now(UTC).isoformat()
-        artifacts.write_json(artifacts.report_path, report.as_dict())
+        with interrupts.deferred():  # the audit schemas go and the report is written, whatever signal comes
+            if workspace is not None:
+                with _timed(report, "drop_audit"):
+                    report.dropped_schemas = workspace.close()
+            if interrupts.pending() and report.status != "interrupted":
+                _interrupted(report, interrupts.received() or "signal", None)
+            report.timings["total"] = round(time.perf_counter() - started, 3)
+            report.finished_at = datetime.now(UTC).isoformat()
+            artifacts.write_json(artifacts.report_path, report.as_dict())
     return report
+
+
+def _interrupted(report: GateReport, signal_name: str, during: BaseException | None) -> str:
+    """Mark the report interrupted and say truthfully what reached prod; returns that account.
+
+    A publish is never stopped half-way (it runs under `interrupts.deferred()`), so prod holds either all
+    of `report.published` or, when it is empty, nothing of this run; an error the publish itself raised
+    (which says what it undid) is kept in the account.
+    """
+    report.status = "interrupted"
+    if report.published:
+        published = f"all {len(report.published)} relation(s) of this run were published to prod (see publish.json)"
+    else:
+        published = "nothing was published: prod is untouched"
+    if isinstance(during, PublishError):  # it says what it undid, and what (if anything) is left to undo
+        published = f"the publish failed before the interrupt took effect: {during}"
+    elif isinstance(during, QualityError):
+        published = f"{published}; before the interrupt: {during}"
+    report.error = f"{signal_name} during {report.step or 'start-up'}; {published}."
+    account = f"{report.error} Report: {report.artifacts_dir}/report.json"
+    interrupts.tell(account)
+    return account
+
+
+def _pausing(progress: ProgressCallback | None) -> ProgressCallback | None:
+    """The progress callback, pausing at the first finished node when a test asks to (interrupts.pause_point)."""
+    if not os.environ.get(interrupts.PAUSE_ENV, "").startswith("dbt_build:"):
+        return progress
+
+    def on_node(done: int, total: int, unique_id: str, status: str) -> None:
+        interrupts.pause_point("dbt_build")
+        if progress is not None:
+            progress(done, total, unique_id, status)
+
+    return on_node
+
+
+def check_options(options: GateOptions) -> None:
+    """Refuse contradictory or out-of-range options (UsageError, exit 2) before anything is created."""
+    if options.fixtures_dir is not None and options.orders is not None:
+        raise UsageError(
+            "--fixtures and --orders both give the gate raw data; choose one: --fixtures <folder> loads "
+            "its <table>.csv files, --orders N generates N orders."
+        )
+    if options.fixtures_dir is not None and not options.fixtures_dir.is_dir():
+        raise UsageError(
+            f"--fixtures {options.fixtures_dir} is not a folder; pass the folder that holds one <table>.csv "
+            "per raw source table."
+        )
+    if options.orders is not None and options.orders < 1:
+        raise UsageError(f"--orders {options.orders}: generate at least 1 order, e.g. --orders 1000.")
+    if options.threads is not None and options.threads < 1:
+        raise UsageError(
+            f"--threads {options.threads}: dbt needs at least 1 thread; pass a positive number, or leave "
+            "--threads out to use the profile's threads."
+        )
 
 
 def _audit_and_publish(
@@ -139,10 +210,12 @@ def _audit_and_publish(
         report.raw_tables = _load_raw(workspace, options)
     with _timed(report, "parse"):
         audit_manifest = workspace.parse()
+        _check_raw_data(workspace, audit_manifest, options, report.raw_tables)
         suites = _check_suites(audit_manifest) if options.run_expectations else []
         prod = DbtInvoker(project, target, workspace.artifacts_dir / "prod_target", quiet=True)
         prod_manifest = prod.parse_cached(PARSE_CACHE)
-    steps = plan_publish(audit_manifest, prod_manifest, workspace, backup_schema=f"quality_backup_{report.run_id}")
+    backup = backup_schema(report.run_id)
+    steps = plan_publish(audit_manifest, prod_manifest, workspace, backup_schema=backup)
     with _timed(report, "carry_prod_state"):
         _carry_prod_state(workspace, audit_manifest, steps, _full_refresh_ids(audit_manifest, options.full_refresh))
     announce("building and testing in the audit schema")
@@ -153,12 +226,14 @@ def _audit_and_publish(
     failures = []
     if not build.success:
         failures.append(describe_failures(build, target, workspace.base))
+        if options.fixtures_dir is not None:
+            failures += locate_bad_values(options.fixtures_dir, [node.message for node in build.failed])
     built = {n.name for n in build.nodes if n.resource_type in PUBLISHED_TYPES and n.status == "success"}
     runnable, blocked = split_suites(suites, built)
     if runnable:
         announce(f"validating {len(runnable)} Great Expectations suite(s)")
         with _timed(report, "expectations"):
-            failures += _validate(workspace, runnable, audit_manifest, report, artifacts)
+            failures += _validate(workspace, runnable, audit_manifest, report, artifacts, after_failures=bool(failures))
     if blocked:
         failures.append(
             f"Great Expectations suites not run because a model they read was not built: {', '.join(blocked)}."
@@ -169,7 +244,10 @@ def _audit_and_publish(
         report.status = "audited"
         return
     announce(f"publishing {len(steps)} relation(s) to {target.describe()}")
-    with _timed(report, "publish"):
+    # A signal during publish waits for it to finish (or fail and undo itself) and for its record: prod is
+    # then either untouched or fully published, and the report says which.
+    with interrupts.deferred(), _timed(report, "publish"):
+        interrupts.pause_point("publish")
         schema_map = {step.audit_schema: step.prod_schema for step in steps}
         schema_map[workspace.raw_schema] = _prod_raw_schema(prod_manifest, workspace)
         built = {node.unique_id for node in build.nodes if node.status == "success"} | {
@@ -182,7 +260,22 @@ def _audit_and_publish(
             artifacts.publish_path,
             {"run_id": report.run_id, "target": target.name, "steps": report.published},
         )
-    report.status = "published"
+        report.status = "published"
+        report.dropped_backups = _enforce_retention(workspace, options, backup, announce)
+
+
+def _enforce_retention(
+    workspace: Workspace, options: GateOptions, made: str, announce: Callable[[str], None]
+) -> list[str]:
+    """Drop the oldest backup schemas beyond `keep_backups` (never the one this run made)."""
+    try:
+        dropped = prune_backups(workspace.engine, options.keep_backups, protect={made})
+    except Exception as error:  # prod is published; a leftover backup is for `quality reap` to drop
+        announce(f"published, but dropping old backups failed ({error}); `quality reap` retries")
+        return []
+    if dropped:
+        announce(f"dropped {len(dropped)} backup schema(s) beyond the last {options.keep_backups}")
+    return dropped
 
 
 def _without_backup(steps: list[PublishStep], backup: bool) -> list[PublishStep]:
@@ -200,6 +293,17 @@ def _load_raw(workspace: Workspace, options: GateOptions) -> dict[str, int]:
         return load_generated(workspace.engine, workspace.raw_schema, options.orders, options.seed)
     workspace.dbt.raw_schema = None  # read the target's own raw sources
     return {}
+
+
+def _check_raw_data(
+    workspace: Workspace, manifest: dict[str, Any], options: GateOptions, loaded: dict[str, int]
+) -> None:
+    """Fixtures must be declared source tables (each is published); with no raw data given, the target's must exist."""
+    declared = declared_sources(manifest)
+    if options.fixtures_dir is not None:
+        check_fixture_tables(options.fixtures_dir, loaded, declared, workspace.raw_schema)
+    elif options.orders is None:
+        require_raw_tables(workspace.engine, declared, workspace.target.describe())
 
 
 def _check_suites(manifest: dict[str, Any]) -> list[Any]:
@@ -325,7 +429,11 @@ def _validate(
     manifest: dict[str, Any],
     report: GateReport,
     artifacts: RunArtifacts,
+    *,
+    after_failures: bool = False,
 ) -> list[str]:
+    """GX failures as lines of the gate's message. Expectations that could not be evaluated raise a harness
+    error, unless dbt failed already: the same bad data is then the likely cause, and both are reported."""
     from quality.expectations.validate import format_failures, validate_models
 
     validation = validate_models(
@@ -339,9 +447,12 @@ def _validate(
     report.expectations += [
         {**asdict(problem), "success": False, "severity": "harness"} for problem in validation.errors
     ]
-    validation.raise_for_errors()  # a metric that errored is a harness error, never a data failure
+    if not after_failures:
+        validation.raise_for_errors()  # a metric that errored is a harness error, never a data failure
     if validation.ok:
         return []
+    cause = " (after the dbt failures above, which may be the cause)" if after_failures and validation.errors else ""
     return [
-        f"Great Expectations validation failed in audit schema base {workspace.base}:\n{format_failures(validation)}"
+        f"Great Expectations validation failed in audit schema base {workspace.base}{cause}:\n"
+        f"{format_failures(validation)}"
     ]

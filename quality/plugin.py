@@ -128,6 +128,10 @@ def _path_option(config: pytest.Config, name: str, ini: str) -> Path:
 @pytest.fixture(scope="session")
 def dbt_project(pytestconfig: pytest.Config) -> DbtProject:
     from quality.project import load_project
+    from quality.python_support import unsupported_python
+
+    if (refusal := unsupported_python()) is not None:
+        pytest.fail(refusal, pytrace=False)
 
     return load_project(
         _path_option(pytestconfig, "--dbt-project-dir", "dbt_project_dir"),
@@ -194,7 +198,7 @@ def gx(ephemeral_schema: Workspace) -> GxValidator:
 
 @pytest.fixture(scope="session")
 def prod_engine(dbt_target: Target) -> Iterator[Engine]:
-    """A READ-ONLY connection to the target (DuckDB refuses every write on it); for `prod_smoke` tests."""
+    """A READ-ONLY connection to the target (only reads are sent, on every engine); for `prod_smoke` tests."""
     from quality.engines.factory import open_engine
 
     engine = open_engine(dbt_target, read_only=True)

@@ -12,6 +12,7 @@ import dataclasses
 import hashlib
 import json
 import os
+import re
 import shutil
 import time
 from collections.abc import Callable, Iterator, Sequence
@@ -26,6 +27,9 @@ from quality.relocation import PLACEHOLDER, NotRelocatable, relocate
 from quality.targets import Target
 
 MESSAGE_LINES = 8  # lines of a node's message shown (a unit test's diff, a database error)
+SKIPPED_DIRS = frozenset({"target", "logs", "dbt_packages"})
+_SNIPPET = re.compile(r"\d+\s*\|")  # dbt's quoted source lines: `5  |   tests: [unique`
+_YAML_MARK = re.compile(r'in "<[^>]+>", (line \d+, column \d+)')  # PyYAML's position, as dbt passes it on
 FAILED_STATUSES = frozenset({"error", "fail", "runtime error"})
 ProgressCallback = Callable[[int, int, str, str], None]  # (done, total, unique_id, status)
 
@@ -114,10 +118,12 @@ class DbtInvoker:
 
         with self._environment():
             result = dbtRunner().invoke(self._args(["parse"]))
+        _reraise_interrupt(result.exception)
         if not result.success:
             raise DbtRunError(
                 f"dbt could not parse project {self.project.root} for {self.target.describe()}: "
-                f"{_first_line(result.exception)}. Run `dbt parse` in {self.project.root} to see the details."
+                f"{dbt_error_text(result.exception, self.project.root)}. Fix that file, then run again "
+                f"(`dbt parse` in {self.project.root} shows the full message)."
             )
         self._manifest = result.result
         return json.loads((self.target_path / "manifest.json").read_text(encoding="utf-8"))
@@ -219,6 +225,7 @@ class DbtInvoker:
         started = time.perf_counter()
         with self._environment():
             result = runner.invoke(self._args(list(args)))
+        _reraise_interrupt(result.exception)
         run = DbtRun(
             args=tuple(args),
             success=bool(result.success),
@@ -229,7 +236,8 @@ class DbtInvoker:
         if result.exception is not None and not run.nodes:
             raise DbtRunError(
                 f"dbt {' '.join(args)} failed on {self.target.describe()} (schema base "
-                f"{self.schema_base or 'none'}) before running any node: {_first_line(result.exception)}"
+                f"{self.schema_base or 'none'}) before running any node: "
+                f"{dbt_error_text(result.exception, self.project.root)}"
             )
         if expect_pass and not run.success:
             raise DbtRunError(describe_failures(run, self.target, self.schema_base))
@@ -331,6 +339,12 @@ def _node_results(result: Any, target_path: Path) -> Iterator[NodeResult]:
         )
 
 
+def _reraise_interrupt(error: BaseException | None) -> None:
+    """dbtRunner returns Ctrl-C / SIGTERM as a failed result: it is an interrupt, not a failed build."""
+    if isinstance(error, KeyboardInterrupt):
+        raise error
+
+
 def _tested_model(node: Any) -> str | None:
     attached = getattr(node, "attached_node", None) or getattr(node, "model", None)
     if attached:
@@ -359,8 +373,44 @@ def describe_failures(run: DbtRun, target: Target, schema_base: str | None) -> s
     return "\n".join(lines)
 
 
-def _first_line(error: BaseException | None) -> str:
+def dbt_error_text(error: BaseException | None, project_root: Path) -> str:
+    """A dbt exception in one paragraph that keeps the file and line dbt names (not only "Parsing Error").
+
+    The quoted source lines and rulers are left out; PyYAML's `in "<unicode string>", line 6, column 13`
+    becomes `at line 6, column 13` on the line it explains. A YAML file dbt names relative to its
+    resource folder (`schema.yml`) is named by its path in the project.
+    """
     if error is None:
         return "no error message"
-    text = str(error).strip()
-    return text.splitlines()[0] if text else type(error).__name__
+    parts: list[str] = []
+    for raw in str(error).splitlines():
+        line = raw.strip()
+        if not line or set(line) <= {"-"} or _SNIPPET.match(line) or line == "Raw Error:":
+            continue
+        mark = _YAML_MARK.fullmatch(line)
+        if mark and parts:
+            parts[-1] += f" at {mark[1]}"
+        else:
+            parts.append(line)
+    if not parts:
+        return type(error).__name__
+    located = _project_file(getattr(error, "path", None), project_root)
+    if located is not None and str(located) not in " ".join(parts):
+        parts[0] += f" in {located}"
+    head, *rest = parts[:MESSAGE_LINES]
+    return f"{head}: {'; '.join(rest)}" if rest else head
+
+
+def _project_file(path: object, project_root: Path) -> Path | None:
+    """The one project file whose path ends with `path` (dbt names YAML files relative to their folder)."""
+    if not isinstance(path, str) or not path:
+        return None
+    tail = Path(path)
+    matches = [
+        file
+        for file in project_root.rglob(tail.name)
+        if file.is_file()
+        and file.relative_to(project_root).parts[0] not in SKIPPED_DIRS
+        and file.parts[-len(tail.parts) :] == tail.parts
+    ]
+    return matches[0] if len(matches) == 1 else None

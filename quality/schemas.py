@@ -132,3 +132,32 @@ def reap(engine: Engine, *, older_than: timedelta, now: datetime | None = None, 
         for schema in stale:
             engine.drop_schema(schema)
     return stale
+
+
+# Backups of prod tables kept by each publish (DuckDB), named after the gate run: quality_backup_<run id>.
+BACKUP_PREFIX = "quality_backup_"
+DEFAULT_KEEP_BACKUPS = 3
+_BACKUP = re.compile(rf"^{BACKUP_PREFIX}\d{{8}}t\d{{6}}_[0-9a-f]{{6}}$")
+
+
+def backup_schema(run_id: str) -> str:
+    """The backup schema of a gate run (`run_id` is `<yyyymmdd>t<hhmmss>_<6 hex>`)."""
+    return f"{BACKUP_PREFIX}{run_id}"
+
+
+def backup_schemas(engine: Engine) -> list[str]:
+    """The publish backups in the engine, oldest first (the run id starts with its UTC timestamp)."""
+    return sorted(name for name in engine.list_schemas() if _BACKUP.match(name))
+
+
+def prune_backups(engine: Engine, keep: int, *, protect: Iterable[str] = (), dry_run: bool = False) -> list[str]:
+    """Drop the oldest backups beyond the newest `keep`, never one in `protect`; returns what was dropped."""
+    if keep < 0:
+        raise SchemaGuardError(f"keep {keep} backups? Give a number >= 0 (the default keeps {DEFAULT_KEEP_BACKUPS}).")
+    kept = set(protect)
+    existing = backup_schemas(engine)
+    stale = [name for name in existing[: max(0, len(existing) - keep)] if name not in kept]
+    if not dry_run:
+        for schema in stale:
+            engine.drop_schema(schema)
+    return stale

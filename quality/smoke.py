@@ -1,7 +1,8 @@
 """Read-only checks of a deployed target, used by `pytest -m prod_smoke` (ours and any project's).
 
-Every function takes a read-only engine; none writes. The plugin's `prod_engine` fixture opens one
-(a DuckDB read-only connection, which refuses writes; on Databricks use a principal that can only read).
+Every function takes a read-only engine; none writes. The plugin's `prod_engine` fixture opens one with
+`open_engine(target, read_only=True)`: a `ReadOnlyEngine` that refuses anything but reads in the client, on
+every engine (`quality.engines.read_only`); the deploy workflow also runs it as a principal that can only read.
 """
 
 from __future__ import annotations

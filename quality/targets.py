@@ -1,23 +1,29 @@
 """Resolve a dbt target from profiles.yml and the environment, and refuse unsafe or incomplete ones.
 
 Only `env_var()` is rendered here (with jinja2, as dbt does); a variable that is missing and has no
-default is reported by name before dbt starts, with the fix.
+default is reported by name before dbt starts, with the fix. A profiles file that writes a secret or a
+Databricks host as a literal is refused by the rule of the `profiles-safety` pre-commit hook (one rule,
+two places), and a DuckDB memory limit DuckDB would not parse is named with the variable it came from.
 """
 
 from __future__ import annotations
 
 import os
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
 import jinja2
 
+from hooks.profiles_safety import ENV_VAR_CALL, check_text
 from quality.errors import TargetError
 from quality.project import DbtProject, read_yaml
 
 EngineName = Literal["duckdb", "databricks"]
 DEFAULT_DUCKDB_PATH = Path(".quality/warehouse.duckdb")
+# What DuckDB's `SET memory_limit` parses: a number and a unit (1000^i: KB..TB; 1024^i: KiB..TiB).
+MEMORY_SIZE = re.compile(r"\s*(?P<amount>\d+(?:\.\d+)?)\s*(?P<unit>[KMGT](?:i?B)?)\s*", re.IGNORECASE)
 _NO_DEFAULT = object()
 
 
@@ -98,8 +104,40 @@ def resolve_target(project: DbtProject, name: str | None = None) -> Target:
             f"target '{target_name}' is not in profile '{project.profile}' of {project.profiles_path} "
             f"(known targets: {known}); pass one of them with --target."
         )
-    rendered = render_profile_value(outputs[target_name], where=f"{project.profile}.outputs.{target_name}")
+    refuse_literal_secrets(project.profiles_path)
+    where = f"{project.profile}.outputs.{target_name}"
+    rendered = render_profile_value(outputs[target_name], where=where)
+    if rendered.get("type") == "duckdb":
+        _check_memory_limit(outputs[target_name], rendered, where=where)
     return _target_from_output(target_name, rendered, project)
+
+
+def refuse_literal_secrets(path: Path) -> None:
+    """Refuse a profiles file with a literal secret or host, by the rule of the profiles-safety hook."""
+    findings = check_text(str(path), path.read_text(encoding="utf-8"))
+    if findings:
+        listed = "\n".join(f"  {finding.render()}" for finding in sorted(findings))
+        raise TargetError(
+            f"{path} writes a secret or a workspace host as a literal value, which the harness refuses (as the "
+            f"profiles-safety pre-commit hook does); read it from the environment with env_var():\n{listed}"
+        )
+
+
+def _check_memory_limit(raw: dict[str, Any], rendered: dict[str, Any], *, where: str) -> None:
+    """DuckDB's memory_limit must be a size such as '3GB'; else every dbt connection fails with a traceback."""
+    value = (rendered.get("settings") or {}).get("memory_limit")
+    if value is None:
+        return
+    size = MEMORY_SIZE.fullmatch(str(value))
+    if size is not None and float(size["amount"]) > 0:
+        return
+    names = [call["name"] for call in ENV_VAR_CALL.finditer(str((raw.get("settings") or {}).get("memory_limit")))]
+    given = f"{names[0]}={str(value)!r}" if names else f"memory_limit {str(value)!r}"
+    raise TargetError(
+        f"{given} is not a DuckDB memory limit ({where}.settings.memory_limit in profiles.yml); "
+        "write a positive number and a unit, e.g. '3GB' or '512MB' (KB, MB, GB, TB or KiB, MiB, GiB, TiB)"
+        + (f", or unset {names[0]} for the profile's default." if names else ".")
+    )
 
 
 def _profile(project: DbtProject) -> dict[str, Any]:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import signal
 from pathlib import Path
 from typing import Annotated
 
@@ -24,6 +23,15 @@ TargetOption = Annotated[
     str | None,
     typer.Option("--target", "-t", help="dbt target (default: DBT_TARGET, else the profile's default)"),
 ]
+KeepBackupsOption = Annotated[
+    int,
+    typer.Option(
+        "--keep-backups",
+        envvar="QUALITY_KEEP_BACKUPS",
+        min=0,
+        help="publish backups (quality_backup_<run> schemas) to keep; older ones are dropped (default 3)",
+    ),
+]
 DEFAULT_PROJECT_DIR = Path("dbt")
 
 
@@ -31,15 +39,22 @@ def project_and_target(project_dir: Path, profiles_dir: Path | None, target: str
     """The project and its rendered target; the `local_databricks` target starts its local endpoint first."""
     from quality.emulator.activation import activate_for
 
-    project = load_project(project_dir, profiles_dir)
+    project = load_project(find_project_dir(project_dir), profiles_dir)
     activate_for(target or default_target_name(project))
     return project, resolve_target(project, target)
 
 
+def find_project_dir(project_dir: Path) -> Path:
+    """The given folder; for the default `dbt` that does not exist, the current folder when it holds
+    dbt_project.yml (the layout `dbt init` makes), so commands run from a project root need no option."""
+    if project_dir != DEFAULT_PROJECT_DIR or (project_dir / "dbt_project.yml").is_file():
+        return project_dir
+    return Path(".") if Path("dbt_project.yml").is_file() else project_dir
+
+
 def terminate_as_interrupt() -> None:
-    """SIGTERM behaves like Ctrl-C, so `finally` blocks drop ephemeral schemas before the process ends."""
+    """SIGTERM behaves like Ctrl-C, so `finally` blocks drop ephemeral schemas before the process ends
+    (and the CLI exits 130 whatever a library turned the interrupt into; see `quality.interrupts`)."""
+    from quality import interrupts
 
-    def _raise(signum: int, frame: object) -> None:
-        raise KeyboardInterrupt(f"signal {signum}")
-
-    signal.signal(signal.SIGTERM, _raise)
+    interrupts.install()

@@ -7,7 +7,14 @@ from typing import Annotated
 
 import typer
 
-from quality.commands.common import DEFAULT_PROJECT_DIR, ProfilesDirOption, ProjectDirOption, TargetOption, console
+from quality.commands.common import (
+    DEFAULT_PROJECT_DIR,
+    ProfilesDirOption,
+    ProjectDirOption,
+    TargetOption,
+    console,
+    find_project_dir,
+)
 from quality.offline_compile import compile_offline
 from quality.project import load_project
 
@@ -27,7 +34,7 @@ def compile_(
     exclude: Annotated[list[str] | None, typer.Option(help="dbt nodes to leave out")] = None,
 ) -> int:
     """Run `dbt compile` on a Databricks target with no connection: warehouse capabilities, no SQL sent."""
-    project = load_project(project_dir, profiles_dir)
+    project = load_project(find_project_dir(project_dir), profiles_dir)
     summary = compile_offline(project, target, target_path, state=state, select=select or (), exclude=exclude or ())
     console.print(summary.describe(), highlight=False, soft_wrap=True)
     return 0

@@ -7,11 +7,13 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
+from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from quality.commands.common import (
     DEFAULT_PROJECT_DIR,
+    KeepBackupsOption,
     ProfilesDirOption,
     ProjectDirOption,
     TargetOption,
@@ -19,7 +21,8 @@ from quality.commands.common import (
     project_and_target,
     terminate_as_interrupt,
 )
-from quality.gate import GateOptions, GateReport, run_gate
+from quality.gate import GateOptions, GateReport, check_options, run_gate
+from quality.schemas import DEFAULT_KEEP_BACKUPS
 
 
 def gate(
@@ -33,6 +36,7 @@ def gate(
     publish: Annotated[bool, typer.Option(help="publish to prod when green (--no-publish: audit only)")] = True,
     keep_audit: Annotated[bool, typer.Option(help="keep the audit schemas for debugging")] = False,
     backup: Annotated[bool, typer.Option(help="keep prod's previous tables for `quality rollback`")] = True,
+    keep_backups: KeepBackupsOption = DEFAULT_KEEP_BACKUPS,
     artifacts_dir: Annotated[Path, typer.Option(help="where run folders go")] = Path("artifacts/runs"),
     threads: Annotated[int | None, typer.Option(help="dbt threads")] = None,
     full_refresh: Annotated[
@@ -42,7 +46,6 @@ def gate(
 ) -> int:
     """Build into an ephemeral audit schema, run dbt tests and GX suites, publish to prod only if all pass."""
     terminate_as_interrupt()
-    project, resolved = project_and_target(project_dir, profiles_dir, target)
     options = GateOptions(
         fixtures_dir=fixtures,
         orders=orders,
@@ -51,10 +54,13 @@ def gate(
         publish=publish,
         keep_audit=keep_audit,
         backup=backup,
+        keep_backups=keep_backups,
         artifacts_root=artifacts_dir,
         threads=threads,
         full_refresh=tuple(full_refresh or ()),
     )
+    check_options(options)  # usage errors first: before the target is resolved (or a local endpoint started)
+    project, resolved = project_and_target(project_dir, profiles_dir, target)
     with Progress(
         TextColumn("[bold]{task.description}"),
         BarColumn(),
@@ -105,7 +111,7 @@ def print_summary(report: GateReport) -> None:
         f"audit schemas dropped: {len(report.dropped_schemas)}; report: {report.artifacts_dir}/report.json"
     )
     if report.error:
-        console.print(f"[red]{report.error}[/]", highlight=False)
+        console.print(f"[red]{escape(report.error)}[/]", highlight=False)
 
 
 def _counts(nodes: list[dict[str, object]], ok_status: str) -> tuple[str, str, str, str]:

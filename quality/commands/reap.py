@@ -10,6 +10,7 @@ import typer
 
 from quality.commands.common import (
     DEFAULT_PROJECT_DIR,
+    KeepBackupsOption,
     ProfilesDirOption,
     ProjectDirOption,
     TargetOption,
@@ -18,8 +19,8 @@ from quality.commands.common import (
 )
 from quality.engines.factory import open_engine
 from quality.errors import QualityError
+from quality.schemas import DEFAULT_KEEP_BACKUPS, prune_backups, stale_schemas
 from quality.schemas import reap as reap_schemas
-from quality.schemas import stale_schemas
 from quality.workspace import EPHEMERAL_DIR
 
 _DURATION = re.compile(r"^(?P<amount>\d+)(?P<unit>[smhd])$")
@@ -39,19 +40,25 @@ def reap(
     target: TargetOption = None,
     older_than: Annotated[str, typer.Option(help="drop ephemeral schemas older than this (e.g. 6h)")] = "6h",
     dry_run: Annotated[bool, typer.Option(help="list what would be dropped, drop nothing")] = False,
+    keep_backups: KeepBackupsOption = DEFAULT_KEEP_BACKUPS,
 ) -> int:
-    """Drop leftovers of killed runs: ephemeral schemas and per-run DuckDB files older than --older-than."""
+    """Drop leftovers of killed runs (ephemeral schemas and per-run DuckDB files older than --older-than) and
+    publish backups beyond the newest --keep-backups."""
     ttl = parse_duration(older_than)
     _, resolved = project_and_target(project_dir, profiles_dir, target)
     engine = open_engine(resolved)
     try:
         schemas = reap_schemas(engine, older_than=ttl, dry_run=dry_run)
+        backups = prune_backups(engine, keep_backups, dry_run=dry_run)
     finally:
         engine.close()
     files = [] if resolved.engine != "duckdb" else reap_files(ttl, dry_run=dry_run)
     verb = "would drop" if dry_run else "dropped"
     console.print(f"{verb} {len(schemas)} schema(s) and {len(files)} DuckDB file(s) older than {older_than}")
     for name in [*schemas, *files]:
+        console.print(f"  {name}")
+    console.print(f"{verb} {len(backups)} backup schema(s) beyond the newest {keep_backups}")
+    for name in backups:
         console.print(f"  {name}")
     return 0
 

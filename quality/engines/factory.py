@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import os
 
 from quality.engines.base import Engine
@@ -11,7 +12,20 @@ from quality.targets import Target
 
 
 def open_engine(target: Target, *, read_only: bool = False) -> Engine:
-    """A connection to the target's warehouse: DuckDB file, or Databricks SQL after a bounded preflight."""
+    """A connection to the target's warehouse: DuckDB file, or Databricks SQL after a bounded preflight.
+
+    `read_only=True` gives a `ReadOnlyEngine` on every engine: only reads are ever sent (refused in the
+    client otherwise); a DuckDB file is also opened read-only.
+    """
+    engine = _open(target, read_only=read_only)
+    if not read_only:
+        return engine
+    from quality.engines.read_only import ReadOnlyEngine
+
+    return ReadOnlyEngine(engine)
+
+
+def _open(target: Target, *, read_only: bool) -> Engine:
     if target.engine == "duckdb" and target.duckdb_path is not None:
         from quality.engines.duckdb import DuckDBEngine
 
@@ -27,7 +41,7 @@ def open_engine(target: Target, *, read_only: bool = False) -> Engine:
             token=settings.token,
             client_id=settings.client_id,
             client_secret=settings.client_secret,
-            timeout_s=float(os.environ.get("QUALITY_CONNECT_TIMEOUT", DEFAULT_TIMEOUT_S)),
+            timeout_s=connect_timeout_s(),
         )
         return DatabricksEngine(
             host=settings.host,
@@ -39,3 +53,20 @@ def open_engine(target: Target, *, read_only: bool = False) -> Engine:
             connection_parameters=settings.connection_parameters,
         )
     raise TargetError(f"{target.describe()} has no connection settings the harness understands.")
+
+
+def connect_timeout_s() -> float:
+    """Seconds to wait for the workspace: QUALITY_CONNECT_TIMEOUT, a positive number, else the default."""
+    text = os.environ.get("QUALITY_CONNECT_TIMEOUT", "").strip()
+    if not text:
+        return DEFAULT_TIMEOUT_S
+    try:
+        seconds = float(text)
+    except ValueError:
+        seconds = math.nan
+    if not (math.isfinite(seconds) and seconds > 0):
+        raise TargetError(
+            f"QUALITY_CONNECT_TIMEOUT={text!r} is not a number of seconds; set it to a positive number, "
+            f"e.g. QUALITY_CONNECT_TIMEOUT=30, or unset it for the default ({DEFAULT_TIMEOUT_S:g} s)."
+        )
+    return seconds

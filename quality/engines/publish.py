@@ -122,7 +122,7 @@ def _publish_databricks(engine: Any, steps: list[PublishStep], schema_map: Mappi
     """One statement per relation (Delta has no multi-table transaction), undone as a whole if one fails.
 
     Every table's version is read before the first change; a view's previous definition just before it is
-    replaced. If any statement fails, what was already replaced goes back (RESTORE TABLE ... TO VERSION
+    replaced. Each table's row count is recorded after its clone (prod_smoke compares prod against it). If any statement fails, what was already replaced goes back (RESTORE TABLE ... TO VERSION
     AS OF, the previous view definitions) and a `PublishError` says so, so prod never stays half published.
     """
     catalog = engine.database
@@ -139,6 +139,7 @@ def _publish_databricks(engine: Any, steps: list[PublishStep], schema_map: Mappi
                 engine.execute(
                     f"create or replace table {target} deep clone `{catalog}`.`{step.audit_schema}`.`{step.name}`"
                 )
+                step = replace(step, rows=int(engine.query(f"select count(*) from {target}")[0][0]))
             else:
                 exists = engine.relation_exists(step.prod_schema, step.prod_name)
                 previous = _show_view_body(engine, step.prod_schema, step.prod_name) if exists else None
@@ -229,6 +230,13 @@ def restore(engine: Engine, steps: list[PublishStep]) -> list[str]:
     tables = [step for step in steps if step.kind == "table"]
     if engine.name == "databricks":
         return _restore_databricks(engine, tables)
+    missing = sorted({s.backup_schema for s in tables if s.backed_up and s.backup_schema} - set(engine.list_schemas()))
+    if missing:
+        raise QualityError(
+            f"cannot roll back: the backup schema {', '.join(missing)} of this run is gone (the backup retention "
+            "keeps the newest --keep-backups / QUALITY_KEEP_BACKUPS, default 3); nothing was changed. Roll back "
+            "a newer run, or rebuild with `quality gate` from the data you want."
+        )
     restored = []
     with engine.transaction():
         for step in tables:

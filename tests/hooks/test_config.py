@@ -71,6 +71,7 @@ def test_every_exported_hook_maps_to_a_hooks_module_with_main() -> None:
         "quality-dbt-manifest-prefetch": "manifest_prefetch",
         "quality-dbt-layering": "layering",
         "quality-contract-guard": "contract_guard",
+        "quality-weakening-guard": "weakening_guard",
         "quality-spark-functions": "spark_functions",
         "quality-commit-msg": "commit_msg",
         "quality-branch-name": "branch_name",

@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 
 from quality.engines.base import Engine
+from quality.engines.read_only import ReadOnlyEngine, ReadOnlyError
 from quality.smoke import (
     actual_columns,
     contract_problems,
@@ -41,8 +42,13 @@ def test_every_mart_exists_with_its_contract_columns(prod_engine: Engine, prod_m
     assert problems == [], "\n".join(problems)
 
 
-def test_the_smoke_connection_refuses_writes(prod_engine: Engine, prod_manifest: dict[str, Any]) -> None:
-    with pytest.raises(Exception, match=r"(?i)read.only"):
+def test_the_smoke_connection_refuses_writes_without_sending_them(
+    prod_engine: Engine, prod_manifest: dict[str, Any]
+) -> None:
+    # Refused by the client-side guard (ReadOnlyError is raised before the statement reaches the connection;
+    # tests/unit/test_read_only.py records the connection to prove it), never by attempting the write.
+    assert isinstance(prod_engine, ReadOnlyEngine)
+    with pytest.raises(ReadOnlyError, match=r"^refused a DELETE statement on the read-only connection .+ not sent"):
         prod_engine.execute(f"delete from {_relation(prod_manifest, prod_engine, 'fct_orders')}")
 
 

@@ -4,7 +4,7 @@ import pytest
 
 from quality.engines.duckdb import DuckDBEngine
 from quality.errors import EngineBusyError, FixtureError
-from quality.fixtures import check_csv, discover
+from quality.fixtures import check_csv, discover, locate_bad_values
 
 
 def write(path: Path, text: str) -> Path:
@@ -73,3 +73,20 @@ def test_a_duckdb_file_named_like_a_schema_is_refused(tmp_path: Path) -> None:
 
     with pytest.raises(QualityError, match=r"named like a schema \('raw'\).*name the file differently"):
         DuckDBEngine(tmp_path / "raw.duckdb")
+
+
+def test_a_value_a_cast_refused_is_located_by_file_line_and_column(tmp_path: Path) -> None:
+    write(tmp_path / "orders.csv", "order_id,ordered_at\n1,2025-10-24 06:53:22\n2,2025-13-45 13:47:18\n")
+    write(tmp_path / "stores.csv", "store_id,opened_on\n1,2020-01-01\n")
+    duckdb_message = (
+        "Runtime Error in model fct_order_lines (models/marts/facts/fct_order_lines.sql)\n"
+        '  Conversion Error: timestamp field value out of range: "2025-13-45 13:47:18" when casting from source '
+        "column ordered_at"
+    )
+    databricks_message = "[CAST_INVALID_INPUT] The value '2020-01-01' of the type \"STRING\" cannot be cast"
+
+    assert locate_bad_values(tmp_path, [duckdb_message, None, databricks_message]) == [
+        f"bad value '2025-13-45 13:47:18' at {tmp_path / 'orders.csv'}:3, column ordered_at: fix it in the fixture file",
+        f"bad value '2020-01-01' at {tmp_path / 'stores.csv'}:2, column opened_on: fix it in the fixture file",
+    ]
+    assert locate_bad_values(tmp_path, ['Catalog Error: Table with name "orders" does not exist']) == []

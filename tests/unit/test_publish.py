@@ -1,5 +1,6 @@
 import re
 from pathlib import Path
+from typing import ClassVar
 
 import pytest
 
@@ -79,6 +80,7 @@ class FakeDelta:
     CLONE = re.compile(r"create or replace table `main`\.`(\w+)`\.`(\w+)` deep clone `main`\.`(\w+)`\.`(\w+)`")
     VIEW = re.compile(r"create or replace view `main`\.`(\w+)`\.`(\w+)` as (.*)", re.S)
     DROP = re.compile(r"drop (?:table|view) if exists `main`\.`(\w+)`\.`(\w+)`")
+    ROWS: ClassVar[dict[str, int]] = {"audited orders": 3, "audited raw": 5, "audited new": 2}  # rows, by content
 
     def __init__(self, fail_on: str | None = None) -> None:
         self.tables: dict[tuple[str, str], list[str]] = {}  # every version's content, oldest first
@@ -97,8 +99,10 @@ class FakeDelta:
     def table_versions(self, schema: str) -> dict[str, int]:
         return {name: len(versions) - 1 for (s, name), versions in self.tables.items() if s == schema}
 
-    def query(self, sql: str) -> list[tuple[str]]:
+    def query(self, sql: str) -> list[tuple[object]]:
         schema, name = re.findall(r"`(\w+)`", sql)[1:3]
+        if sql.startswith("select count(*) from "):
+            return [(self.ROWS[self.content(schema, name)],)]
         return [(f"CREATE VIEW `main`.`{schema}`.`{name}` AS {self.views[(schema, name)]}",)]
 
     def execute(self, sql: str) -> None:
@@ -146,7 +150,7 @@ def _prod_state(delta: FakeDelta) -> tuple[str, str, str, bool]:
     )
 
 
-def test_databricks_publish_records_versions_and_switches_every_relation() -> None:
+def test_databricks_publish_records_versions_and_row_counts_and_switches_every_relation() -> None:
     delta = _delta_prod()
 
     done = publish(delta, _delta_steps(), SCHEMA_MAP)
@@ -154,6 +158,8 @@ def test_databricks_publish_records_versions_and_switches_every_relation() -> No
     assert _prod_state(delta) == ("audited orders", "audited raw", "select order_id from raw.orders", True)
     versions = {step.prod_name: step.prod_version for step in done if step.kind == "table"}
     assert versions == {"fct_orders": 1, "orders": 0, "fct_new": None}
+    rows = {step.prod_name: step.rows for step in done}
+    assert rows == {"fct_orders": 3, "orders": 5, "fct_new": 2, "stg_orders": None}
 
 
 @pytest.mark.parametrize(

@@ -5,7 +5,16 @@ import pytest
 
 from quality.engines.duckdb import DuckDBEngine
 from quality.errors import SchemaGuardError
-from quality.schemas import assert_ephemeral, drop_ephemeral, new_base, parse_base, reap, stale_schemas
+from quality.schemas import (
+    assert_ephemeral,
+    backup_schemas,
+    drop_ephemeral,
+    new_base,
+    parse_base,
+    prune_backups,
+    reap,
+    stale_schemas,
+)
 
 NOW = datetime(2026, 11, 25, 13, 10, 0, tzinfo=UTC)
 
@@ -82,3 +91,34 @@ def test_drop_and_reap_on_a_real_duckdb_file(tmp_path: Path) -> None:
     reap(engine, older_than=timedelta(hours=6), now=NOW)
     assert drop_ephemeral(engine, "ci_20261125t130000_bbbbbb") == ["ci_20261125t130000_bbbbbb_marts"]
     assert [s for s in engine.list_schemas() if s != "main"] == ["marts"]
+
+
+def _backups_engine(tmp_path: Path, names: list[str]) -> DuckDBEngine:
+    engine = DuckDBEngine(tmp_path / "warehouse.duckdb")
+    for name in names:
+        engine.create_schema(name)
+    return engine
+
+
+BACKUPS = [f"quality_backup_2026112{day}t120000_abcde{day}" for day in range(1, 6)]
+
+
+def test_prune_backups_keeps_the_newest_and_never_touches_other_schemas(tmp_path: Path) -> None:
+    engine = _backups_engine(tmp_path, [*BACKUPS, "marts", "quality_backup_manual"])
+    try:
+        assert prune_backups(engine, 3, dry_run=True) == BACKUPS[:2]
+        assert backup_schemas(engine) == BACKUPS
+        assert prune_backups(engine, 3) == BACKUPS[:2]
+        assert backup_schemas(engine) == BACKUPS[2:]
+        assert {"marts", "quality_backup_manual"} <= set(engine.list_schemas())
+    finally:
+        engine.close()
+
+
+def test_prune_backups_never_drops_a_protected_backup_even_with_keep_zero(tmp_path: Path) -> None:
+    engine = _backups_engine(tmp_path, BACKUPS)
+    try:
+        assert prune_backups(engine, 0, protect={BACKUPS[-1]}) == BACKUPS[:-1]
+        assert backup_schemas(engine) == BACKUPS[-1:]
+    finally:
+        engine.close()

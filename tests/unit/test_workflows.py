@@ -151,6 +151,13 @@ class TestDeployWorkflow:
 
         assert metrics["if"] == "${{ !cancelled() }}"
 
+    def test_the_smoke_step_runs_as_the_read_only_principal(self) -> None:
+        job = load(ROOT / ".github" / "workflows" / "deploy.yml")["jobs"]["deploy"]
+        smoke = next(step for step in job["steps"] if "pytest tests/smoke -m prod_smoke" in str(step.get("run")))
+
+        assert job["env"]["DATABRICKS_TOKEN"] == "${{ secrets.DATABRICKS_TOKEN }}"
+        assert smoke["env"] == {"DATABRICKS_TOKEN": "${{ secrets.DATABRICKS_SMOKE_TOKEN }}"}
+
 
 class TestPullRequestWorkflow:
     def test_the_offline_compile_renders_prod_against_the_fetched_state_with_no_secret(self) -> None:
@@ -164,6 +171,20 @@ class TestPullRequestWorkflow:
         assert "--target-path artifacts/compile-prod" in runs[compile_]
         assert "--state state/databricks" in runs[compile_]
         assert "--compiled-dir artifacts/compile-prod/compiled" in runs[check]
+        assert not any(SECRET_USE.search(str(value)) for _, value in walk(job))
+
+    def test_the_weakening_and_contract_guards_compare_the_pr_with_its_merge_base(self) -> None:
+        job = load(ROOT / ".github" / "workflows" / "pr.yml")["jobs"]["weakening-guard"]
+        runs = [" ".join(str(step.get("run", "")).split()) for step in job["steps"]]
+
+        assert job["steps"][0]["with"] == {"persist-credentials": False, "fetch-depth": 0}
+        assert (
+            "uv run python -m hooks.weakening_guard --project-dir dbt --base origin/main "
+            '--summary "$GITHUB_STEP_SUMMARY"'
+        ) in runs
+        contract = next(run for run in runs if "hooks.contract_guard" in run)
+        assert contract.startswith('base="$(git merge-base origin/main HEAD)"')
+        assert '--base "$base" dbt/dbt_project.yml' in contract
         assert not any(SECRET_USE.search(str(value)) for _, value in walk(job))
 
     def test_the_fidelity_job_compares_both_engines_on_the_fixtures_with_no_secret(self) -> None:

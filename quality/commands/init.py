@@ -1,0 +1,70 @@
+"""`quality init`: add what the harness needs to an existing dbt project, showing every change first."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.markup import escape
+from rich.table import Table
+
+from quality.commands.common import DEFAULT_PROJECT_DIR, ProjectDirOption, console, find_project_dir
+from quality.scaffold import WRITES, Change, apply, plan
+
+LABELS = {
+    "create": "create",
+    "append": "append",
+    "present": "skip: already present",
+    "kept": "skip: yours, left alone",
+    "manual": "skip: needs your edit",
+}
+
+
+def init(
+    project_dir: ProjectDirOption = DEFAULT_PROJECT_DIR,
+    dry_run: Annotated[bool, typer.Option(help="show what would change, write nothing")] = False,
+) -> int:
+    """Add the schema macro, a local DuckDB target, pytest settings, an example test and pre-commit hooks."""
+    changes = plan(find_project_dir(project_dir), Path.cwd())
+    print_plan(changes, dry_run=dry_run)
+    if not dry_run:
+        apply(changes)
+    print_outcome(changes, dry_run=dry_run)
+    return 1 if any(change.action == "manual" for change in changes) else 0
+
+
+def print_plan(changes: list[Change], *, dry_run: bool) -> None:
+    table = Table(title="quality init" + (" (dry run: nothing is written)" if dry_run else ""), title_justify="left")
+    for column in ("action", "file", "what"):
+        table.add_column(column)
+    for change in changes:
+        table.add_row(LABELS[change.action], escape(_shown(change.path)), escape(change.what))
+    console.print(table)
+    for change in changes:
+        if change.action in {"kept", "manual"}:
+            console.print(f"[yellow]{escape(_shown(change.path))}[/]: {escape(change.note)}", highlight=False)
+
+
+def print_outcome(changes: list[Change], *, dry_run: bool) -> None:
+    writes = [change for change in changes if change.action in WRITES]
+    if not writes:
+        console.print("nothing to change: the project already has what the harness needs.")
+    elif dry_run:
+        console.print(f"would write {len(writes)} file(s); run `quality init` without --dry-run to write them.")
+    else:
+        console.print(f"wrote {len(writes)} file(s). Next: `uv run pytest`, then `uv run quality gate`.")
+    if any(change.action == "manual" for change in changes):
+        console.print("[red]some pieces need your edit (above)[/]: the harness refuses to build without them.")
+
+
+def _shown(path: Path) -> str:
+    try:
+        return os.path.relpath(path)
+    except ValueError:  # another drive (Windows)
+        return str(path)
+
+
+def register(app: typer.Typer) -> None:
+    app.command("init")(init)

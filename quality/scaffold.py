@@ -1,0 +1,500 @@
+"""`quality init`: what an existing dbt project needs for the harness, planned first, then written.
+
+Every piece is one `Change` to one file: `create` (the file is new), `append` (lines added to a file
+that lacks them; the rest of the file is untouched, byte for byte), `present` (already there), `kept`
+(the file exists with other content and is left alone; the harness works without it) or `manual` (left
+alone, and the harness needs a hand edit, which the note spells out). Nothing is ever rewritten: an
+insertion is made as text and accepted only if the file, parsed again, equals the old one plus exactly
+the new piece; otherwise the change becomes `manual`. Running the plan twice changes nothing.
+"""
+
+from __future__ import annotations
+
+import configparser
+import os
+import re
+import textwrap
+import tomllib
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from importlib import metadata, resources
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+
+from quality.errors import QualityError
+
+Action = Literal["create", "append", "present", "kept", "manual"]
+WRITES: frozenset[Action] = frozenset({"create", "append"})
+DISTRIBUTION = "dbt-quality-harness"
+MACRO_NAME = "generate_schema_name"
+EXAMPLE_TEST = Path("tests/test_dbt_quality.py")
+RAW_FIXTURES = Path("tests/fixtures/raw")
+IGNORED = (".quality/", "artifacts/")
+_MACRO_DEFINITION = re.compile(rf"{{%-?\s*macro\s+{MACRO_NAME}\s*\(")
+
+
+@dataclass(frozen=True)
+class Change:
+    path: Path
+    action: Action
+    what: str
+    text: str = ""  # the whole new file, for create and append
+    note: str = ""  # for kept and manual: why, and what to do
+
+
+@dataclass(frozen=True)
+class Layout:
+    """Where things go: the dbt project (macros, profiles) and the Python project around it (pytest, hooks)."""
+
+    project_dir: Path
+    root: Path
+
+    @property
+    def project_ref(self) -> str:
+        """The dbt project as pytest and the hooks are told: relative to the root, POSIX separators."""
+        return Path(os.path.relpath(self.project_dir, self.root)).as_posix()
+
+
+def plan(project_dir: Path, root: Path) -> list[Change]:
+    """Every change `quality init` would make, in the order it makes them; writes nothing."""
+    from quality.project import load_project
+
+    project = load_project(project_dir)
+    layout = Layout(project.root, root.resolve())
+    return [
+        macro_change(layout),
+        profile_change(project.profile, _profiles_path(project.profiles_path, layout), layout),
+        pytest_change(layout),
+        example_test_change(layout),
+        pre_commit_change(layout),
+        gitignore_change(layout),
+    ]
+
+
+def apply(changes: Sequence[Change]) -> list[Change]:
+    """Write the create and append changes; returns them."""
+    written = [change for change in changes if change.action in WRITES]
+    for change in written:
+        change.path.parent.mkdir(parents=True, exist_ok=True)
+        change.path.write_text(change.text, encoding="utf-8")
+    return written
+
+
+def _profiles_path(resolved: Path, layout: Layout) -> Path:
+    """The profiles.yml dbt reads; a new one goes next to the project (never into ~/.dbt)."""
+    return resolved if resolved.is_file() else layout.project_dir / "profiles.yml"
+
+
+# --- the schema macro -------------------------------------------------------------------------------
+
+
+def packaged_macro() -> str:
+    return resources.files("quality.dbt_macros").joinpath(f"{MACRO_NAME}.sql").read_text(encoding="utf-8")
+
+
+def macro_change(layout: Layout) -> Change:
+    what = f"dbt macro {MACRO_NAME} (every schema under the ephemeral base)"
+    folders = _macro_folders(layout.project_dir)
+    target = folders[0] / f"{MACRO_NAME}.sql"
+    defined = [path for folder in folders if folder.is_dir() for path in _defining_files(folder)]
+    if not defined:
+        if target.exists():
+            return Change(target, "manual", what, note=f"{target.name} exists without the macro; rename it and rerun")
+        return Change(target, "create", what, text=packaged_macro())
+    routed = [path for path in defined if "quality_schema_base" in path.read_text(encoding="utf-8")]
+    if routed:
+        return Change(routed[0], "present", what)
+    return Change(defined[0], "manual", what, note=_merge_macro_note(defined[0]))
+
+
+def _macro_folders(project_dir: Path) -> list[Path]:
+    config = yaml.safe_load((project_dir / "dbt_project.yml").read_text(encoding="utf-8")) or {}
+    paths = config.get("macro-paths") or ["macros"]
+    return [project_dir / str(path) for path in paths]
+
+
+def _defining_files(folder: Path) -> list[Path]:
+    return sorted(path for path in folder.rglob("*.sql") if _MACRO_DEFINITION.search(path.read_text(encoding="utf-8")))
+
+
+def _merge_macro_note(path: Path) -> str:
+    return (
+        f"{path.name} defines its own {MACRO_NAME}, which does not route schemas under the var "
+        "quality_schema_base, so the harness would refuse to build. Make this its first branch: "
+        "{%- set base = var('quality_schema_base', none) -%}{%- if base -%}"
+        "{{ base | trim }}_{{ (custom_schema_name or 'main') | trim }}{%- else -%} <your macro's body> "
+        "{%- endif -%}"
+    )
+
+
+# --- the profile's local DuckDB target ----------------------------------------------------------------
+
+LOCAL_OUTPUT = """\
+local:
+  # The harness's embedded engine (DuckDB); the file lives under .quality/ (git-ignored).
+  type: duckdb
+  path: "{{ env_var('QUALITY_DUCKDB_PATH', '.quality/warehouse.duckdb') }}"
+  schema: main
+  threads: 4
+"""
+
+
+def profile_change(profile: str, path: Path, layout: Layout) -> Change:
+    what = f"profile {profile}: a `local` DuckDB target"
+    if not path.is_file():
+        return Change(path, "create", what, text=_new_profile(profile))
+    text = path.read_text(encoding="utf-8")
+    document = _load_yaml(text, path)
+    outputs = (document.get(profile) or {}).get("outputs") if isinstance(document.get(profile), dict) else None
+    if isinstance(outputs, dict) and "local" in outputs:
+        return Change(path, "present", what)
+    new_text = _insert_output(text, profile) if profile in document else _joined(text, _new_profile(profile))
+    expected = _with_local_output(document, profile)
+    if new_text is not None and _parses_to(new_text, expected):
+        return Change(path, "append", what, text=new_text)
+    return Change(path, "manual", what, note=f"add to the outputs of profile {profile}:\n{LOCAL_OUTPUT}")
+
+
+def _new_profile(profile: str) -> str:
+    return f"{profile}:\n  target: local\n  outputs:\n{textwrap.indent(LOCAL_OUTPUT, '    ')}"
+
+
+def _insert_output(text: str, profile: str) -> str | None:
+    """`local:` inserted as the first output of the profile's block mapping `outputs`, at its indentation."""
+    root = yaml.compose(text)
+    profile_node = _mapping_value(root, profile)
+    outputs = _mapping_value(profile_node, "outputs")
+    if not isinstance(outputs, yaml.MappingNode) or outputs.flow_style or not outputs.value:
+        return None
+    first_key = outputs.value[0][0]
+    return _insert_lines(
+        text, first_key.start_mark.line, textwrap.indent(LOCAL_OUTPUT, " " * first_key.start_mark.column)
+    )
+
+
+def _with_local_output(document: dict[str, Any], profile: str) -> dict[str, Any]:
+    entry = dict(document.get(profile) or {"target": "local"})
+    entry["outputs"] = {**(entry.get("outputs") or {}), "local": yaml.safe_load(LOCAL_OUTPUT)["local"]}
+    return {**document, profile: entry}
+
+
+# --- pytest settings ------------------------------------------------------------------------------------
+
+PYTEST_KEY = "dbt_project_dir"
+
+
+def pytest_change(layout: Layout) -> Change:
+    what = f"pytest settings: {PYTEST_KEY} = {layout.project_ref}"
+    root = layout.root
+    for name in ("pytest.ini", ".pytest.ini"):
+        if (root / name).is_file():
+            return _ini_change(root / name, "pytest", layout, what)
+    pyproject = root / "pyproject.toml"
+    if pyproject.is_file() and "pytest" in _toml(pyproject).get("tool", {}):
+        return _pyproject_change(pyproject, layout, what)
+    for name, section in (("tox.ini", "pytest"), ("setup.cfg", "tool:pytest")):
+        if (root / name).is_file() and _ini_has_section(root / name, section):
+            return _ini_change(root / name, section, layout, what)
+    if pyproject.is_file():
+        return _pyproject_change(pyproject, layout, what)
+    text = f"[pytest]\ntestpaths = tests\n{PYTEST_KEY} = {layout.project_ref}\n"
+    return Change(root / "pytest.ini", "create", what, text=text)
+
+
+def _pyproject_change(path: Path, layout: Layout, what: str) -> Change:
+    text = path.read_text(encoding="utf-8")
+    document = _toml(path)
+    pytest_table = document.get("tool", {}).get("pytest", {})
+    options = pytest_table.get("ini_options")
+    if isinstance(options, dict) and PYTEST_KEY in options:
+        return Change(path, "present", what)
+    line = f'{PYTEST_KEY} = "{layout.project_ref}"\n'
+    if options is None and not (set(pytest_table) - {"ini_options"}):
+        new_text = _joined(text, f'[tool.pytest.ini_options]\ntestpaths = ["tests"]\n{line}')
+    else:
+        header = re.search(r"^\[tool\.pytest\.ini_options\][ \t]*(#.*)?\n", text, flags=re.MULTILINE)
+        new_text = text[: header.end()] + line + text[header.end() :] if header else ""
+    if new_text and _toml_parses_to(new_text, _with_pytest_key(document, layout.project_ref, options is None)):
+        return Change(path, "append", what, text=new_text)
+    return Change(path, "manual", what, note=f"add {line.strip()} under [tool.pytest.ini_options]")
+
+
+def _with_pytest_key(document: dict[str, Any], value: str, new_table: bool) -> dict[str, Any]:
+    tool = dict(document.get("tool", {}))
+    pytest_table = dict(tool.get("pytest", {}))
+    added = {"testpaths": ["tests"], PYTEST_KEY: value} if new_table else {PYTEST_KEY: value}
+    pytest_table["ini_options"] = {**pytest_table.get("ini_options", {}), **added}
+    return {**document, "tool": {**tool, "pytest": pytest_table}}
+
+
+def _toml_parses_to(text: str, expected: dict[str, Any]) -> bool:
+    try:
+        return tomllib.loads(text) == expected
+    except tomllib.TOMLDecodeError:
+        return False
+
+
+def _ini_change(path: Path, section: str, layout: Layout, what: str) -> Change:
+    parser = _ini(path)
+    if parser.has_option(section, PYTEST_KEY):
+        return Change(path, "present", what)
+    text = path.read_text(encoding="utf-8")
+    header = re.search(rf"^\[{re.escape(section)}\][ \t]*([#;].*)?\n", text, flags=re.MULTILINE)
+    if header is None:
+        return Change(path, "manual", what, note=f"add `{PYTEST_KEY} = {layout.project_ref}` under [{section}]")
+    new_text = text[: header.end()] + f"{PYTEST_KEY} = {layout.project_ref}\n" + text[header.end() :]
+    return Change(path, "append", what, text=new_text)
+
+
+def _ini_has_section(path: Path, section: str) -> bool:
+    return _ini(path).has_section(section)
+
+
+def _ini(path: Path) -> configparser.ConfigParser:
+    parser = configparser.ConfigParser(interpolation=None)
+    try:
+        parser.read(path, encoding="utf-8")
+    except configparser.Error as error:
+        raise QualityError(f"{path}: not a valid INI file ({error}); fix it and rerun `quality init`.") from None
+    return parser
+
+
+def _toml(path: Path) -> dict[str, Any]:
+    try:
+        return tomllib.loads(path.read_text(encoding="utf-8"))
+    except tomllib.TOMLDecodeError as error:
+        raise QualityError(f"{path}: not valid TOML ({error}); fix it and rerun `quality init`.") from None
+
+
+# --- the example test -----------------------------------------------------------------------------------
+
+EXAMPLE_HEADER = '''\
+"""The dbt project, built in a throwaway schema and checked. Written by `quality init`: yours to edit.
+
+`pytest` builds the whole project once per session (with `-n 2`, once per worker, each in its own schema
+base), runs its dbt tests, validates the Great Expectations suites declared in the models' YAML
+(`config: meta: quality: expectations:`) and drops the schemas at the end (`--keep-schema` keeps them).
+"""
+
+from __future__ import annotations
+
+'''
+
+SEEDS_ARE_RAW = """\
+import pytest
+
+
+# This project's raw data are its dbt seeds (`dbt build` loads them), so there are no raw fixture files to
+# load first. Delete this fixture once tests/fixtures/raw holds one <table>.csv per source table.
+@pytest.fixture(scope="session")
+def seed_fixtures() -> dict[str, int]:
+    return {}
+
+"""
+
+EXAMPLE_TESTS = """
+def test_the_project_builds_and_its_dbt_tests_pass(dbt_build):
+    assert dbt_build.success  # a failing model or dbt test fails the fixture, naming each with its message
+
+
+def test_the_models_hold_their_expectations(dbt_build, gx):
+    gx.assert_valid()  # every model with a suite; fails listing model, column, observed value, sample rows
+"""
+
+
+def example_test(seeds_are_raw: bool) -> str:
+    return EXAMPLE_HEADER + (SEEDS_ARE_RAW if seeds_are_raw else "") + EXAMPLE_TESTS
+
+
+def example_test_change(layout: Layout) -> Change:
+    path = layout.root / EXAMPLE_TEST
+    what = "an example test (fixtures dbt_build and gx)"
+    if path.exists():
+        return Change(path, "present" if _is_ours(path) else "kept", what, note="your file is left as it is")
+    return Change(path, "create", what, text=example_test(seeds_are_raw=not (layout.root / RAW_FIXTURES).is_dir()))
+
+
+def _is_ours(path: Path) -> bool:
+    return path.read_text(encoding="utf-8") in {example_test(True), example_test(False)}
+
+
+# --- pre-commit hooks -----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Hook:
+    """One of our hooks (see .pre-commit-hooks.yaml), run from the project venv (`language: system`)."""
+
+    id: str
+    name: str
+    entry: str
+    files: str = ""
+    types: tuple[str, ...] = ()
+    takes_project_dir: bool = False
+    require_serial: bool = False
+
+    def config(self, project_ref: str) -> dict[str, Any]:
+        entry: dict[str, Any] = {"id": self.id, "name": self.name, "entry": self.entry, "language": "system"}
+        if self.takes_project_dir:
+            entry["args"] = ["--project-dir", project_ref]
+        if self.files:
+            entry["files"] = self.files
+        if self.types:
+            entry["types"] = list(self.types)
+        if self.require_serial:
+            entry["require_serial"] = True
+        return entry
+
+
+HOOKS = (
+    Hook(
+        "profiles-safety",
+        "profiles.yml reads secrets and hosts from env_var()",
+        "quality-profiles-safety",
+        files=r"(^|/)profiles\.ya?ml$",
+    ),
+    Hook(
+        "databricks-token",
+        "no Databricks token (dapi...) in any text file, workflows included",
+        "quality-databricks-token",
+        types=("text",),
+    ),
+    Hook(
+        "dbt-contract-guard",
+        "dbt contract guard (no silent breaking change to an enforced contract)",
+        "quality-contract-guard",
+        files=r"(^|/)(dbt_project\.yml|models/.*\.(sql|ya?ml))$",
+        takes_project_dir=True,
+        require_serial=True,
+    ),
+)
+PRE_COMMIT_HEADER = """\
+# pre-commit: `uv run pre-commit install`, then every commit runs these (seconds, no warehouse).
+# The dbt-quality-harness hooks run from this project's venv (`language: system`, the version `uv add`
+# installed): commit through `uv run git commit` or from the activated venv. More of them (dbt-layering,
+# spark-functions, conventional-commit, branch-name) are listed in the package's .pre-commit-hooks.yaml.
+"""
+
+
+def installed_hooks(scripts: Callable[[], set[str]] | None = None) -> list[Hook]:
+    """Our hooks whose console script the installed package provides."""
+    available = (scripts or _console_scripts)()
+    return [hook for hook in HOOKS if hook.entry in available]
+
+
+def _console_scripts() -> set[str]:
+    try:
+        entry_points = metadata.distribution(DISTRIBUTION).entry_points
+    except metadata.PackageNotFoundError:
+        return set()
+    return {entry.name for entry in entry_points if entry.group == "console_scripts"}
+
+
+def pre_commit_repo(project_ref: str, hooks: Sequence[Hook]) -> dict[str, Any]:
+    return {"repo": "local", "hooks": [hook.config(project_ref) for hook in hooks]}
+
+
+def pre_commit_change(layout: Layout, hooks: Sequence[Hook] | None = None) -> Change:
+    path = layout.root / ".pre-commit-config.yaml"
+    chosen = installed_hooks() if hooks is None else list(hooks)
+    what = f"pre-commit hooks: {', '.join(hook.id for hook in chosen) or 'none installed'}"
+    repo = pre_commit_repo(layout.project_ref, chosen)
+    snippet = _dump_yaml([repo])
+    if not chosen:
+        return Change(path, "kept", what, note=f"{DISTRIBUTION} provides no hook scripts here")
+    if not path.is_file():
+        return Change(path, "create", what, text=PRE_COMMIT_HEADER + "repos:\n" + snippet)
+    text = path.read_text(encoding="utf-8")
+    document = _load_yaml(text, path)
+    if _references_our_hooks(document, chosen):
+        return Change(path, "present", what)
+    new_text = _insert_repo(text, snippet)
+    expected = {**document, "repos": [repo, *(document.get("repos") or [])]}
+    if new_text and _parses_to(new_text, expected):
+        return Change(path, "append", what, text=new_text)
+    return Change(path, "manual", what, note=f"add to `repos:`\n{snippet}")
+
+
+def _references_our_hooks(document: dict[str, Any], hooks: Sequence[Hook]) -> bool:
+    ids = {hook.id for hook in hooks}
+    repos = document.get("repos") or []
+    found = {hook.get("id") for repo in repos if isinstance(repo, dict) for hook in repo.get("hooks") or []}
+    return bool(ids & found)
+
+
+def _insert_repo(text: str, snippet: str) -> str | None:
+    """Our repo inserted as the first item of the block sequence `repos`, at that sequence's indentation."""
+    repos = _mapping_value(yaml.compose(text), "repos")
+    if not isinstance(repos, yaml.SequenceNode) or repos.flow_style or not repos.value:
+        return None
+    line = repos.value[0].start_mark.line
+    dash = text.splitlines()[line].index("-")
+    return _insert_lines(text, line, textwrap.indent(snippet, " " * dash))
+
+
+# --- .gitignore -----------------------------------------------------------------------------------------
+
+
+def gitignore_change(layout: Layout) -> Change:
+    path = layout.root / ".gitignore"
+    what = f".gitignore: {', '.join(IGNORED)} (DuckDB files, run artifacts)"
+    text = path.read_text(encoding="utf-8") if path.is_file() else ""
+    present = {line.strip().rstrip("/") for line in text.splitlines()}
+    missing = [entry for entry in IGNORED if entry.rstrip("/") not in present]
+    if not missing:
+        return Change(path, "present", what)
+    added = "# dbt-quality-harness\n" + "".join(f"{entry}\n" for entry in missing)
+    return Change(path, "append" if text else "create", what, text=_joined(text, added))
+
+
+# --- text and YAML helpers --------------------------------------------------------------------------------
+
+
+def _joined(text: str, block: str) -> str:
+    """`block` appended after `text`, separated by one blank line."""
+    if not text.strip():
+        return block
+    return text.rstrip("\n") + "\n\n" + block
+
+
+def _insert_lines(text: str, line: int, block: str) -> str:
+    lines = text.splitlines(keepends=True)
+    return "".join([*lines[:line], block, *lines[line:]])
+
+
+def _mapping_value(node: yaml.Node | None, key: str) -> yaml.Node | None:
+    if not isinstance(node, yaml.MappingNode):
+        return None
+    return next((value for name, value in node.value if getattr(name, "value", None) == key), None)
+
+
+def _load_yaml(text: str, path: Path) -> dict[str, Any]:
+    try:
+        loaded = yaml.safe_load(text)
+    except yaml.YAMLError as error:
+        raise QualityError(f"{path}: invalid YAML ({error}); fix it and rerun `quality init`.") from None
+    if loaded is None:
+        return {}
+    if not isinstance(loaded, dict):
+        raise QualityError(f"{path}: expected a YAML mapping; fix it and rerun `quality init`.")
+    return loaded
+
+
+def _parses_to(text: str, expected: dict[str, Any]) -> bool:
+    try:
+        return bool(yaml.safe_load(text) == expected)
+    except yaml.YAMLError:
+        return False
+
+
+class _IndentedDumper(yaml.SafeDumper):
+    """Block sequences indented under their key, as pre-commit's own examples write them."""
+
+    def increase_indent(self, flow: bool = False, indentless: bool = False) -> None:
+        super().increase_indent(flow, False)
+
+
+def _dump_yaml(value: Any) -> str:
+    return yaml.dump(value, Dumper=_IndentedDumper, sort_keys=False, default_flow_style=False, width=200)

@@ -1,0 +1,475 @@
+"""weakening_guard: a removed or weakened data test, unit test or expectation fails unless the change waives it.
+
+Seeded defects in a git repository holding a copy of this project's dbt folder.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import tarfile
+from io import BytesIO
+from pathlib import Path
+
+import pytest
+
+from hooks import contract_guard, weakening_guard
+from tests.hooks.conftest import PROJECT_ROOT, PreCommit, commit_all, git, init_repo, output_of, run_hook, write
+
+FACTS = "dbt/models/marts/facts/_facts.yml"
+UNIT_TESTS = "dbt/models/marts/facts/_unit_tests.yml"
+PLACEHOLDER = '            reason: "<why this check may go or be weaker>"'
+
+
+def copy_dbt_project(destination: Path) -> None:
+    """The files git tracks under dbt/ in this repository, as they are in its working tree."""
+    archive = subprocess.run(
+        ["git", "ls-files", "-z", "dbt"], cwd=PROJECT_ROOT, capture_output=True, check=True
+    ).stdout.decode()
+    buffer = BytesIO()
+    with tarfile.open(fileobj=buffer, mode="w") as tar:
+        for name in filter(None, archive.split("\0")):
+            if (PROJECT_ROOT / name).is_file():
+                tar.add(PROJECT_ROOT / name, arcname=name)
+    buffer.seek(0)
+    with tarfile.open(fileobj=buffer) as tar:
+        tar.extractall(destination, filter="data")
+
+
+@pytest.fixture
+def project(tmp_path: Path, git_env: None, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A git repository with a copy of this project's dbt folder, committed; the working directory."""
+    copy_dbt_project(tmp_path)
+    init_repo(tmp_path)
+    commit_all(tmp_path, "feat: the project")
+    monkeypatch.chdir(tmp_path)
+    return tmp_path
+
+
+def guard(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, list[str]]:
+    code = weakening_guard.main(list(args))
+    return code, capsys.readouterr().out.splitlines()
+
+
+def read(path: str) -> str:
+    return Path(path).read_text(encoding="utf-8")
+
+
+def edit(path: str, old: str, new: str, *, after: str = "") -> None:
+    """Replace the first `old` that follows `after` (a unique anchor) in the file."""
+    text = read(path)
+    start = text.index(after) if after else 0
+    index = text.index(old, start)
+    Path(path).write_text(text[:index] + new + text[index + len(old) :], encoding="utf-8")
+
+
+def line_of(path: str, needle: str, *, after: str = "") -> int:
+    """The line where `needle` starts (the first one after the anchor `after`)."""
+    text = read(path)
+    start = text.index(after) if after else 0
+    return text[: text.index(needle, start)].count("\n") + 1
+
+
+def owner_line(model: str) -> int:
+    return line_of(FACTS, f"  - name: {model}\n")
+
+
+def fix(verb: str, check: str, model: str = "fct_orders") -> list[str]:
+    return [
+        f"    fix: {verb}, or record why in model '{model}' ({FACTS}:{owner_line(model)}), "
+        "under `config: meta: quality: waivers:`:",
+        f'          - check: "{check}"',
+        PLACEHOLDER,
+    ]
+
+
+def add_waiver(check: str, reason: str, model: str = "fct_orders") -> None:
+    edit(
+        FACTS,
+        "      meta:\n        quality:\n",
+        f'      meta:\n        quality:\n          waivers:\n            - check: "{check}"\n'
+        f'              reason: "{reason}"\n',
+        after=f"  - name: {model}\n",
+    )
+
+
+ORDER_ID_UNIQUE = "        data_tests: [unique]\n"
+FCT_ORDERS = "  - name: fct_orders\n"
+
+
+class TestRemovals:
+    def test_an_unchanged_project_passes_silently(self, project: Path, capsys: pytest.CaptureFixture[str]) -> None:
+        assert guard(capsys) == (0, [])
+
+    def test_deleting_a_unique_test_from_a_column_fails_where_it_was(
+        self, project: Path, capsys: pytest.CaptureFixture[str]
+    ) -> None:
+        line = line_of(FACTS, ORDER_ID_UNIQUE, after=FCT_ORDERS)
+        edit(FACTS, ORDER_ID_UNIQUE, "", after=FCT_ORDERS)
+
+        assert guard(capsys) == (
+            1,
+            [
+                f"{FACTS}:{line}: model 'fct_orders': data test 'unique(order_id)' removed",
+                *fix("restore it", "unique(order_id)"),
+            ],
+        )
+
+    def test_deleting_a_gx_expectation_fails(self, project: Path, capsys: pytest.CaptureFixture[str]) -> None:
+        item = "                - expectation: expect_column_values_to_be_in_set\n"
+        line = line_of(FACTS, item, after=FCT_ORDERS)
+        edit(FACTS, item + "                  kwargs: {value_set: [0, 4.99, 9.99]}\n", "", after=FCT_ORDERS)
+
+        code, out = guard(capsys)
+
+        assert code == 1
+        assert out == [
+            f"{FACTS}:{line}: model 'fct_orders': expectation 'expect_column_values_to_be_in_set(shipping_amount)' "
+            "removed",
+            *fix("restore it", "expect_column_values_to_be_in_set(shipping_amount)"),
+        ]
+
+    def test_one_of_several_unexpected_rows_is_named_by_its_description(
+        self, project: Path, capsys: pytest.CaptureFixture[str]
+    ) -> None:
+        item = (
+            "            - expectation: unexpected_rows\n"
+            "              description: order total is net line amount plus shipping\n"
+            "              query: >\n"
+            "                select order_id\n"
+            "                from {batch}\n"
+            "                where order_total <> net_amount + shipping_amount\n"
+        )
+        line = line_of(FACTS, item)
+        edit(FACTS, item, "")
+        name = "unexpected_rows[order total is net line amount plus shipping]"
+
+        assert guard(capsys) == (
+            1,
+            [f"{FACTS}:{line}: model 'fct_orders': expectation '{name}' removed", *fix("restore it", name)],
+        )
+
+    def test_removing_a_unit_test_fails_and_is_waived_under_the_tested_model(
+        self, project: Path, capsys: pytest.CaptureFixture[str]
+    ) -> None:
+        name = "fct_orders_totals_add_up_lines_shipping_and_payments"
+        text = read(UNIT_TESTS)
+        start = text.index(f"  - name: {name}\n")
+        end = text.index("\n  - name: ", start) + 1
+        Path(UNIT_TESTS).write_text(text[:start] + text[end:], encoding="utf-8")
+
+        assert guard(capsys) == (
+            1,
+            [
+                f"{UNIT_TESTS}:{text[:start].count(chr(10)) + 1}: model 'fct_orders': unit test 'unit_test({name})' "
+                "removed",
+                *fix("restore it", f"unit_test({name})"),
+            ],
+        )
+
+    def test_deleting_a_whole_properties_file_of_unit_tests_fails_once_per_unit_test(
+        self, project: Path, capsys: pytest.CaptureFixture[str]
+    ) -> None:
+        path = "dbt/models/intermediate/_unit_tests.yml"
+        Path(path).unlink()
+
+        code, out = guard(capsys)
+
+        assert code == 1
+        assert [line for line in out if not line.startswith(" ")] == [
+            f"{path}:2: model 'int_order_lines_priced': unit test "
+            "'unit_test(int_order_lines_priced_computes_line_money)' removed",
+            f"{path}:28: model 'int_order_payments': unit test "
+            "'unit_test(int_order_payments_splits_captures_cards_and_refunds)' removed",
+        ]
+
+    def test_deleting_a_model_with_its_yaml_is_not_a_weakening(
+        self, project: Path, capsys: pytest.CaptureFixture[str]
+    ) -> None:
+        text = read("dbt/models/marts/facts/_facts.yml")
+        start = text.index("  - name: fct_daily_sales\n")
+        end = text.find("\n  - name: ", start + 1)
+        Path(FACTS).write_text(text[:start] + (text[end + 1 :] if end != -1 else ""), encoding="utf-8")
+        Path("dbt/models/marts/facts/fct_daily_sales.sql").unlink()
+
+        assert guard(capsys) == (0, [])
+
+    def test_removing_a_models_yaml_entry_but_keeping_its_sql_fails(
+        self, project: Path, capsys: pytest.CaptureFixture[str]
+    ) -> None:
+        text = read(FACTS)
+        start = text.index("  - name: fct_daily_sales\n")
+        end = text.find("\n  - name: ", start + 1)
+        Path(FACTS).write_text(text[:start] + (text[end + 1 :] if end != -1 else ""), encoding="utf-8")
+
+        code, out = guard(capsys)
+
+        assert code == 1
+        assert out[1] == (
+            "    fix: restore it, or record why in model 'fct_daily_sales': add a properties entry "
+            "`- name: fct_daily_sales` and, under its `config: meta: quality: waivers:`:"
+        )
+
+
+class TestSingularTests:
+    SQL = "dbt/tests/assert_payments_never_exceed_order_total.sql"
+    CHECK = "singular_test(assert_payments_never_exceed_order_total)"
+
+    def test_deleting_a_singular_test_fails_and_is_waived_in_dbt_project_vars(
+        self, project: Path, capsys: pytest.CaptureFixture[str]
+    ) -> None:
+        Path(self.SQL).unlink()
+
+        code, out = guard(capsys)
+
+        assert code == 1
+        assert out[:2] == [
+            f"{self.SQL}:1: project: singular test '{self.CHECK}' removed",
+            f"    fix: restore it, or record why in dbt_project.yml (dbt/dbt_project.yml:{line_of('dbt/dbt_project.yml', 'vars:')}), "
+            "under `vars: quality: waivers:`:",
+        ]
+        edit(
+            "dbt/dbt_project.yml",
+            "vars:\n",
+            f'vars:\n  quality:\n    waivers:\n      - check: "{self.CHECK}"\n        reason: "covered by a reconcile"\n',
+        )
+        assert guard(capsys) == (
+            0,
+            [
+                "waived (listed, not failing):",
+                f"{self.SQL}:1: project: singular test '{self.CHECK}' removed - waived: covered by a reconcile",
+            ],
+        )
+
+    def test_a_singular_test_set_to_warn_in_its_sql_fails(
+        self, project: Path, capsys: pytest.CaptureFixture[str]
+    ) -> None:
+        Path(self.SQL).write_text("{{ config(severity='warn') }}\n" + read(self.SQL), encoding="utf-8")
+
+        code, out = guard(capsys)
+
+        assert code == 1
+        assert (
+            out[0]
+            == f"{self.SQL}:1: project: singular test '{self.CHECK}' weakened: severity lowered from error to warn"
+        )
+
+
+class TestWeakenings:
+    def test_severity_error_to_warn_fails(self, project: Path, capsys: pytest.CaptureFixture[str]) -> None:
+        values = '                values: ["placed", "shipped", "delivered", "returned", "cancelled"]\n'
+        edit(FACTS, values, values + "              config: {severity: warn}\n", after=FCT_ORDERS)
+        line = line_of(FACTS, "          - accepted_values:\n", after=FCT_ORDERS)
+
+        assert guard(capsys) == (
+            1,
+            [
+                f"{FACTS}:{line}: model 'fct_orders': data test 'accepted_values(order_status)' weakened: "
+                "severity lowered from error to warn",
+                *fix("undo it", "accepted_values(order_status)"),
+            ],
+        )
+
+    def test_project_wide_severity_warn_weakens_every_data_test(
+        self, project: Path, capsys: pytest.CaptureFixture[str]
+    ) -> None:
+        edit("dbt/dbt_project.yml", "+severity: error", "+severity: warn")
+
+        code, out = guard(capsys)
+
+        assert code == 1
+        headlines = [line for line in out if not line.startswith(" ")]
+        assert "model 'fct_orders': data test 'unique(order_id)' weakened: severity lowered from error to warn" in [
+            line.split(": ", 1)[1] for line in headlines
+        ]
+        assert not any("expectation" in line for line in headlines)
+
+    def test_min_value_0_to_minus_10_fails(self, project: Path, capsys: pytest.CaptureFixture[str]) -> None:
+        anchor = "      - name: net_amount\n        description: Sum of the lines' net amounts.\n"
+        edit(FACTS, "kwargs: {min_value: 0}", "kwargs: {min_value: -10}", after=anchor)
+        line = line_of(FACTS, "                - expectation: expect_column_values_to_be_between\n", after=anchor)
+
+        assert guard(capsys) == (
+            1,
+            [
+                f"{FACTS}:{line}: model 'fct_orders': expectation 'expect_column_values_to_be_between(net_amount)' "
+                "weakened: min_value lowered from 0 to -10",
+                *fix("undo it", "expect_column_values_to_be_between(net_amount)"),
+            ],
+        )
+
+    @pytest.mark.parametrize(
+        ("old", "new", "change"),
+        [
+            ("{min_value: 1, max_value: 50}", "{min_value: 1}", "max_value 50 removed"),
+            ("{min_value: 1, max_value: 50}", "{min_value: 1, max_value: 60}", "max_value raised from 50 to 60"),
+            (
+                "{min_value: 1, max_value: 50}",
+                "{min_value: 1, max_value: 50, mostly: 0.9}",
+                "mostly lowered from 1 to 0.9",
+            ),
+        ],
+    )
+    def test_wider_bounds_fail(
+        self, project: Path, capsys: pytest.CaptureFixture[str], old: str, new: str, change: str
+    ) -> None:
+        edit(FACTS, f"kwargs: {old}", f"kwargs: {new}", after="      - name: line_count\n")
+
+        code, out = guard(capsys)
+
+        assert code == 1
+        assert out[0].endswith(f"expectation 'expect_column_values_to_be_between(line_count)' weakened: {change}")
+
+    def test_a_grown_value_set_fails(self, project: Path, capsys: pytest.CaptureFixture[str]) -> None:
+        edit(FACTS, "{value_set: [0, 4.99, 9.99]}", "{value_set: [0, 4.99, 9.99, 19.99]}")
+
+        code, out = guard(capsys)
+
+        assert code == 1
+        assert out[0].endswith(
+            "expectation 'expect_column_values_to_be_in_set(shipping_amount)' weakened: value_set grew by [19.99]"
+        )
+
+    def test_a_raised_reconcile_tolerance_fails(self, project: Path, capsys: pytest.CaptureFixture[str]) -> None:
+        measures = '              measures: ["count(*)"]\n'
+        edit(FACTS, measures, measures + "              tolerance: 2\n", after=FCT_ORDERS)
+
+        code, out = guard(capsys)
+
+        assert code == 1
+        assert out[0].endswith("model 'fct_orders': expectation 'reconcile' weakened: tolerance raised from 0 to 2")
+
+    def test_a_strengthening_passes(self, project: Path, capsys: pytest.CaptureFixture[str]) -> None:
+        edit(FACTS, ORDER_ID_UNIQUE, "        data_tests: [unique, not_null]\n", after=FCT_ORDERS)
+        edit(FACTS, "{min_value: 1, max_value: 50}", "{min_value: 1, max_value: 40}", after=FCT_ORDERS)
+
+        assert guard(capsys) == (0, [])
+
+
+class TestContracts:
+    def test_contracts_are_left_to_the_contract_guard_and_reported_once(
+        self, project: Path, capsys: pytest.CaptureFixture[str]
+    ) -> None:
+        edit(FACTS, "contract: {enforced: true}", "contract: {enforced: false}", after=FCT_ORDERS)
+
+        assert guard(capsys) == (0, [])
+        assert contract_guard.main([FACTS]) == 1
+        assert f"{FACTS}:{owner_line('fct_orders')}: model 'fct_orders': contract no longer enforced" in (
+            capsys.readouterr().out
+        )
+
+
+class TestWaivers:
+    def test_the_same_deletion_with_a_waiver_passes_and_is_listed(
+        self, project: Path, capsys: pytest.CaptureFixture[str]
+    ) -> None:
+        line = line_of(FACTS, ORDER_ID_UNIQUE, after=FCT_ORDERS)
+        edit(FACTS, ORDER_ID_UNIQUE, "", after=FCT_ORDERS)
+        add_waiver("unique(order_id)", "order lines split; see PR 123")
+
+        assert guard(capsys) == (
+            0,
+            [
+                "waived (listed, not failing):",
+                f"{FACTS}:{line}: model 'fct_orders': data test 'unique(order_id)' removed - "
+                "waived: order lines split; see PR 123",
+            ],
+        )
+
+    def test_the_summary_lists_the_waived_change(
+        self, project: Path, capsys: pytest.CaptureFixture[str], tmp_path_factory: pytest.TempPathFactory
+    ) -> None:
+        summary = tmp_path_factory.mktemp("summary") / "summary.md"
+        edit(FACTS, ORDER_ID_UNIQUE, "", after=FCT_ORDERS)
+        add_waiver("unique(order_id)", "order lines split; see PR 123")
+
+        assert guard(capsys, "--summary", str(summary))[0] == 0
+        rows = summary.read_text(encoding="utf-8").splitlines()
+        assert rows[0].startswith("### Weakening guard (vs ")
+        assert rows[-2].startswith("| waived | `dbt/models/marts/facts/_facts.yml:")
+        assert rows[-2].endswith(
+            "| model 'fct_orders' data test `unique(order_id)` | removed | order lines split; see PR 123 |"
+        )
+
+    def test_a_waiver_without_a_reason_does_not_count(self, project: Path, capsys: pytest.CaptureFixture[str]) -> None:
+        edit(FACTS, ORDER_ID_UNIQUE, "", after=FCT_ORDERS)
+        add_waiver("unique(order_id)", "")
+
+        code, out = guard(capsys)
+
+        assert code == 1
+        waiver = line_of(FACTS, '- check: "unique(order_id)"')
+        assert out[1].endswith(f"(the waiver at {FACTS}:{waiver} has no reason):")
+
+    def test_a_waiver_left_from_an_earlier_change_does_not_waive_the_next(
+        self, project: Path, capsys: pytest.CaptureFixture[str]
+    ) -> None:
+        add_waiver("unique(order_id)", "an old reason")
+        commit_all(project, "docs: a waiver ahead of time")
+        edit(FACTS, ORDER_ID_UNIQUE, "", after=FCT_ORDERS)
+
+        code, out = guard(capsys)
+
+        assert code == 1
+        assert "was already in the base revision" in out[1]
+
+    def test_a_waiver_for_another_check_does_not_count(self, project: Path, capsys: pytest.CaptureFixture[str]) -> None:
+        edit(FACTS, ORDER_ID_UNIQUE, "", after=FCT_ORDERS)
+        add_waiver("unique(customer_key)", "wrong check")
+
+        assert guard(capsys)[0] == 1
+
+
+class TestBase:
+    def test_base_compares_with_a_given_revision(self, project: Path, capsys: pytest.CaptureFixture[str]) -> None:
+        edit(FACTS, ORDER_ID_UNIQUE, "", after=FCT_ORDERS)
+        commit_all(project, "fix: committed with --no-verify")
+
+        assert guard(capsys) == (0, [])
+        code, out = guard(capsys, "--base", "HEAD~1")
+        assert code == 1
+        assert out[0].endswith("model 'fct_orders': data test 'unique(order_id)' removed")
+
+    def test_base_branch_is_compared_through_the_merge_base(
+        self, project: Path, capsys: pytest.CaptureFixture[str]
+    ) -> None:
+        git(project, "checkout", "--quiet", "-b", "feat/x")
+        edit(FACTS, ORDER_ID_UNIQUE, "", after=FCT_ORDERS)
+        commit_all(project, "fix: on the branch")
+        git(project, "checkout", "--quiet", "main")
+        write(
+            project,
+            FACTS,
+            read(FACTS).replace("        data_tests: [unique]\n", "        data_tests: [unique, not_null]\n"),
+        )
+        commit_all(project, "feat: main moves on with a new test")
+        git(project, "checkout", "--quiet", "feat/x")
+
+        code, out = guard(capsys, "--base", "main")
+
+        assert code == 1
+        removed = [line for line in out if not line.startswith(" ")]
+        assert [line.split(": ", 1)[1] for line in removed] == [
+            "model 'fct_orders': data test 'unique(order_id)' removed"
+        ]
+
+
+class TestPreCommit:
+    def test_the_hook_fails_a_commit_that_deletes_a_test(self, pre_commit: PreCommit, gate_repo: Path) -> None:
+        models = "dbt/models/staging/shop/_shop__models.yml"
+        text = (gate_repo / models).read_text(encoding="utf-8")
+        write(gate_repo, models, text.replace("data_tests: [unique, not_null]", "data_tests: [not_null]"))
+
+        result = run_hook(pre_commit, gate_repo, "dbt-weakening-guard", [models])
+
+        assert result.returncode == 1, output_of(result)
+        assert f"{models}:8: model 'stg_shop__orders': data test 'unique(order_id)' removed" in output_of(result)
+
+    def test_a_commit_that_only_deletes_a_properties_file_is_checked(
+        self, pre_commit: PreCommit, gate_repo: Path
+    ) -> None:
+        pre_commit.git(gate_repo, "rm", "--quiet", "dbt/models/intermediate/_intermediate.yml")
+
+        result = pre_commit.run(gate_repo, "run", "dbt-weakening-guard")
+
+        assert result.returncode == 1, output_of(result)
+        assert "model 'int_orders_enriched': data test 'unique(order_id)' removed" in output_of(result)

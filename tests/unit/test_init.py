@@ -1,0 +1,243 @@
+"""`quality init`: what it adds to a dbt project, that it shows it first, runs twice safely and keeps user edits."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import sys
+import tomllib
+from pathlib import Path
+
+import pytest
+import yaml
+
+from quality import scaffold
+from quality.cli import main
+from quality.commands.common import find_project_dir
+from quality.python_support import unsupported_python
+
+REPO = Path(__file__).resolve().parents[2]
+SAMPLE = REPO / "tests" / "fixtures" / "sample_project"
+PYPROJECT = '[project]\nname = "shop"\nversion = "0.1.0"\nrequires-python = ">=3.11"\ndependencies = []\n'
+
+
+@pytest.fixture
+def project(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """The sample dbt project as a user's repository root (dbt_project.yml at the top), cwd set to it."""
+    root = tmp_path / "shop"
+    shutil.copytree(SAMPLE, root)
+    (root / "pyproject.toml").write_text(PYPROJECT, encoding="utf-8")
+    monkeypatch.chdir(root)
+    monkeypatch.delenv("DBT_PROFILES_DIR", raising=False)
+    monkeypatch.delenv("DBT_PROJECT_DIR", raising=False)
+    monkeypatch.setenv("HOME", str(tmp_path / "home"))  # a profiles.yml is never looked for in the real one
+    return root
+
+
+def _actions(root: Path) -> dict[str, str]:
+    return {change.path.relative_to(root).as_posix(): change.action for change in scaffold.plan(root, root)}
+
+
+def _files(root: Path) -> dict[str, bytes]:
+    return {path.relative_to(root).as_posix(): path.read_bytes() for path in root.rglob("*") if path.is_file()}
+
+
+def test_a_fresh_project_gets_every_piece_listed_before_it_is_written(project: Path) -> None:
+    assert _actions(project) == {
+        "macros/generate_schema_name.sql": "create",
+        "profiles.yml": "append",
+        "pyproject.toml": "append",
+        "tests/test_dbt_quality.py": "create",
+        ".pre-commit-config.yaml": "create",
+        ".gitignore": "create",
+    }
+
+
+def test_dry_run_shows_the_plan_and_writes_nothing(project: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    before = _files(project)
+    assert main(["init", "--dry-run"]) == 0
+    out = capsys.readouterr().out
+    assert "would write 6 file(s)" in out
+    assert "macros/generate_schema_name.sql" in out
+    assert _files(project) == before
+
+
+def test_a_second_run_changes_nothing_and_says_so(project: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["init"]) == 0
+    after_first = _files(project)
+    capsys.readouterr()
+    assert main(["init"]) == 0
+    assert "nothing to change: the project already has what the harness needs." in capsys.readouterr().out
+    assert _files(project) == after_first
+    assert set(_actions(project).values()) == {"present"}
+
+
+def test_the_written_pieces_are_what_pytest_and_dbt_read(project: Path) -> None:
+    scaffold.apply(scaffold.plan(project, project))
+    assert (project / "macros" / "generate_schema_name.sql").read_text() == scaffold.packaged_macro()
+    pytest_options = tomllib.loads((project / "pyproject.toml").read_text())["tool"]["pytest"]["ini_options"]
+    assert pytest_options == {"testpaths": ["tests"], "dbt_project_dir": "."}
+    local = yaml.safe_load((project / "profiles.yml").read_text())["jaffle_sample"]["outputs"]["local"]
+    assert local == {
+        "type": "duckdb",
+        "path": "{{ env_var('QUALITY_DUCKDB_PATH', '.quality/warehouse.duckdb') }}",
+        "schema": "main",
+        "threads": 4,
+    }
+    assert (project / ".gitignore").read_text() == "# dbt-quality-harness\n.quality/\nartifacts/\n"
+    # no raw fixture folder: the project's seeds are its raw data, so the example loads no fixture files
+    assert (project / "tests" / "test_dbt_quality.py").read_text() == scaffold.example_test(seeds_are_raw=True)
+
+
+def test_the_local_output_is_inserted_and_every_other_line_of_profiles_yml_is_kept(project: Path) -> None:
+    original = (project / "profiles.yml").read_text()
+    (change,) = [c for c in scaffold.plan(project, project) if c.path.name == "profiles.yml"]
+    inserted = scaffold.textwrap.indent(scaffold.LOCAL_OUTPUT, "    ")
+    assert change.text.replace(inserted, "", 1) == original
+
+
+def test_a_profile_that_has_a_local_output_is_left_alone(project: Path) -> None:
+    profiles = yaml.safe_load((project / "profiles.yml").read_text())
+    profiles["jaffle_sample"]["outputs"]["local"] = {"type": "duckdb", "path": "mine.duckdb"}
+    (project / "profiles.yml").write_text(yaml.safe_dump(profiles))
+    assert _actions(project)["profiles.yml"] == "present"
+
+
+def test_a_missing_profiles_yml_is_created_next_to_the_project_never_in_home(project: Path) -> None:
+    (project / "profiles.yml").unlink()
+    scaffold.apply(scaffold.plan(project, project))
+    profiles = yaml.safe_load((project / "profiles.yml").read_text())
+    assert profiles["jaffle_sample"]["target"] == "local"
+    assert list(profiles["jaffle_sample"]["outputs"]) == ["local"]
+    assert not (project.parent / "home").exists()
+
+
+def test_a_profile_in_flow_style_is_left_for_a_hand_edit(project: Path) -> None:
+    (project / "profiles.yml").write_text("jaffle_sample: {target: dev, outputs: {dev: {type: duckdb, path: x.db}}}\n")
+    (change,) = [c for c in scaffold.plan(project, project) if c.path.name == "profiles.yml"]
+    assert change.action == "manual"
+    assert "add to the outputs of profile jaffle_sample" in change.note
+
+
+def test_an_own_generate_schema_name_is_reported_not_overwritten(
+    project: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    own = "{% macro generate_schema_name(custom_schema_name, node) -%}{{ custom_schema_name }}{%- endmacro %}\n"
+    (project / "macros").mkdir()
+    (project / "macros" / "schemas.sql").write_text(own)
+    assert main(["init"]) == 1
+    out = capsys.readouterr().out
+    assert "skip: needs your edit" in out
+    assert "schemas.sql defines its own generate_schema_name" in out
+    assert (project / "macros" / "schemas.sql").read_text() == own
+    assert not (project / "macros" / "generate_schema_name.sql").exists()
+
+
+def test_an_own_macro_that_routes_under_the_base_counts_as_present(project: Path) -> None:
+    (project / "macros").mkdir()
+    (project / "macros" / "routing.sql").write_text(
+        "{% macro generate_schema_name(custom_schema_name, node) -%}{{ var('quality_schema_base') }}_x{%- endmacro %}"
+    )
+    assert _actions(project)["macros/routing.sql"] == "present"
+
+
+def test_an_edited_example_test_is_kept(project: Path) -> None:
+    (project / "tests").mkdir()
+    (project / "tests" / "test_dbt_quality.py").write_text("def test_mine(dbt_build): ...\n")
+    assert _actions(project)["tests/test_dbt_quality.py"] == "kept"
+
+
+def test_with_raw_fixtures_the_example_loads_them(project: Path) -> None:
+    (project / "tests" / "fixtures" / "raw").mkdir(parents=True)
+    (change,) = [c for c in scaffold.plan(project, project) if c.path.name == "test_dbt_quality.py"]
+    assert change.text == scaffold.example_test(seeds_are_raw=False)
+    assert "def seed_fixtures" not in change.text
+
+
+def test_an_existing_pytest_table_gets_only_the_project_dir(project: Path) -> None:
+    (project / "pyproject.toml").write_text(PYPROJECT + '\n[tool.pytest.ini_options]\naddopts = "-ra"  # mine\n')
+    scaffold.apply(scaffold.plan(project, project))
+    assert (project / "pyproject.toml").read_text() == (
+        PYPROJECT + '\n[tool.pytest.ini_options]\ndbt_project_dir = "."\naddopts = "-ra"  # mine\n'
+    )
+
+
+def test_a_pytest_ini_is_where_the_setting_goes_when_there_is_one(project: Path) -> None:
+    (project / "pytest.ini").write_text("[pytest]\naddopts = -ra\n")
+    scaffold.apply(scaffold.plan(project, project))
+    assert (project / "pytest.ini").read_text() == "[pytest]\ndbt_project_dir = .\naddopts = -ra\n"
+    assert "tool" not in tomllib.loads((project / "pyproject.toml").read_text())
+
+
+def test_a_dbt_project_in_a_subfolder_is_named_relative_to_the_root(tmp_path: Path) -> None:
+    root = tmp_path / "repo"
+    shutil.copytree(SAMPLE, root / "transform")
+    layout = scaffold.Layout(root / "transform", root)
+    assert scaffold.pytest_change(layout).text == "[pytest]\ntestpaths = tests\ndbt_project_dir = transform\n"
+    repo = yaml.safe_load(scaffold.pre_commit_change(layout, scaffold.HOOKS).text)["repos"][0]
+    guard = next(hook for hook in repo["hooks"] if hook["id"] == "dbt-contract-guard")
+    assert guard["args"] == ["--project-dir", "transform"]
+
+
+def test_an_existing_pre_commit_config_gets_our_hooks_first_and_keeps_the_rest(project: Path) -> None:
+    theirs = (
+        "# my hooks\nrepos:\n  - repo: https://github.com/astral-sh/ruff-pre-commit  # linter\n"
+        "    rev: v0.8.0\n    hooks:\n      - id: ruff\nci:\n  autofix_prs: false\n"
+    )
+    (project / ".pre-commit-config.yaml").write_text(theirs)
+    change = scaffold.pre_commit_change(scaffold.Layout(project, project), scaffold.HOOKS)
+    assert change.action == "append"
+    config = yaml.safe_load(change.text)
+    assert [repo["repo"] for repo in config["repos"]] == ["local", "https://github.com/astral-sh/ruff-pre-commit"]
+    assert config["ci"] == {"autofix_prs": False}
+    assert change.text.startswith("# my hooks\nrepos:\n  - repo: local\n")
+    assert change.text.endswith(theirs.split("repos:\n", 1)[1])
+
+
+def test_our_hooks_are_declared_as_the_package_exports_them() -> None:
+    exported = {hook["id"]: hook for hook in yaml.safe_load((REPO / ".pre-commit-hooks.yaml").read_text())}
+    for hook in scaffold.HOOKS:
+        mine = hook.config("dbt")
+        assert mine["entry"] == exported[hook.id]["entry"]
+        assert mine.get("files") == exported[hook.id].get("files")
+        assert mine.get("types") == exported[hook.id].get("types")
+        assert mine.get("require_serial", False) == exported[hook.id].get("require_serial", False)
+
+
+def test_only_hooks_whose_script_is_installed_are_configured() -> None:
+    hooks = scaffold.installed_hooks(lambda: {"quality-profiles-safety", "quality"})
+    assert [hook.id for hook in hooks] == ["profiles-safety"]
+
+
+def test_the_written_pre_commit_config_is_valid_for_pre_commit(project: Path) -> None:
+    scaffold.apply([scaffold.pre_commit_change(scaffold.Layout(project, project), scaffold.HOOKS)])
+    pre_commit = Path(sys.executable).with_name("pre-commit")
+    result = subprocess.run(
+        [str(pre_commit), "validate-config", ".pre-commit-config.yaml"], capture_output=True, text=True, check=False
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_the_packaged_macro_routes_under_the_base_as_the_demo_project_does() -> None:
+    branch = "{{ base | trim }}_{{ (custom_schema_name or 'main') | trim }}"
+    assert branch in scaffold.packaged_macro()
+    assert branch in (REPO / "dbt" / "macros" / "generate_schema_name.sql").read_text()
+    assert "default__generate_schema_name(custom_schema_name, node)" in scaffold.packaged_macro()
+
+
+def test_commands_find_a_dbt_project_at_the_root_when_there_is_no_dbt_folder(
+    project: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    assert find_project_dir(Path("dbt")) == Path(".")
+    assert find_project_dir(Path("elsewhere")) == Path("elsewhere")
+    monkeypatch.chdir(tmp_path)
+    assert find_project_dir(Path("dbt")) == Path("dbt")
+
+
+@pytest.mark.parametrize(("version", "refused"), [((3, 11), False), ((3, 13), False), ((3, 14), True), ((3, 10), True)])
+def test_the_harness_names_the_python_versions_it_runs_on(version: tuple[int, int], refused: bool) -> None:
+    message = unsupported_python(version)
+    assert (message is not None) == refused
+    if message:
+        assert f"runs on Python 3.11 to 3.13, not {version[0]}.{version[1]}" in message
+        assert 'requires-python = ">=3.11,<3.14"' in message

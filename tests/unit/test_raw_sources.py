@@ -1,0 +1,82 @@
+"""The gate's raw data must match the project's declared sources: a stray fixture file is refused by name,
+and missing raw tables are one line naming them and the two ways to give the gate data."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from quality.engines.duckdb import DuckDBEngine
+from quality.errors import FixtureError, QualityError
+from quality.raw_sources import SourceTable, check_fixture_tables, declared_sources, require_raw_tables
+
+MANIFEST = {
+    "sources": {
+        "source.shop.raw.orders": {"name": "orders", "schema": "audit_x_raw", "database": "w"},
+        "source.shop.raw.customers": {"name": "customers", "schema": "audit_x_raw", "database": "w"},
+        "source.shop.raw.lines": {"name": "lines", "identifier": "order_lines", "schema": "audit_x_raw"},
+        "source.shop.crm.accounts": {"name": "accounts", "schema": "crm", "database": "other_catalog"},
+    }
+}
+
+
+def test_declared_sources_are_read_by_identifier_sorted() -> None:
+    assert declared_sources(MANIFEST) == [
+        SourceTable("audit_x_raw", "customers", "w"),
+        SourceTable("audit_x_raw", "order_lines", None),
+        SourceTable("audit_x_raw", "orders", "w"),
+        SourceTable("crm", "accounts", "other_catalog"),
+    ]
+
+
+def test_fixture_files_that_are_declared_sources_pass() -> None:
+    check_fixture_tables(Path("fx"), ["orders", "order_lines"], declared_sources(MANIFEST), "audit_x_raw")
+
+
+@pytest.mark.parametrize(
+    ("loaded", "files"),
+    [
+        (["orders", "zz_extra"], "zz_extra.csv in fx is"),
+        (["orders copy", "lines", "orders"], "lines.csv, orders copy.csv in fx are"),
+        (["accounts"], "accounts.csv in fx is"),  # a source, but not one read from the raw schema
+    ],
+    ids=["stray-file", "file-names-that-are-no-table", "source-of-another-schema"],
+)
+def test_a_fixture_file_that_is_no_declared_source_is_refused_naming_it(loaded: list[str], files: str) -> None:
+    with pytest.raises(FixtureError) as error:
+        check_fixture_tables(Path("fx"), loaded, declared_sources(MANIFEST), "audit_x_raw")
+    assert str(error.value) == (
+        f"{files} not a source table of the project, and every fixture file becomes a raw table that is "
+        "published to prod; declared source tables: customers, order_lines, orders. Rename the file to one of "
+        "them or move it out of the folder."
+    )
+
+
+def test_missing_raw_tables_are_named_in_one_line(tmp_path: Path) -> None:
+    engine = DuckDBEngine(tmp_path / "w.duckdb")
+    try:
+        engine.execute("create schema audit_x_raw; create table audit_x_raw.orders as select 1 as order_id")
+        with pytest.raises(QualityError) as error:
+            require_raw_tables(engine, declared_sources(MANIFEST), "target 'local'")
+    finally:
+        engine.close()
+    message = str(error.value)
+    assert message == (
+        "no raw data on target 'local': source table(s) audit_x_raw.customers, audit_x_raw.order_lines do not "
+        "exist. Give the gate raw data with --fixtures <folder of <table>.csv> or --orders N (generated), or load "
+        "those tables into the target first."
+    )
+    assert "\n" not in message
+    assert "crm.accounts" not in message, "a source in another catalog is not this engine's to check"
+
+
+def test_present_raw_tables_pass(tmp_path: Path) -> None:
+    engine = DuckDBEngine(tmp_path / "w.duckdb")
+    try:
+        engine.execute("create schema audit_x_raw")
+        for table in ("orders", "customers", "order_lines"):
+            engine.execute(f"create table audit_x_raw.{table} as select 1 as id")
+        require_raw_tables(engine, declared_sources(MANIFEST), "target 'local'")
+    finally:
+        engine.close()
