@@ -9,33 +9,102 @@ from typing import Any
 
 from quality.artifacts import DEFAULT_ROOT, RunArtifacts, list_runs, read_json
 from quality.engines.base import Engine
-from quality.engines.publish import PublishStep, restore
+from quality.engines.publish import PublishStep, prod_differences, restore
 from quality.errors import QualityError
+
+ROLLBACK_RECORD = "rollback.json"
 
 
 def last_published_run(target: str, root: Path = DEFAULT_ROOT) -> Path:
-    """The newest run folder that published to the target and was not rolled back yet."""
-    for run in reversed(list_runs(root)):
-        record = run / "publish.json"
-        if record.is_file() and not (run / "rollback.json").is_file() and read_json(record).get("target") == target:
-            return run
-    raise QualityError(
-        f"no published run for target '{target}' under {root} that is not rolled back already; "
-        "pass --run-id to name one, or check --artifacts-dir."
+    """The run of the newest publish record for the target: exactly that run, never an older one.
+
+    If that run was rolled back already, refuses rather than stepping further back: an older run is only
+    undone when named with --run-id. A run newer than the record that reports a publish but has no record
+    also refuses (its publish could not be undone from a record).
+    """
+    published = [run for run in list_runs(root) if _record_target(run) == target]
+    if not published:
+        raise QualityError(
+            f"no publish record for target '{target}' under {root}; pass --run-id to name a run, or check --artifacts-dir."
+        )
+    newest = published[-1]
+    unrecorded = [run.name for run in list_runs(root) if run.name > newest.name and _reports_publish(run, target)]
+    if unrecorded:
+        raise QualityError(
+            f"run(s) {', '.join(unrecorded)} newer than the last publish record ({newest.name}) report a publish "
+            f"but have no publish.json: rollback cannot tell what they changed. Nothing "
+            "was changed; check prod, then pass --run-id to name the run to undo."
+        )
+    if (newest / ROLLBACK_RECORD).is_file():
+        raise QualityError(_already_rolled_back(newest, [run.name for run in published[:-1]]))
+    return newest
+
+
+def _record_target(run: Path) -> str | None:
+    record = run / "publish.json"
+    return str(read_json(record).get("target")) if record.is_file() else None
+
+
+def _reports_publish(run: Path, target: str) -> bool:
+    """The run's report says it published to the target (its publish record is not what says so)."""
+    report = run / "report.json"
+    if (run / "publish.json").is_file() or not report.is_file():
+        return False
+    payload = read_json(report)
+    return payload.get("target") == target and (payload.get("status") == "published" or bool(payload.get("published")))
+
+
+def _already_rolled_back(run: Path, older: list[str]) -> str:
+    when = read_json(run / ROLLBACK_RECORD).get("at", "?")
+    example = f" (the next older publish is {older[-1]})" if older else " (there is no older publish record)"
+    return (
+        f"the last publish, run {run.name}, was already rolled back at {when} ({run / ROLLBACK_RECORD}); "
+        "a plain `quality rollback` never steps further back. To go further, pass --run-id <older run>"
+        f"{example}. Nothing was changed."
     )
 
 
-def rollback_run(engine: Engine, run_dir: Path) -> list[str]:
-    """Restore what the run in run_dir published; records rollback.json so it is not undone twice."""
+def rollback_run(engine: Engine, run_dir: Path, *, target: str | None = None, force: bool = False) -> list[str]:
+    """Restore what the run in run_dir published, if prod still holds what its record says it published.
+
+    Records rollback.json (atomically) in the run folder, so the run is not undone twice. `force` restores
+    even when prod differs from the record (changes made to prod since are lost).
+    """
     artifacts = RunArtifacts(run_dir)
-    if (run_dir / "rollback.json").is_file():
-        raise QualityError(f"run {run_dir.name} was already rolled back ({run_dir / 'rollback.json'}).")
+    if (run_dir / ROLLBACK_RECORD).is_file():
+        raise QualityError(
+            f"run {run_dir.name} was already rolled back ({run_dir / ROLLBACK_RECORD}); nothing was changed."
+        )
     if not artifacts.publish_path.is_file():
         raise QualityError(f"run {run_dir.name} published nothing (no {artifacts.publish_path}); nothing to roll back.")
-    steps = [PublishStep(**step) for step in read_json(artifacts.publish_path)["steps"]]
+    record = read_json(artifacts.publish_path)
+    if target is not None and record.get("target") != target:
+        raise QualityError(
+            f"run {run_dir.name} published to target '{record.get('target')}', not '{target}'; nothing was changed."
+        )
+    steps = [PublishStep(**step) for step in record["steps"]]
+    differences = prod_differences(engine, steps)
+    if differences and not force:
+        raise QualityError(_prod_differs(run_dir.name, differences))
     restored = restore(engine, steps)
-    artifacts.write_json(run_dir / "rollback.json", {"restored": restored, "at": datetime.now(UTC).isoformat()})
+    payload = {
+        "run_id": run_dir.name,
+        "restored": restored,
+        "at": datetime.now(UTC).isoformat(),
+        "forced_over": differences,
+    }
+    artifacts.write_json(run_dir / ROLLBACK_RECORD, payload)
     return restored
+
+
+def _prod_differs(run_id: str, differences: list[str]) -> str:
+    lines = "\n".join(f"  - {difference}" for difference in differences)
+    return (
+        f"cannot roll back run {run_id}: prod does not match what its publish record says it published:\n{lines}\n"
+        "Nothing was changed. Prod was changed after that publish (by hand, or by a run with no record); rolling "
+        "back would throw those changes away. Find out what changed it; to restore the state before run "
+        f"{run_id} anyway, pass --force."
+    )
 
 
 def drop_partitions(engine: Engine, schema: str, table: str, column: str, values: list[Any]) -> int:

@@ -44,7 +44,7 @@ def deploy_command(
 ) -> int:
     """Create or reset the managed gate job on Databricks (DATABRICKS_HOST + DATABRICKS_TOKEN or OAuth), run it
     once (refused while another run is active) and fail unless every task succeeded."""
-    from quality.deploy.connection import auth_from_env, workspace_client
+    from quality.deploy.connection import auth_from_env, connect
     from quality.deploy.deployer import DeployPlan, deploy
     from quality.deploy.job_spec import JobOptions, build_job_settings
 
@@ -58,7 +58,7 @@ def deploy_command(
         node_type_id=node_type,
         spark_version=spark_version,
     )
-    client = workspace_client(auth, http_timeout_seconds=http_timeout, retry_timeout_seconds=retry_timeout)
+    client = connect(auth, http_timeout_seconds=http_timeout, retry_timeout_seconds=retry_timeout, say=typer.echo)
     plan = DeployPlan(
         settings=build_job_settings(options),
         secret_scope=secret_scope,

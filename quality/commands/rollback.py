@@ -28,15 +28,26 @@ def rollback(
     project_dir: ProjectDirOption = DEFAULT_PROJECT_DIR,
     profiles_dir: ProfilesDirOption = None,
     target: TargetOption = None,
-    run_id: Annotated[str | None, typer.Option(help="run to undo (default: the last published one)")] = None,
+    run_id: Annotated[
+        str | None, typer.Option(help="run to undo (default: the one of the newest publish record, never an older one)")
+    ] = None,
     artifacts_dir: ArtifactsOption = DEFAULT_ROOT,
+    force: Annotated[
+        bool, typer.Option("--force", help="restore even if prod differs from the publish record (loses those changes)")
+    ] = False,
 ) -> int:
-    """Restore the tables a `quality gate` run published to their state before that run."""
+    """Restore the tables a `quality gate` run published to their state before that run.
+
+    Refuses when prod no longer holds what the run's publish record says it published, and never steps
+    further back than the newest publish record without --run-id.
+    """
     _, resolved = project_and_target(project_dir, profiles_dir, target)
     run_dir = artifacts_dir / run_id if run_id else last_published_run(resolved.name, artifacts_dir)
+    if not run_dir.is_dir():
+        raise QualityError(f"no run folder {run_dir}; check --run-id and --artifacts-dir.")
     engine = open_engine(resolved)
     try:
-        restored = rollback_run(engine, run_dir)
+        restored = rollback_run(engine, run_dir, target=resolved.name, force=force)
     finally:
         engine.close()
     console.print(f"rolled back run {run_dir.name} on {resolved.describe()}: restored {len(restored)} table(s)")

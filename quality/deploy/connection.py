@@ -7,9 +7,12 @@ turns the SDK's exceptions into one-paragraph `QualityError`s (the token never a
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+import threading
+import time
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from typing import Any
 
 from databricks.sdk import WorkspaceClient
 from databricks.sdk.config import Config
@@ -17,6 +20,7 @@ from databricks.sdk.errors import PermissionDenied, Unauthenticated
 from databricks.sdk.errors.base import DatabricksError
 
 from quality.deploy.errors import DeployAuthError, DeployConfigError, DeployError
+from quality.engines.connectivity import open_tcp, parse_host
 
 DEFAULT_HTTP_TIMEOUT_SECONDS = 60.0
 DEFAULT_RETRY_TIMEOUT_SECONDS = 300
@@ -86,6 +90,71 @@ def workspace_client(
             retry_timeout_seconds=retry_timeout_seconds,
         )
     return WorkspaceClient(config=config)
+
+
+def connect(
+    auth: WorkspaceAuth,
+    *,
+    http_timeout_seconds: float = DEFAULT_HTTP_TIMEOUT_SECONDS,
+    retry_timeout_seconds: int = DEFAULT_RETRY_TIMEOUT_SECONDS,
+    say: Callable[[str], None] = lambda _: None,
+) -> WorkspaceClient:
+    """`workspace_client`, made within max(http timeout, retry timeout) seconds, saying what it waits for.
+
+    Why a deadline of our own (measured with databricks-sdk 0.117): building the client first asks the host
+    for `/.well-known/databricks-config` through a client that ignores both timeouts, and retries a refused
+    or silent host for 300 s. So a TCP connect (bounded by the http timeout) comes first, which reports a
+    refused port at once, and the client is built in a daemon thread the caller stops waiting for.
+    """
+    deadline_s = max(float(http_timeout_seconds), float(retry_timeout_seconds))
+    host = parse_host(auth.host).display
+    say(f"connecting to Databricks at {host} (giving up after {deadline_s:g} s)")
+    outcome: dict[str, Any] = {}
+    done = threading.Event()
+
+    def work() -> None:
+        try:
+            _open_tcp(auth.host, http_timeout_seconds)
+            outcome["client"] = workspace_client(
+                auth, http_timeout_seconds=http_timeout_seconds, retry_timeout_seconds=retry_timeout_seconds
+            )
+        except BaseException as error:  # handed to the caller's thread
+            outcome["error"] = error
+        finally:
+            done.set()
+
+    threading.Thread(target=work, name="databricks-connect", daemon=True).start()
+    _wait(done, deadline_s, host, say)
+    if "error" in outcome:
+        with api_call("connecting", auth.host):
+            raise outcome["error"]
+    client: WorkspaceClient = outcome["client"]
+    return client
+
+
+def _open_tcp(host: str, timeout_s: float) -> None:
+    address = parse_host(host)
+    try:
+        open_tcp(address, timeout_s)
+    except TimeoutError:
+        raise DeployError(
+            f"could not reach Databricks at {address.display}: no TCP connection within {timeout_s:g} s; check "
+            "DATABRICKS_HOST and the network path to the workspace."
+        ) from None
+
+
+def _wait(done: threading.Event, deadline_s: float, host: str, say: Callable[[str], None]) -> None:
+    started = time.monotonic()
+    interval = max(1.0, min(5.0, deadline_s / 3))
+    while not done.wait(max(0.0, min(interval, started + deadline_s - time.monotonic()))):
+        elapsed = time.monotonic() - started
+        if elapsed >= deadline_s:
+            raise DeployError(
+                f"Databricks at {host} did not answer within {deadline_s:g} s while connecting: it accepted the "
+                "connection but sent no reply (a hanging host or proxy). Check DATABRICKS_HOST and the network "
+                "path to the workspace, or raise --http-timeout / --retry-timeout."
+            )
+        say(f"still waiting for {host}: {elapsed:.0f} s of {deadline_s:g} s")
 
 
 @contextmanager

@@ -13,7 +13,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import asdict, dataclass, replace
-from typing import Any
+from typing import Any, cast
 
 from quality.engines.base import Engine
 from quality.errors import PublishError, QualityError
@@ -31,6 +31,8 @@ class PublishStep:
     prod_version: int | None = None  # Delta version before publish (Databricks)
     backed_up: bool = False  # the previous prod table was copied to backup_schema (DuckDB)
     rows: int | None = None  # rows published (tables), for prod_smoke's bounds
+    published_version: int | None = None  # Delta version the publish left (Databricks), checked by rollback
+    fingerprint: str | None = None  # hash of the published rows (DuckDB), checked by rollback
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -70,8 +72,8 @@ def _publish_duckdb(engine: Any, steps: list[PublishStep], schema_map: Mapping[s
                 backed_up = True
             _drop_duckdb(engine, step.prod_schema, step.prod_name)
             _copy_duckdb(engine, (step.audit_schema, step.name), (step.prod_schema, step.prod_name), schema_map)
-            rows = engine.query(f"select count(*) from {_q(step.prod_schema)}.{_q(step.prod_name)}")[0][0]
-            published.append(replace(step, backed_up=backed_up, rows=int(rows)))
+            rows, fingerprint = _duckdb_state(engine, step.prod_schema, step.prod_name)
+            published.append(replace(step, backed_up=backed_up, rows=rows, fingerprint=fingerprint))
         for step in views:
             target = f"{_q(step.prod_schema)}.{_q(step.prod_name)}"
             body = _view_body(engine.table_sql(step.audit_schema, step.name))
@@ -79,6 +81,15 @@ def _publish_duckdb(engine: Any, steps: list[PublishStep], schema_map: Mapping[s
             engine.execute(f"create view {target} as {rewrite_schemas(body, schema_map)}")
             published.append(step)
     return published
+
+
+def _duckdb_state(engine: Any, schema: str, name: str) -> tuple[int, str]:
+    """Row count and an order-independent hash of a table's rows (DuckDB's `hash`, stable for one version)."""
+    (rows, fingerprint), *_ = engine.query(
+        "select count(*), cast(coalesce(sum(cast(hash(quality_row__) as hugeint)), 0) as varchar) "
+        f"from {_q(schema)}.{_q(name)} quality_row__"
+    )
+    return int(rows), str(fingerprint)
 
 
 def _drop_duckdb(engine: Any, schema: str, name: str) -> None:
@@ -150,7 +161,23 @@ def _publish_databricks(engine: Any, steps: list[PublishStep], schema_map: Mappi
             failed = f"{step.prod_schema}.{step.prod_name}"
             raise _undo_partial_publish(engine, published, previous_views, failed, error) from error
         published.append(step)
-    return published
+    return _with_published_versions(engine, published, table_schemas)
+
+
+def _with_published_versions(engine: Any, published: list[PublishStep], schemas: list[str]) -> list[PublishStep]:
+    """Record the Delta version each table is at after publish; rollback checks prod is still there.
+
+    Prod is published by now: if reading the versions fails, the record just lacks them (rollback then
+    checks row counts only).
+    """
+    try:
+        after = {schema: engine.table_versions(schema) for schema in schemas}
+    except Exception:
+        return published
+    return [
+        replace(step, published_version=after[step.prod_schema].get(step.prod_name)) if step.kind == "table" else step
+        for step in published
+    ]
 
 
 def _show_view_body(engine: Any, schema: str, name: str) -> str:
@@ -245,6 +272,53 @@ def restore(engine: Engine, steps: list[PublishStep]) -> list[str]:
                 _copy_duckdb(engine, (step.backup_schema, step.prod_name), (step.prod_schema, step.prod_name), {})
             restored.append(f"{step.prod_schema}.{step.prod_name}")
     return restored
+
+
+def prod_differences(engine: Engine, steps: list[PublishStep]) -> list[str]:
+    """How prod's tables differ from what the publish record says was published; [] when they match.
+
+    Checked per table: it exists, its row count, and on DuckDB the hash of its rows, on Databricks its
+    Delta version (a record written before these were kept is checked on what it has).
+    """
+    versions: dict[str, dict[str, int]] = {}
+    differences: list[str] = []
+    for step in (step for step in steps if step.kind == "table"):
+        if not engine.relation_exists(step.prod_schema, step.prod_name):
+            differences.append(f"{step.prod_schema}.{step.prod_name} is missing from prod")
+        elif engine.name == "duckdb":
+            differences += _duckdb_differences(engine, step)
+        else:
+            if step.prod_schema not in versions:
+                versions[step.prod_schema] = cast(Any, engine).table_versions(step.prod_schema)
+            differences += _databricks_differences(engine, step, versions[step.prod_schema])
+    return differences
+
+
+def _duckdb_differences(engine: Engine, step: PublishStep) -> list[str]:
+    name = f"{step.prod_schema}.{step.prod_name}"
+    rows, fingerprint = _duckdb_state(engine, step.prod_schema, step.prod_name)
+    if step.rows is not None and rows != step.rows:
+        return [f"{name} has {rows} rows, the record says {step.rows} were published"]
+    if step.fingerprint is not None and fingerprint != step.fingerprint:
+        return [
+            f"{name} has the recorded {rows} rows but other content "
+            f"(DuckDB fingerprint {fingerprint}, recorded {step.fingerprint})"
+        ]
+    return []
+
+
+def _databricks_differences(engine: Engine, step: PublishStep, versions: Mapping[str, int]) -> list[str]:
+    name = f"{step.prod_schema}.{step.prod_name}"
+    differences = []
+    version = versions.get(step.prod_name)
+    if step.published_version is not None and version != step.published_version:
+        differences.append(
+            f"{name} is at Delta version {version}, the record says publish left it at {step.published_version}"
+        )
+    rows = int(engine.query(f"select count(*) from {engine.relation_ref(step.prod_schema, step.prod_name)}")[0][0])
+    if step.rows is not None and rows != step.rows:
+        differences.append(f"{name} has {rows} rows, the record says {step.rows} were published")
+    return differences
 
 
 def _restore_databricks(engine: Any, tables: list[PublishStep]) -> list[str]:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+import time
 from pathlib import Path
 
 import pytest
@@ -10,7 +12,7 @@ from quality.cli import main
 from quality.commands.deploy import resolve_git_ref
 from quality.deploy.errors import DeployConfigError
 from quality.deploy.job_spec import SECRET_ENV, GitRef
-from tests.fakes import DEFAULT_TOKEN, FakeWorkspace
+from tests.fakes import DEFAULT_TOKEN, FakeWorkspace, refusing_port, silent_server
 from tests.fakes.jobs_api import FakeJobsApi
 
 SHA = "89abcdef0123456789abcdef0123456789abcdef"  # pragma: allowlist secret
@@ -95,10 +97,56 @@ def test_a_full_deploy_through_the_cli(
 
     captured = capsys.readouterr()
     assert code == 0, captured.err
-    assert captured.out.startswith("created job 'retail-quality-prod' (id 1001)\nstarted run 5001\n")
+    host = fake.url.removeprefix("http://")
+    assert captured.out.startswith(
+        f"connecting to Databricks at {host} (giving up after 300 s)\n"
+        "created job 'retail-quality-prod' (id 1001)\nstarted run 5001\n"
+    )
     assert captured.out.endswith(
         f"run 5001 succeeded: {fake.url}/#job/1001/run/5001\ntask outputs in {tmp_path / 'out' / '5001'}\n"
     )
     created = fake.calls("POST", "/api/2.2/jobs/create")[0].json()
     assert created["git_source"] == {"git_url": REPO, "git_provider": "gitHub", "git_commit": SHA}
     assert DEFAULT_TOKEN not in captured.out + captured.err
+
+
+class TestBoundedWaits:
+    """`--http-timeout 5 --retry-timeout 5` bound the whole connect: fail well within 15 s, saying why."""
+
+    ARGS = ("deploy", "--http-timeout", "5", "--retry-timeout", "5", "--git-url", REPO, "--git-commit", SHA)
+
+    def _deploy(self, host: str, monkeypatch: pytest.MonkeyPatch) -> tuple[int, float]:
+        monkeypatch.setenv("DATABRICKS_HOST", host)
+        monkeypatch.setenv("DATABRICKS_TOKEN", DEFAULT_TOKEN)
+        started = time.monotonic()
+        code = main(list(self.ARGS))
+        return code, time.monotonic() - started
+
+    def test_a_refused_port_fails_at_once(
+        self, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        with refusing_port() as port:
+            code, elapsed = self._deploy(f"http://127.0.0.1:{port}", monkeypatch)
+
+        captured = capsys.readouterr()
+        assert (code, elapsed < 15) == (1, True), (elapsed, captured.err)
+        assert captured.out == f"connecting to Databricks at 127.0.0.1:{port} (giving up after 5 s)\n"
+        err = " ".join(captured.err.split())
+        assert f"could not reach Databricks at http://127.0.0.1:{port} while connecting (ConnectionRefusedError)" in err
+
+    def test_a_hanging_host_fails_after_the_timeout_with_progress(
+        self, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        with silent_server() as server:
+            code, elapsed = self._deploy(server.url, monkeypatch)
+
+        captured = capsys.readouterr()
+        assert (code, 5 <= elapsed < 15) == (1, True), (elapsed, captured.err)
+        host = f"127.0.0.1:{server.port}"
+        first, *progress = captured.out.splitlines()
+        assert first == f"connecting to Databricks at {host} (giving up after 5 s)"
+        assert 1 <= len(progress) <= 2, progress  # every 5/3 s; a loaded machine can wake late
+        assert all(re.fullmatch(rf"still waiting for {re.escape(host)}: [1-5] s of 5 s", line) for line in progress)
+        err = " ".join(captured.err.split())
+        assert f"Databricks at {host} did not answer within 5 s while connecting" in err
+        assert DEFAULT_TOKEN not in captured.out + captured.err

@@ -5,7 +5,7 @@ from typing import ClassVar
 import pytest
 
 from quality.engines.duckdb import DuckDBEngine
-from quality.engines.publish import PublishStep, order_views, publish, rewrite_schemas
+from quality.engines.publish import PublishStep, order_views, prod_differences, publish, rewrite_schemas
 from quality.errors import PublishError
 
 BASE = "audit_20261125t131000_ab12cd"
@@ -90,6 +90,9 @@ class FakeDelta:
     def content(self, schema: str, name: str) -> str:
         return self.tables[(schema, name)][-1]
 
+    def relation_ref(self, schema: str, name: str) -> str:
+        return f"`main`.`{schema}`.`{name}`"
+
     def create_schema(self, schema: str) -> None:
         pass
 
@@ -160,6 +163,23 @@ def test_databricks_publish_records_versions_and_row_counts_and_switches_every_r
     assert versions == {"fct_orders": 1, "orders": 0, "fct_new": None}
     rows = {step.prod_name: step.rows for step in done}
     assert rows == {"fct_orders": 3, "orders": 5, "fct_new": 2, "stg_orders": None}
+
+
+def test_databricks_rollback_check_names_a_table_whose_delta_version_moved_since_publish() -> None:
+    delta = _delta_prod()
+    done = publish(delta, _delta_steps(), SCHEMA_MAP)
+    assert {step.prod_name: step.published_version for step in done if step.kind == "table"} == {
+        "fct_orders": 2,
+        "orders": 1,
+        "fct_new": 0,
+    }
+    assert prod_differences(delta, done) == []
+
+    delta.execute(f"create or replace table `main`.`marts`.`fct_orders` deep clone `main`.`{BASE}_marts`.`fct_orders`")
+
+    assert prod_differences(delta, done) == [
+        "marts.fct_orders is at Delta version 3, the record says publish left it at 2"
+    ]
 
 
 @pytest.mark.parametrize(
