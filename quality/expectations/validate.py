@@ -119,18 +119,18 @@ class _Session:
                 if query is None:
                     declared.append(spec)
                     continue
-                built = violation_count_suite(model, spec, query, f"decide:{model.model}#{index}")
+                built = violation_count_suite(model, spec, query, f"decide-{model.model}~{index}")
                 batch = self._query(built.suite.name, query, spec)
                 if batch is not None:
                     runnable.append((built, batch))
-            runnable += [(b, table) for b in build_suites([replace(model, specs=tuple(declared))], "decide:")]
+            runnable += [(b, table) for b in build_suites([replace(model, specs=tuple(declared))], "decide-")]
         return self._run(runnable, "decide")
 
     def explain(self, models: Sequence[ModelSuite]) -> None:
         """Validate as declared the specs whose violation query found rows (GX's counts and samples);
         an emulated expectation runs as its `unexpected_rows` stand-in."""
         built = build_suites(
-            [replace(model, specs=tuple(map(self._stand_in, model.specs))) for model in models], "explain:"
+            [replace(model, specs=tuple(map(self._stand_in, model.specs))) for model in models], "explain-"
         )
         self._run([(suite, table) for suite in built if (table := self.tables[suite.model.model])], "explain")
 

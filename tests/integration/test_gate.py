@@ -257,6 +257,18 @@ CODE_DEFECTS = {
         "case when payment_status = 'refunded' then -1 else 1 end * cast(amount as decimal(18, 2)) as amount,",
         ["fct_orders.amount_refunded expect_column_values_to_be_between"],
     ),
+    # a silent filter: cancelled orders dropped in staging. Nothing errors and fct_orders keeps the cancelled
+    # orders already in prod (incremental), but their lines vanish from the marts and the order totals no
+    # longer match their lines.
+    "cancelled orders silently filtered out in staging": (
+        "models/staging/stg_orders.sql",
+        "    loaded_at\nfrom renamed\n",
+        "    loaded_at\nfrom renamed\nwhere order_status <> 'cancelled'\n",
+        [
+            "test assert_order_totals_equal_sum_of_lines on several models [fail]",
+            "[FAILED] fct_order_lines unexpected_rows\n    rule: one row for every raw order line",
+        ],
+    ),
 }
 
 

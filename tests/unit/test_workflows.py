@@ -195,6 +195,104 @@ class TestPullRequestWorkflow:
         assert runs[-1] == "uv run quality fidelity --fixtures tests/fixtures/raw"
         assert not any(SECRET_USE.search(str(value)) for _, value in walk(job))
 
+    def test_the_ci_lane_builds_only_the_tag_ci_subset_through_the_plugin_with_no_secret(self) -> None:
+        job = load(ROOT / ".github" / "workflows" / "pr.yml")["jobs"]["ci-lane"]
+        lane = (ROOT / "tests" / "integration" / "test_ci_lane.py").read_text(encoding="utf-8")
+
+        assert "needs" not in job, "the fast lane starts at once, next to tox"
+        assert job["env"] == {"CI": "true"}
+        assert job["steps"][-1] == {
+            "name": "Build and test the tag:ci subset",
+            "run": "uv run pytest tests/integration/test_ci_lane.py",
+        }
+        assert 'dbt.run(["build", "--select", "tag:ci"], expect_pass=False)' in lane
+        assert not any(SECRET_USE.search(str(value)) for _, value in walk(job))
+
+    def test_gx_data_docs_are_uploaded_after_quality_docs_and_none_fails_the_step(self) -> None:
+        steps = load(ROOT / ".github" / "workflows" / "pr.yml")["jobs"]["slim-ci"]["steps"]
+        names = [step.get("name") for step in steps]
+        docs = steps[names.index("dbt docs and GX Data Docs of the PR's project (embedded engine)")]
+        dbt_docs = steps[names.index("Upload the dbt docs")]
+        data_docs = steps[names.index("Upload the GX Data Docs (none is an error)")]
+
+        assert docs["run"] == "uv run quality docs --target local --fixtures tests/fixtures/raw --out artifacts/docs"
+        assert names.index(docs["name"]) < names.index(dbt_docs["name"]) < names.index(data_docs["name"])
+        assert dbt_docs["with"]["path"] == "artifacts/docs/\n!artifacts/docs/data_docs/\n"
+        assert data_docs["if"] == "${{ !cancelled() }}"
+        assert data_docs["uses"] == dbt_docs["uses"]
+        assert data_docs["with"] == {
+            "name": "gx-data-docs-pr${{ github.event.pull_request.number }}",
+            "path": "artifacts/docs/data_docs/",  # `quality docs` writes <out>/data_docs/index.html
+            "if-no-files-found": "error",
+            "retention-days": 14,
+        }
+
+    def test_commit_messages_and_the_branch_name_are_checked_over_the_whole_pr(self) -> None:
+        job = load(ROOT / ".github" / "workflows" / "pr.yml")["jobs"]["conventions"]
+        runs = [" ".join(str(step.get("run", "")).split()) for step in job["steps"]]
+
+        assert job["steps"][0]["with"] == {"persist-credentials": False, "fetch-depth": 0}
+        assert job["env"] == {
+            "BASE_SHA": "${{ github.event.pull_request.base.sha }}",
+            "HEAD_SHA": "${{ github.event.pull_request.head.sha }}",
+            "HEAD_REF": "${{ github.head_ref }}",
+        }
+        assert 'uv run python -m hooks.commit_msg "$RUNNER_TEMP/commit-$sha.txt" || status=1' in runs[-2]
+        assert job["steps"][-1] == {
+            "name": "The PR's branch name follows the naming rule",
+            "if": "${{ !cancelled() }}",
+            "run": 'uv run python -m hooks.branch_name --branch "$HEAD_REF"',
+        }
+        assert not any(SECRET_USE.search(str(value)) for _, value in walk(job))
+
+    def test_the_commit_message_step_reports_every_bad_commit_of_the_range_and_fails(self, tmp_path: Path) -> None:
+        steps = load(ROOT / ".github" / "workflows" / "pr.yml")["jobs"]["conventions"]["steps"]
+        script = next(
+            step["run"]
+            for step in steps
+            if step.get("name") == "Every commit message of the PR is a Conventional Commit"
+        )
+        repo, fake_bin, temp = tmp_path / "repo", tmp_path / "bin", tmp_path / "runner_temp"
+        for folder in (repo, fake_bin, temp):
+            folder.mkdir()
+        uv = fake_bin / "uv"  # `uv run python -m ...` -> this interpreter, with our hooks importable
+        uv.write_text('#!/bin/sh\nshift 2\nexec "$TEST_PYTHON" "$@"\n')
+        uv.chmod(0o755)
+        env = {
+            "PATH": f"{fake_bin}:/usr/bin:/bin",
+            "HOME": str(tmp_path),
+            "GIT_CONFIG_NOSYSTEM": "1",
+            "GIT_AUTHOR_NAME": "t",
+            "GIT_AUTHOR_EMAIL": "t@example.invalid",
+            "GIT_COMMITTER_NAME": "t",
+            "GIT_COMMITTER_EMAIL": "t@example.invalid",
+            "TEST_PYTHON": sys.executable,
+            "PYTHONPATH": str(ROOT),
+            "RUNNER_TEMP": str(temp),
+        }
+
+        def git(*args: str) -> str:
+            return subprocess.run(["git", *args], cwd=repo, env=env, capture_output=True, text=True, check=True).stdout
+
+        git("init", "-q", "-b", "main")
+        shas = []
+        for message in ("chore: base", "feat(marts): add fct_refunds", "added stuff", "fix: ok\nno blank line"):
+            git("commit", "-q", "--allow-empty", "-m", message)
+            shas.append(git("rev-parse", "HEAD").strip())
+        env |= {"BASE_SHA": shas[0], "HEAD_SHA": shas[-1]}
+
+        result = subprocess.run(["bash", "-e", "-c", script], cwd=repo, env=env, capture_output=True, text=True)
+
+        assert result.returncode == 1, result.stdout + result.stderr
+        assert sorted(path.name for path in temp.iterdir()) == sorted(f"commit-{sha}.txt" for sha in shas[1:])
+        assert result.stdout.splitlines() == [
+            f"{temp}/commit-{shas[2]}.txt:1: header 'added stuff' is not a Conventional Commit",
+            "    fix: write '<type>(<scope>): <description>' with type one of feat, fix, chore, docs, style, "
+            "refactor, perf, test, build, ci, revert, e.g. 'feat(marts): add fct_orders'",
+            f"{temp}/commit-{shas[3]}.txt:2: the body starts right after the header",
+            "    fix: leave line 2 empty",
+        ], result.stdout
+
 
 class TestCleanupWorkflow:
     def test_reaps_on_a_schedule(self) -> None:
