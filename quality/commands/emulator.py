@@ -7,7 +7,6 @@ process gets SIGTERM or SIGINT: the command's whole process group is stopped fir
 
 from __future__ import annotations
 
-import contextlib
 import os
 import signal
 import subprocess
@@ -18,7 +17,7 @@ from typing import Annotated
 import typer
 
 from quality.commands.common import console
-from quality.emulator.endpoint import DEFAULT_CATALOG, DEFAULT_STATE_DIR, LocalEndpoint
+from quality.emulator.endpoint import DEFAULT_CATALOG, DEFAULT_STATE_DIR, LocalEndpoint, signal_group, stop_group
 from quality.errors import UsageError
 
 STOP_GRACE_S = 10.0
@@ -60,7 +59,7 @@ def _run(command: list[str], environment: dict[str, str]) -> int:
         # Only signal here: the main thread is inside child.wait(), and a second wait from the handler could
         # never take Popen's wait lock (it would always sit out its whole timeout).
         forwarded.append(time.monotonic())
-        _signal_group(child, signal.Signals(signum))
+        signal_group(child, signal.Signals(signum))
 
     previous = {sig: signal.signal(sig, forward) for sig in (signal.SIGTERM, signal.SIGINT)}
     try:
@@ -68,7 +67,7 @@ def _run(command: list[str], environment: dict[str, str]) -> int:
     finally:
         for sig, handler in previous.items():
             signal.signal(sig, handler)
-        _stop_group(child, signal.SIGTERM)
+        stop_group(child, STOP_GRACE_S)  # whatever the command left in its group
     return 128 - code if code < 0 else code  # killed by signal N: 128 + N, as a shell reports it
 
 
@@ -79,24 +78,7 @@ def _wait(child: subprocess.Popen[bytes], forwarded: list[float]) -> int:
             return child.wait(timeout=_POLL_S)
         except subprocess.TimeoutExpired:
             if forwarded and time.monotonic() - forwarded[0] > STOP_GRACE_S:
-                _signal_group(child, signal.SIGKILL)
-
-
-def _signal_group(child: subprocess.Popen[bytes], signum: signal.Signals) -> None:
-    with contextlib.suppress(ProcessLookupError, PermissionError):
-        os.killpg(child.pid, signum)
-
-
-def _stop_group(child: subprocess.Popen[bytes], signum: signal.Signals) -> None:
-    try:
-        os.killpg(child.pid, signum)
-    except (ProcessLookupError, PermissionError):
-        return
-    if child.poll() is None and signum == signal.SIGTERM:
-        try:
-            child.wait(timeout=STOP_GRACE_S)
-        except subprocess.TimeoutExpired:
-            os.killpg(child.pid, signal.SIGKILL)
+                signal_group(child, signal.SIGKILL)
 
 
 def register(app: typer.Typer) -> None:

@@ -138,14 +138,9 @@ class LocalEndpoint:
     def stop(self) -> None:
         process, self._process = self._process, None
         if process is not None and process.poll() is None:
-            _signal_group(process, signal.SIGTERM)
-            try:
-                process.wait(timeout=STOP_TIMEOUT_S)
-            except subprocess.TimeoutExpired:
-                _signal_group(process, signal.SIGKILL)
-                process.wait(timeout=STOP_TIMEOUT_S)
+            stop_group(process, STOP_TIMEOUT_S)
         elif process is not None:
-            _signal_group(process, signal.SIGKILL)  # anything it left in its group
+            signal_group(process, signal.SIGKILL)  # anything it left in its group
         if self._lock is not None:
             self._lock.release()
             self._lock = None
@@ -155,9 +150,22 @@ class LocalEndpoint:
         self.ready = {}
 
 
-def _signal_group(process: subprocess.Popen[bytes], signum: signal.Signals) -> None:
+def signal_group(process: subprocess.Popen[bytes], signum: signal.Signals) -> None:
+    """Signal the process' whole group (it was started with start_new_session), if it is still there."""
     with contextlib.suppress(ProcessLookupError, PermissionError):
         os.killpg(process.pid, signum)
+
+
+def stop_group(process: subprocess.Popen[bytes], grace_s: float) -> None:
+    """SIGTERM to the group; SIGKILL when the process has not ended within the grace."""
+    signal_group(process, signal.SIGTERM)
+    if process.poll() is not None:
+        return
+    try:
+        process.wait(timeout=grace_s)
+    except subprocess.TimeoutExpired:
+        signal_group(process, signal.SIGKILL)
+        process.wait(timeout=grace_s)
 
 
 def _tail(log_file: Path) -> str:

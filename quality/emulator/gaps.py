@@ -24,10 +24,11 @@ if TYPE_CHECKING:
 
 Rule = Callable[[re.Match[str], "StatementTranslator"], pa.Table]
 _LEADING_COMMENTS = re.compile(r"^\s*(?:/\*.*?\*/\s*|--[^\n]*\n\s*)*", re.S)
-_NAME = r"((?:`(?:[^`]|``)+`|[\w$]+)(?:\s*\.\s*(?:`(?:[^`]|``)+`|[\w$]+)){0,2})"
+# A relation name as written: one to three parts, each plain or `quoted`.
+NAME = r"((?:`(?:[^`]|``)+`|[\w$]+)(?:\s*\.\s*(?:`(?:[^`]|``)+`|[\w$]+)){0,2})"
 _STRING = r"'((?:[^'\\]|\\.|'')*)'"
 _COLUMN = r"(`(?:[^`]|``)+`|\w+)"
-_CTAS_HEAD = re.compile(rf"^create\s+(?:or\s+replace\s+)?table\s+(?:if\s+not\s+exists\s+)?{_NAME}", re.I)
+_CTAS_HEAD = re.compile(rf"^create\s+(?:or\s+replace\s+)?table\s+(?:if\s+not\s+exists\s+)?{NAME}", re.I)
 _CLAUSE_COMMENT = re.compile(rf"\bcomment\s+{_STRING}", re.I | re.S)
 _AS = re.compile(r"\bas\b", re.I)
 _ISO_DOW = re.compile(r"(\bextract\s*\(\s*)(?:dayofweek_iso|dow_iso)(\s+from\b)", re.I)
@@ -345,29 +346,29 @@ def _unquote(text: str) -> str:
 _RULES: tuple[tuple[re.Pattern[str], Rule], ...] = tuple(
     (re.compile(pattern, re.IGNORECASE | re.DOTALL), rule)
     for pattern, rule in (
-        (rf"^comment\s+on\s+(?:table|view)\s+{_NAME}\s+is\s+{_STRING}$", _comment_on_table),
-        (rf"^comment\s+on\s+column\s+{_NAME}\s*\.\s*{_COLUMN}\s+is\s+{_STRING}$", _comment_on_column),
+        (rf"^comment\s+on\s+(?:table|view)\s+{NAME}\s+is\s+{_STRING}$", _comment_on_table),
+        (rf"^comment\s+on\s+column\s+{NAME}\s*\.\s*{_COLUMN}\s+is\s+{_STRING}$", _comment_on_column),
         (
-            rf"^alter\s+(?:table|view)\s+{_NAME}\s+(?:alter|change)\s+column\s+{_COLUMN}\s+comment\s+{_STRING}$",
+            rf"^alter\s+(?:table|view)\s+{NAME}\s+(?:alter|change)\s+column\s+{_COLUMN}\s+comment\s+{_STRING}$",
             _comment_on_column,
         ),
         (
-            rf"^alter\s+table\s+{_NAME}\s+add\s+constraint\s+\S+\s+(?:primary\s+key|foreign\s+key)\b.*$",
+            rf"^alter\s+table\s+{NAME}\s+add\s+constraint\s+\S+\s+(?:primary\s+key|foreign\s+key)\b.*$",
             _informational_constraint,
         ),
-        (rf"^alter\s+table\s+{_NAME}\s+(?:alter|change)\s+column\s+{_COLUMN}\s+set\s+not\s+null$", _set_not_null),
-        (rf"^alter\s+table\s+{_NAME}\s+(?:alter|change)\s+column\s+{_COLUMN}\s+drop\s+not\s+null$", _drop_not_null),
-        (rf"^describe\s+(?:table\s+)?extended\s+{_NAME}\s+as\s+json$", _describe_as_json),
-        (rf"^show\s+views\s+(?:in|from)\s+{_NAME}(?:\s+like\s+.*)?$", _show_views),
+        (rf"^alter\s+table\s+{NAME}\s+(?:alter|change)\s+column\s+{_COLUMN}\s+set\s+not\s+null$", _set_not_null),
+        (rf"^alter\s+table\s+{NAME}\s+(?:alter|change)\s+column\s+{_COLUMN}\s+drop\s+not\s+null$", _drop_not_null),
+        (rf"^describe\s+(?:table\s+)?extended\s+{NAME}\s+as\s+json$", _describe_as_json),
+        (rf"^show\s+views\s+(?:in|from)\s+{NAME}(?:\s+like\s+.*)?$", _show_views),
         (
-            rf"^create\s+(or\s+replace\s+)?table\s+{_NAME}\s+(?:deep|shallow)\s+clone\s+{_NAME}"
+            rf"^create\s+(or\s+replace\s+)?table\s+{NAME}\s+(?:deep|shallow)\s+clone\s+{NAME}"
             r"(?:\s+version\s+as\s+of\s+(\d+))?$",
             _clone,
         ),
-        (rf"^describe\s+history\s+{_NAME}(?:\s+limit\s+(\d+))?$", _describe_history),
-        (rf"^restore\s+(?:table\s+)?{_NAME}\s+(?:to\s+)?version\s+as\s+of\s+(\d+)$", _restore),
-        (rf"^show\s+create\s+table\s+{_NAME}$", _show_create_table),
-        (rf"^show\s+tblproperties\s+{_NAME}(?:\s*\(.*\))?$", _show_tblproperties),
+        (rf"^describe\s+history\s+{NAME}(?:\s+limit\s+(\d+))?$", _describe_history),
+        (rf"^restore\s+(?:table\s+)?{NAME}\s+(?:to\s+)?version\s+as\s+of\s+(\d+)$", _restore),
+        (rf"^show\s+create\s+table\s+{NAME}$", _show_create_table),
+        (rf"^show\s+tblproperties\s+{NAME}(?:\s*\(.*\))?$", _show_tblproperties),
         (
             r"^show\s+columns\s+in\s+catalog\s+\S+(?:\s+schema\s+like\s+'([^']*)')?"
             r"(?:\s+table\s+like\s+'([^']*)')?(?:\s+like\s+'([^']*)')?$",

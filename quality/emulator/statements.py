@@ -26,7 +26,7 @@ from quality.emulator.catalog_journal import CatalogEntry, CatalogJournal
 from quality.emulator.parameters import Parameter, bind
 from quality.emulator.spark import SparkSql, SparkSqlError
 
-_NAME = r"((?:`(?:[^`]|``)+`|[\w$]+)(?:\s*\.\s*(?:`(?:[^`]|``)+`|[\w$]+)){0,2})"
+_NAME = gaps.NAME
 _CREATE = re.compile(
     rf"^create\s+(?:or\s+replace\s+)?(table|view)\s+(?:if\s+not\s+exists\s+)?{_NAME}(.*)$", re.I | re.S
 )
