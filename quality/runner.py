@@ -346,7 +346,13 @@ def _reraise_interrupt(error: BaseException | None) -> None:
 
 
 def _tested_model(node: Any) -> str | None:
-    attached = getattr(node, "attached_node", None) or getattr(node, "model", None)
+    """The model a test checks: a unit test's tested node (never one of its given inputs), else the test's
+    attached node, else its one model dependency."""
+    attached = (
+        getattr(node, "tested_node_unique_id", None)
+        or getattr(node, "attached_node", None)
+        or getattr(node, "model", None)
+    )
     if attached:
         return str(attached).split(".")[-1] if "." in str(attached) else str(attached)
     depends = [n for n in getattr(getattr(node, "depends_on", None), "nodes", []) if n.startswith("model.")]
