@@ -11,7 +11,8 @@ Why a hard deadline on top of the SDK's own timeouts (measured with databricks-s
 So the whole check runs in a daemon thread and the caller waits at most `timeout_s`; the SDK's retry
 budget is half of it, so its own error (which says why) usually arrives before the deadline.
 
-Messages name the host and the fix, never the token or the client secret.
+While it waits, `say` is told every few seconds (`wait_with_progress`; stderr by default), so a slow
+workspace is never a silent terminal. Messages name the host and the fix, never the token or the client secret.
 """
 
 from __future__ import annotations
@@ -19,9 +20,10 @@ from __future__ import annotations
 import math
 import re
 import socket
+import sys
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlsplit
@@ -42,6 +44,34 @@ _HTTP_STATUS_BY_ERROR = {
     "InternalError": 500,
     "TemporarilyUnavailable": 503,
 }
+
+Say = Callable[[str], None]
+
+
+def say_on_stderr(message: str) -> None:
+    """The default progress sink: one line on stderr, flushed at once."""
+    print(message, file=sys.stderr, flush=True)
+
+
+def wait_with_progress(
+    done: threading.Event, timeout_s: float, what: str, say: Say, *, started: float | None = None
+) -> bool:
+    """Wait until `timeout_s` after `started` (monotonic; default now, and never less than 1 s from now) for
+    `done`, saying every few seconds that `what` is still awaited. Returns whether `done` was set in time.
+    """
+    now = time.monotonic()
+    started = now if started is None else started
+    deadline = max(started + timeout_s, now + 1.0)
+    interval = max(1.0, min(5.0, timeout_s / 3))
+    while True:
+        remaining = deadline - time.monotonic()
+        if remaining <= 0:
+            return done.is_set()
+        if done.wait(min(interval, remaining)):
+            return True
+        elapsed = time.monotonic() - started
+        if elapsed < timeout_s:
+            say(f"still waiting for {what}: {elapsed:.0f} s of {timeout_s:g} s")
 
 
 @dataclass(frozen=True)
@@ -147,15 +177,19 @@ def preflight_databricks(
     client_id: str | None = None,
     client_secret: str | None = None,
     timeout_s: float = DEFAULT_TIMEOUT_S,
-) -> None:
-    """Return when the workspace answers the credentials; raise TargetError (one paragraph) otherwise.
+    say: Say = say_on_stderr,
+) -> str | None:
+    """Return the SQL warehouse's state (e.g. RUNNING; None for a cluster HTTP path) when the workspace answers
+    the credentials; raise TargetError (one paragraph) otherwise.
 
-    Waits at most `timeout_s` seconds in total (a hung DNS lookup or a silent host included).
+    Waits at most `timeout_s` seconds in total (a hung DNS lookup or a silent host included), telling `say`
+    every few seconds that it still waits.
     """
     address = parse_host(host)
     creds = credentials(token, client_id, client_secret, address.display)
-    check = _Preflight(address, http_path, creds, timeout_s)
+    check = _Preflight(address, http_path, creds, timeout_s, say)
     check.run()
+    return check.warehouse_state
 
 
 @dataclass
@@ -164,7 +198,9 @@ class _Preflight:
     http_path: str
     creds: Credentials
     timeout_s: float
+    say: Say = say_on_stderr
     phase: str = "connect"
+    warehouse_state: str | None = None
     error: BaseException | None = None
     done: threading.Event = field(default_factory=threading.Event)
 
@@ -177,7 +213,9 @@ class _Preflight:
         deadline = time.monotonic() + self.timeout_s
         worker = threading.Thread(target=self._work, args=(deadline,), name="databricks-preflight", daemon=True)
         worker.start()
-        if not self.done.wait(self.timeout_s):
+        if not wait_with_progress(
+            self.done, self.timeout_s, f"the Databricks workspace at {self.address.display}", self.say
+        ):
             raise TargetError(self._deadline_message()) from None
         if self.error is not None:
             raise TargetError(self.explain(self.error)) from None
@@ -210,7 +248,8 @@ class _Preflight:
         config = Config(**settings)
         client = WorkspaceClient(config=config)
         if self.warehouse_id:
-            client.warehouses.get(self.warehouse_id)
+            state = client.warehouses.get(self.warehouse_id).state
+            self.warehouse_state = state.value if state is not None else None
         else:
             client.current_user.me()
 

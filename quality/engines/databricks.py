@@ -3,7 +3,10 @@
 Every relation is addressed as `` `catalog`.`schema`.`name` `` (backticks, a backtick inside a name doubled).
 The SQL session opens lazily, on the first statement, with bounded connector timeouts (socket timeout and
 retry budget; the connector's defaults are 900 s each). `quality.engines.connectivity.preflight_databricks`
-is meant to run first: it explains an unreachable host or a refused token in seconds.
+is meant to run first: it explains an unreachable host or a refused token in seconds. `open_session` then
+opens the session under a deadline of its own: when the REST API answers but the SQL endpoint fails (a TLS
+error, HTTP 500, a hang), the connector retries for its whole budget (8 attempts within 300 s here, measured
+246 s), so the caller stops waiting at the deadline and says which half of the workspace is broken.
 
 Secrets: the token and the OAuth client secret appear only in the arguments handed to the connector and in
 `sqlalchemy_url()`; `repr()`, `redacted_url()` and every error raised here show `***` instead.
@@ -14,6 +17,7 @@ from __future__ import annotations
 import datetime as dt
 import decimal
 import re
+import threading
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import closing, contextmanager
 from pathlib import Path
@@ -24,7 +28,15 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 
-from quality.engines.connectivity import credentials, parse_host, redact
+from quality.engines.connectivity import (
+    Say,
+    credentials,
+    parse_host,
+    redact,
+    say_on_stderr,
+    wait_with_progress,
+    warehouse_id_from_http_path,
+)
 from quality.errors import FixtureError, QualityError, TargetError
 from quality.fixtures import check_csv
 
@@ -323,6 +335,63 @@ class DatabricksEngine:
             self._connection = self._open()
         return self._connection
 
+    def open_session(
+        self,
+        timeout_s: float,
+        *,
+        started: float | None = None,
+        warehouse_state: str | None = None,
+        say: Say = say_on_stderr,
+    ) -> None:
+        """Open the SQL session now, giving up `timeout_s` after `started` (monotonic; default now).
+
+        Meant after a preflight that the REST API passed: a failure here means the SQL endpoint does not
+        answer, and the message says so (with the warehouse's state from the preflight, when known). The
+        connect runs in a daemon thread that is abandoned at the deadline.
+        """
+        if self._connection is not None:
+            return
+        connect = self._connect or _connector_connect()  # imports must not count against the deadline
+        outcome: dict[str, Any] = {}
+        done = threading.Event()
+
+        def work() -> None:
+            try:
+                outcome["connection"] = connect(**self.connect_arguments())
+            except BaseException as error:  # handed to the caller's thread
+                outcome["error"] = error
+            finally:
+                done.set()
+
+        threading.Thread(target=work, name="databricks-sql-session", daemon=True).start()
+        what = f"a SQL session on the warehouse at {self.address.display}"
+        if not wait_with_progress(done, timeout_s, what, say, started=started):
+            raise TargetError(self._no_session_message(f"no session within {timeout_s:g} s", warehouse_state))
+        if "error" in outcome:
+            error = outcome["error"]
+            cause = f"{type(error).__name__}: {_first_line(error)}"
+            raise TargetError(redact(self._no_session_message(cause, warehouse_state), *self._credentials.secrets))
+        connection: Connection = outcome["connection"]
+        self._connection = self._wrap(connection) if self._wrap is not None else connection
+
+    def _no_session_message(self, cause: str, warehouse_state: str | None) -> str:
+        warehouse_id = warehouse_id_from_http_path(self.http_path)
+        if warehouse_id and warehouse_state:
+            which = f"SQL warehouse {warehouse_id} (state {warehouse_state})"
+        else:
+            which = f"the SQL endpoint at DATABRICKS_HTTP_PATH={self.http_path}"
+        advice = (
+            "it is not running: start it in the workspace (a cold start takes minutes) or raise "
+            "QUALITY_CONNECT_TIMEOUT, then retry."
+            if warehouse_state and warehouse_state != "RUNNING"
+            else f"check that DATABRICKS_HTTP_PATH ({self.http_path}) is the HTTP path on the warehouse's "
+            "Connection details page, and the warehouse's state and this identity's permission to use it."
+        )
+        return (
+            f"the Databricks REST API at {self.address.display} answers, but {which} did not open a SQL "
+            f"session ({cause}): {advice}"
+        )
+
     def _open(self) -> Connection:
         connect = self._connect or _connector_connect()
         try:
@@ -339,6 +408,11 @@ class DatabricksEngine:
                 )
             ) from None
         return self._wrap(connection) if self._wrap is not None else connection
+
+
+def _first_line(error: BaseException) -> str:
+    text = str(error).strip()
+    return text.splitlines()[0] if text else type(error).__name__
 
 
 def _connector_connect() -> ConnectFn:

@@ -4,20 +4,23 @@ from __future__ import annotations
 
 import math
 import os
+import time
 
 from quality.engines.base import Engine
-from quality.engines.connectivity import DEFAULT_TIMEOUT_S
+from quality.engines.connectivity import DEFAULT_TIMEOUT_S, Say, say_on_stderr
 from quality.errors import TargetError
 from quality.targets import Target
 
 
-def open_engine(target: Target, *, read_only: bool = False) -> Engine:
+def open_engine(target: Target, *, read_only: bool = False, say: Say = say_on_stderr) -> Engine:
     """A connection to the target's warehouse: DuckDB file, or Databricks SQL after a bounded preflight.
 
+    On Databricks the REST preflight and the SQL session open share one deadline, QUALITY_CONNECT_TIMEOUT
+    (`connect_timeout_s()`), and `say` hears every few seconds that it still waits.
     `read_only=True` gives a `ReadOnlyEngine` on every engine: only reads are ever sent (refused in the
     client otherwise); a DuckDB file is also opened read-only.
     """
-    engine = _open(target, read_only=read_only)
+    engine = _open(target, read_only=read_only, say=say)
     if not read_only:
         return engine
     from quality.engines.read_only import ReadOnlyEngine
@@ -25,7 +28,7 @@ def open_engine(target: Target, *, read_only: bool = False) -> Engine:
     return ReadOnlyEngine(engine)
 
 
-def _open(target: Target, *, read_only: bool) -> Engine:
+def _open(target: Target, *, read_only: bool, say: Say) -> Engine:
     if target.engine == "duckdb" and target.duckdb_path is not None:
         from quality.engines.duckdb import DuckDBEngine
 
@@ -35,15 +38,18 @@ def _open(target: Target, *, read_only: bool) -> Engine:
         from quality.engines.databricks import DatabricksEngine
 
         settings = target.databricks
-        preflight_databricks(
+        _import_clients()  # seconds of cold imports must not count against the network deadline
+        timeout_s, started = connect_timeout_s(), time.monotonic()
+        state = preflight_databricks(
             settings.host,
             settings.http_path,
             token=settings.token,
             client_id=settings.client_id,
             client_secret=settings.client_secret,
-            timeout_s=connect_timeout_s(),
+            timeout_s=timeout_s,
+            say=say,
         )
-        return DatabricksEngine(
+        engine = DatabricksEngine(
             host=settings.host,
             http_path=settings.http_path,
             catalog=settings.catalog,
@@ -52,7 +58,20 @@ def _open(target: Target, *, read_only: bool) -> Engine:
             client_secret=settings.client_secret,
             connection_parameters=settings.connection_parameters,
         )
+        try:
+            engine.open_session(timeout_s, started=started, warehouse_state=state, say=say)
+        except BaseException:
+            engine.close()
+            raise
+        return engine
     raise TargetError(f"{target.describe()} has no connection settings the harness understands.")
+
+
+def _import_clients() -> None:
+    import databricks.sdk
+    from databricks import sql
+
+    del databricks, sql
 
 
 def connect_timeout_s() -> float:

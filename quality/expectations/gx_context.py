@@ -1,11 +1,13 @@
 """An ephemeral GX context and the one SQL data source it validates through (DuckDB or Databricks).
 
 Nothing is written to disk except the Data Docs site, when one is asked for. Data sources never wait
-unboundedly on a warehouse: Databricks connections get a socket timeout and a bounded retry budget.
+unboundedly on a warehouse: Databricks connections get a socket timeout and a bounded retry budget, both
+QUALITY_CONNECT_TIMEOUT when it is set (else DATABRICKS_CONNECT_TIMEOUT_S).
 """
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -55,17 +57,27 @@ def ephemeral_context(data_docs_dir: Path | None) -> AbstractDataContext:
 def add_datasource(context: AbstractDataContext, target: str | Engine) -> SQLDatasource:
     """Register the warehouse: an `Engine`, or its URL (duckdb:///<path> or databricks://...)."""
     url = target if isinstance(target, str) else target.sqlalchemy_url()
+    timeout_s = databricks_connect_timeout_s()
     # An Engine hands GX its own connections; a bare URL gets connections made from the URL alone.
-    creator = None if isinstance(target, str) else target.sqlalchemy_creator(DATABRICKS_CONNECT_TIMEOUT_S)
+    creator = None if isinstance(target, str) else target.sqlalchemy_creator(timeout_s)
     scheme = url.split(":", 1)[0].split("+", 1)[0]
     if scheme == "duckdb":
         return _add_duckdb(context, url, creator)
     if scheme == "databricks":
-        return _add_databricks(context, url, creator or databricks_creator(url, DATABRICKS_CONNECT_TIMEOUT_S))
+        return _add_databricks(context, url, creator or databricks_creator(url, timeout_s), timeout_s)
     raise HarnessError(
         f"GX validation supports duckdb:///<path> and databricks:// URLs, got a {scheme!r} URL; "
         "pass the Engine of the run (its sqlalchemy_url()) instead."
     )
+
+
+def databricks_connect_timeout_s() -> float:
+    """QUALITY_CONNECT_TIMEOUT when set (the harness-wide connect timeout), else DATABRICKS_CONNECT_TIMEOUT_S."""
+    if not os.environ.get("QUALITY_CONNECT_TIMEOUT", "").strip():
+        return DATABRICKS_CONNECT_TIMEOUT_S
+    from quality.engines.factory import connect_timeout_s
+
+    return connect_timeout_s()
 
 
 def _add_duckdb(context: AbstractDataContext, url: str, creator: Callable[[], Any] | None) -> SQLDatasource:
@@ -87,7 +99,9 @@ def _add_duckdb(context: AbstractDataContext, url: str, creator: Callable[[], An
         ) from error
 
 
-def _add_databricks(context: AbstractDataContext, url: str, creator: Callable[[], Any]) -> SQLDatasource:
+def _add_databricks(
+    context: AbstractDataContext, url: str, creator: Callable[[], Any], timeout_s: float
+) -> SQLDatasource:
     parsed = make_url(url)
     if "schema" not in parsed.query:
         # GX refuses a Databricks URL without `schema`; every asset names its own, so any schema will do.
@@ -105,7 +119,7 @@ def _add_databricks(context: AbstractDataContext, url: str, creator: Callable[[]
         message = _first_line(error).replace(parsed.password or "\0", "***")
         raise TargetError(
             f"GX could not reach the Databricks SQL warehouse at {parsed.host} within "
-            f"{DATABRICKS_CONNECT_TIMEOUT_S:.0f} s ({message}). Check DATABRICKS_HOST, DATABRICKS_HTTP_PATH "
+            f"{timeout_s:g} s ({message}). Check DATABRICKS_HOST, DATABRICKS_HTTP_PATH "
             "and the token, and that the warehouse is running."
         ) from None
 

@@ -6,7 +6,9 @@ Built-in routes: `GET /api/2.0/preview/scim/v2/Me` and `GET /api/2.0/sql/warehou
 
 Every request is recorded in `fake.requests`. `fake.fail(status, ...)` makes the next API requests fail
 (401, 403, 429 with Retry-After, 500, ...). With `token=` set, API requests without `Authorization: Bearer
-<token>` get 401 the way a real workspace answers a bad personal access token.
+<token>` get 401 the way a real workspace answers a bad personal access token. With `tls=` (files from
+`quality.emulator.tls.make_tls_files`) it speaks HTTPS, so databricks-sql-connector (always HTTPS) can reach
+its SQL routes too, e.g. `POST /sql/1.0/warehouses/{id}` (Thrift) or `POST /api/2.0/sql/sessions` (SEA).
 """
 
 from __future__ import annotations
@@ -14,14 +16,18 @@ from __future__ import annotations
 import base64
 import json
 import re
+import sys
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qs, urlsplit
 
 from tests.fakes.ports import LOOPBACK
+
+if TYPE_CHECKING:
+    from quality.emulator.tls import TlsFiles
 
 DEFAULT_TOKEN = "dapi-fake-0123456789abcdef"
 DEFAULT_WAREHOUSE_ID = "abc123def456"
@@ -107,6 +113,7 @@ class FakeWorkspace:
         token: str | None = DEFAULT_TOKEN,
         warehouses: dict[str, dict[str, Any]] | None = None,
         user_name: str = "ci-bot@example.com",
+        tls: TlsFiles | None = None,
     ) -> None:
         self.token = token
         self.user_name = user_name
@@ -119,11 +126,16 @@ class FakeWorkspace:
         self._lock = threading.Lock()
         self._server = ThreadingHTTPServer((LOOPBACK, 0), _handler_class(self))
         self._server.daemon_threads = True
+        if tls is not None:  # the handshake happens in the handler thread, so a silent client blocks no one
+            self._server.socket = tls.server_context().wrap_socket(
+                self._server.socket, server_side=True, do_handshake_on_connect=False
+            )
+            self._server.handle_error = _quiet_on_disconnect(self._server.handle_error)  # type: ignore[method-assign,assignment]
         self._thread = threading.Thread(
             target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, name="fake-workspace", daemon=True
         )
         self.port = int(self._server.server_address[1])
-        self.url = f"http://{LOOPBACK}:{self.port}"
+        self.url = f"{'https' if tls is not None else 'http'}://{LOOPBACK}:{self.port}"
         self.route("GET", "/api/2.0/preview/scim/v2/Me", self._me)
         self.route("GET", "/api/2.0/sql/warehouses/{id}", self._warehouse)
 
@@ -231,6 +243,16 @@ class FakeWorkspace:
         if warehouse_id not in self.warehouses:
             return error_response(404, f"Warehouse {warehouse_id} does not exist.")
         return {"id": warehouse_id, **self.warehouses[warehouse_id]}
+
+
+def _quiet_on_disconnect(handle_error: Callable[[Any, Any], None]) -> Callable[[Any, Any], None]:
+    """socketserver's error hook without the traceback of a client that hung up (a TLS EOF, a reset)."""
+
+    def quiet(request: Any, client_address: Any) -> None:
+        if not isinstance(sys.exc_info()[1], OSError):
+            handle_error(request, client_address)
+
+    return quiet
 
 
 def _handler_class(fake: FakeWorkspace) -> type[BaseHTTPRequestHandler]:

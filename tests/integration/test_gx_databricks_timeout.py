@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import socket
 import threading
+import time
 from collections.abc import Iterator
 
 import pytest
@@ -54,3 +55,18 @@ def test_unanswering_warehouse_is_a_target_error_within_the_bound(
     assert "max retry duration of 2.0 seconds" in message
     assert TOKEN not in message
     assert caught.value.__cause__ is None
+
+
+def test_quality_connect_timeout_bounds_the_data_source_too(
+    silent_server: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("QUALITY_CONNECT_TIMEOUT", "2")
+    context = gx_context.ephemeral_context(None)
+    url = f"databricks://token:{TOKEN}@127.0.0.1:{silent_server}?http_path=/sql/1.0/warehouses/abc&catalog=ci&schema=x"
+
+    started = time.monotonic()
+    with pytest.raises(TargetError) as caught:
+        gx_context.add_datasource(context, url)
+
+    assert time.monotonic() - started < 12.0
+    assert str(caught.value).startswith("GX could not reach the Databricks SQL warehouse at 127.0.0.1 within 2 s (")

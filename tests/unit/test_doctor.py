@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 
 import pytest
@@ -76,3 +77,27 @@ def test_a_refused_token_fails_the_connection_with_its_fix_and_stops_there(
     assert "dapi-expired-token" not in connection.detail
     assert DEFAULT_TOKEN not in connection.detail
     assert "dbt debug" not in checks, "no dbt debug against a workspace that refused us"
+
+
+def test_a_warehouse_whose_rest_api_answers_but_sql_endpoint_fails_stops_at_the_connection_in_time(
+    fake_workspace: FakeWorkspace, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("DATABRICKS_HOST", fake_workspace.url)  # plain HTTP: the connector's TLS handshake fails
+    monkeypatch.setenv("DATABRICKS_HTTP_PATH", f"/sql/1.0/warehouses/{DEFAULT_WAREHOUSE_ID}")
+    monkeypatch.setenv("DATABRICKS_TOKEN", DEFAULT_TOKEN)
+    monkeypatch.setenv("DBT_CATALOG", "main")
+    monkeypatch.setenv("QUALITY_CONNECT_TIMEOUT", "3")
+
+    started = time.monotonic()
+    checks = by_name(run_checks(PROJECT, None, "dev", debug=True))
+    elapsed = time.monotonic() - started
+
+    assert elapsed < 13.0
+    connection = checks["connection"]
+    assert connection.status == "fail"
+    assert connection.detail.startswith(
+        f"the Databricks REST API at 127.0.0.1:{fake_workspace.port} answers, but SQL warehouse "
+        f"{DEFAULT_WAREHOUSE_ID} (state RUNNING) did not open a SQL session (no session within 3 s): "
+    )
+    assert "dbt debug" not in checks
+    assert "still waiting for a SQL session on the warehouse at 127.0.0.1:" in capsys.readouterr().err
