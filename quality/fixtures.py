@@ -67,8 +67,8 @@ def discover(directory: Path) -> list[FixtureTable]:
     """Every `*.csv` in the directory, checked, sorted by table name."""
     if not directory.is_dir():
         raise FixtureError(
-            f"raw fixture directory {directory} does not exist; pass --raw-fixtures-dir or create it "
-            "with one <table>.csv per raw table."
+            f"raw fixture directory {directory} does not exist; point at the folder that holds one <table>.csv "
+            "per raw table (pytest: --raw-fixtures-dir; quality gate and fidelity: --fixtures), or create it."
         )
     tables = [check_csv(path) for path in sorted(directory.glob("*.csv"))]
     if not tables:

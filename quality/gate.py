@@ -19,11 +19,12 @@ from typing import Any
 
 from quality import interrupts
 from quality.artifacts import DEFAULT_ROOT, RunArtifacts
+from quality.engines import run_log
 from quality.engines.publish import PublishStep, copy_table, order_views, publish
 from quality.errors import GateFailed, PublishError, QualityError, UsageError
 from quality.fixtures import locate_bad_values
 from quality.project import DbtProject
-from quality.raw_sources import check_fixture_tables, declared_sources, require_raw_tables
+from quality.raw_sources import GATE_HINT, check_fixture_tables, declared_sources, require_source_data
 from quality.runner import DbtInvoker, DbtRun, ProgressCallback, describe_failures
 from quality.schemas import DEFAULT_KEEP_BACKUPS, backup_schema, new_run_id, prune_backups
 from quality.targets import Target
@@ -254,14 +255,30 @@ def _audit_and_publish(
             s.unique_id for s in steps if s.unique_id.startswith("raw.")
         }
         selected = [step for step in steps if step.unique_id in built]
-        done = publish(workspace.engine, _without_backup(selected, options.backup), schema_map)
-        report.published = [step.as_dict() for step in done]
-        artifacts.write_json(
-            artifacts.publish_path,
-            {"run_id": report.run_id, "target": target.name, "steps": report.published},
+        done = publish(
+            workspace.engine,
+            _without_backup(selected, options.backup),
+            schema_map,
+            record=(report.run_id, target.name),
         )
+        report.published = [step.as_dict() for step in done]
+        interrupts.crash_point("publish_after_commit")
+        artifacts.write_json(artifacts.publish_path, _publish_record(workspace, report, target))
         report.status = "published"
         report.dropped_backups = _enforce_retention(workspace, options, backup, announce)
+
+
+def _publish_record(workspace: Workspace, report: GateReport, target: Target) -> dict[str, Any]:
+    """publish.json: a copy of the warehouse's record where it keeps one (DuckDB), else the record itself.
+
+    Prod and its warehouse record are committed by now: if reading the record back fails, the copy is
+    made from what publish returned (the same steps).
+    """
+    try:
+        kept = run_log.read(workspace.engine, report.run_id)
+    except Exception:
+        kept = None
+    return kept or {"run_id": report.run_id, "target": target.name, "steps": report.published}
 
 
 def _enforce_retention(
@@ -298,12 +315,14 @@ def _load_raw(workspace: Workspace, options: GateOptions) -> dict[str, int]:
 def _check_raw_data(
     workspace: Workspace, manifest: dict[str, Any], options: GateOptions, loaded: dict[str, int]
 ) -> None:
-    """Fixtures must be declared source tables (each is published); with no raw data given, the target's must exist."""
-    declared = declared_sources(manifest)
+    """Fixtures must be declared source tables (each is published), and every source needs data: a fixture,
+    a seed of the project that builds it, or (with no raw data given) the target's own table."""
     if options.fixtures_dir is not None:
-        check_fixture_tables(options.fixtures_dir, loaded, declared, workspace.raw_schema)
+        check_fixture_tables(options.fixtures_dir, loaded, declared_sources(manifest), workspace.raw_schema)
+        hint = f"Add one <table>.csv per missing source table to {options.fixtures_dir}, or make it a seed."
+        require_source_data(workspace.engine, manifest, f"the audit raw schema of {workspace.base}", hint)
     elif options.orders is None:
-        require_raw_tables(workspace.engine, declared, workspace.target.describe())
+        require_source_data(workspace.engine, manifest, workspace.target.describe(), GATE_HINT)
 
 
 def _check_suites(manifest: dict[str, Any]) -> list[Any]:

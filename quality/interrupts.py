@@ -8,7 +8,9 @@ and raised as `KeyboardInterrupt` when the step ends.
 
 `pause_point()` is a test hook: with `QUALITY_TEST_PAUSE_AT=<step>:<file>` in the environment, reaching
 that step creates the file and waits (at most `PAUSE_LIMIT_S`) until a signal has arrived, so tests can
-interrupt a run at a known step without racing it.
+interrupt a run at a known step without racing it. `crash_point()` is the other test hook: with
+`QUALITY_TEST_CRASH_AT=<point>`, reaching that point ends the process at once (`os._exit`, no cleanup,
+no finally blocks), as a killed machine would, so tests can check what a crash there leaves behind.
 """
 
 from __future__ import annotations
@@ -25,6 +27,8 @@ from types import FrameType
 SIGNALS = (signal.SIGINT, signal.SIGTERM)
 PAUSE_ENV = "QUALITY_TEST_PAUSE_AT"
 PAUSE_LIMIT_S = 60.0
+CRASH_ENV = "QUALITY_TEST_CRASH_AT"
+CRASH_EXIT = 86
 
 _received: list[int] = []
 _pending: list[int] = []
@@ -99,6 +103,12 @@ def pause_point(step: str) -> None:
     deadline = time.monotonic() + PAUSE_LIMIT_S
     while not received() and time.monotonic() < deadline:
         time.sleep(0.05)
+
+
+def crash_point(point: str) -> None:
+    """Test hook (see the module docstring); does nothing unless QUALITY_TEST_CRASH_AT names this point."""
+    if os.environ.get(CRASH_ENV) == point:
+        os._exit(CRASH_EXIT)
 
 
 def _handle(signum: int, frame: FrameType | None) -> None:

@@ -9,7 +9,9 @@ Fixtures (session-scoped, one workspace per xdist worker):
     ephemeral_schema  the workspace: base name, engine, raw schema; dropped at the end (unless --keep-schema)
     dbt             a `DbtInvoker` bound to target and schema: `dbt.run(["build"])`, `expect_pass=False`
     seed_fixtures   loads the raw fixture CSVs into the workspace's raw schema; returns rows per table
-    dbt_build       seed_fixtures + one `dbt build` of the whole project, shared by the session
+                    (none when there are no fixture files: the project's seeds are then its raw data)
+    dbt_build       seed_fixtures + one `dbt build` of the whole project, shared by the session; a declared
+                    source with no data (no fixture, no seed, no table) is one error naming it
     gx              validates models against their suites: `gx.validate("fct_orders")`, `gx.assert_valid(...)`
 """
 
@@ -73,6 +75,12 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         help="where dbt artifacts and Data Docs of each run go (default: artifacts/pytest)",
     )
     group.addoption(
+        "--keep-runs",
+        default=None,
+        help="run folders kept in the artifacts dir; older ones are removed at the end (default: "
+        "QUALITY_KEEP_RUNS, else 20)",
+    )
+    group.addoption(
         "--runs-dir",
         default=None,
         help="run folders of `quality gate` (publish records for prod_smoke; default: artifacts/runs)",
@@ -92,14 +100,31 @@ def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", "prod_smoke: read-only checks of a deployed (prod) target")
     config.addinivalue_line("markers", "slow: takes more than a few seconds")
     if not hasattr(config, "workerinput"):
+        from quality.artifacts import keep_runs_setting
+        from quality.errors import UsageError
         from quality.schemas import new_run_id
 
         config.stash[_run_id_key] = new_run_id()
+        try:
+            config.stash[_keep_runs_key] = keep_runs_setting(config.getoption("--keep-runs"))
+        except UsageError as error:
+            raise pytest.UsageError(str(error)) from None
     else:
         config.stash[_run_id_key] = config.workerinput[RUN_ID_KEY]  # type: ignore[attr-defined]
 
 
 _run_id_key = pytest.StashKey[str]()
+_keep_runs_key = pytest.StashKey[int]()
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    """The controller keeps the newest --keep-runs run folders of the artifacts dir (workers are done by now)."""
+    config = session.config
+    if hasattr(config, "workerinput") or _keep_runs_key not in config.stash:
+        return
+    from quality.artifacts import prune_runs
+
+    prune_runs(_artifacts_root(config), config.stash[_keep_runs_key], current=config.stash[_run_id_key])
 
 
 @pytest.hookimpl(optionalhook=True)
@@ -125,6 +150,10 @@ def _path_option(config: pytest.Config, name: str, ini: str) -> Path:
     return value if value.is_absolute() else Path(config.rootpath) / value
 
 
+def _artifacts_root(config: pytest.Config) -> Path:
+    return Path(config.getoption("--artifacts-dir") or Path(config.rootpath) / "artifacts" / "pytest")
+
+
 @pytest.fixture(scope="session")
 def dbt_project(pytestconfig: pytest.Config) -> DbtProject:
     from quality.project import load_project
@@ -136,6 +165,7 @@ def dbt_project(pytestconfig: pytest.Config) -> DbtProject:
     return load_project(
         _path_option(pytestconfig, "--dbt-project-dir", "dbt_project_dir"),
         pytestconfig.getoption("--dbt-profiles-dir"),
+        option="--dbt-project-dir (or ini dbt_project_dir)",
     )
 
 
@@ -155,12 +185,11 @@ def ephemeral_schema(pytestconfig: pytest.Config, dbt_project: DbtProject, dbt_t
     from quality.workspace import open_workspace
 
     prefix = pytestconfig.getoption("--schema-prefix") or ("ci" if os.environ.get("CI") else "dev")
-    artifacts = pytestconfig.getoption("--artifacts-dir") or str(Path(pytestconfig.rootpath) / "artifacts" / "pytest")
     workspace = open_workspace(
         dbt_project,
         dbt_target,
         prefix=prefix,
-        artifacts_root=Path(artifacts),
+        artifacts_root=_artifacts_root(pytestconfig),
         run_id=pytestconfig.stash[_run_id_key],
         worker=_worker_id(pytestconfig),
         keep=pytestconfig.getoption("--keep-schema"),
@@ -178,15 +207,51 @@ def dbt(ephemeral_schema: Workspace) -> DbtInvoker:
     return ephemeral_schema.dbt
 
 
+def _raw_fixtures_dir(config: pytest.Config) -> Path:
+    return _path_option(config, "--raw-fixtures-dir", "raw_fixtures_dir")
+
+
 @pytest.fixture(scope="session")
 def seed_fixtures(pytestconfig: pytest.Config, ephemeral_schema: Workspace) -> dict[str, int]:
-    return ephemeral_schema.load_fixtures(_path_option(pytestconfig, "--raw-fixtures-dir", "raw_fixtures_dir"))
+    """Load the raw fixture CSVs; with none (no folder, or no .csv in it) nothing: the seeds are the raw data.
+
+    A folder passed with --raw-fixtures-dir must hold fixtures (a typo is an error, not an empty load).
+    """
+    from quality.raw_sources import fixture_folder
+
+    directory = _raw_fixtures_dir(pytestconfig)
+    explicit = pytestconfig.getoption("--raw-fixtures-dir") is not None
+    folder = directory if explicit else fixture_folder(directory)
+    return ephemeral_schema.load_fixtures(folder) if folder is not None else {}
 
 
 @pytest.fixture(scope="session")
-def dbt_build(ephemeral_schema: Workspace, seed_fixtures: dict[str, int]) -> DbtRun:
-    ephemeral_schema.parse()
+def dbt_build(pytestconfig: pytest.Config, ephemeral_schema: Workspace, seed_fixtures: dict[str, int]) -> DbtRun:
+    """One `dbt build` (seeds first, as dbt orders them); refused first, naming them, if sources have no data."""
+    from quality.errors import QualityError
+    from quality.raw_sources import require_source_data
+
+    manifest = ephemeral_schema.parse()
+    hint = _raw_data_hint(_raw_fixtures_dir(pytestconfig), loaded=bool(seed_fixtures))
+    refusal = None
+    try:
+        require_source_data(ephemeral_schema.engine, manifest, f"the test workspace {ephemeral_schema.base}", hint)
+    except QualityError as error:
+        refusal = str(error)
+    if refusal is not None:  # one readable line, no traceback
+        pytest.fail(refusal, pytrace=False)
     return ephemeral_schema.dbt.run(["build"])
+
+
+def _raw_data_hint(directory: Path, *, loaded: bool) -> str:
+    if loaded:
+        return f"Add one <table>.csv per missing source table to {directory}, or make it a seed of the project."
+    where = "holds no <table>.csv" if directory.is_dir() else "does not exist"
+    return (
+        f"No raw fixtures were loaded ({directory} {where}). Give the tests raw data with "
+        "--raw-fixtures-dir <folder> (or ini raw_fixtures_dir) holding one <table>.csv per source table, "
+        "or make those tables seeds of the project."
+    )
 
 
 @pytest.fixture(scope="session")

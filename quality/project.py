@@ -26,9 +26,12 @@ class DbtProject:
         return self.profiles_dir / "profiles.yml"
 
 
-def load_project(project_dir: Path | str, profiles_dir: Path | str | None = None) -> DbtProject:
+def load_project(
+    project_dir: Path | str, profiles_dir: Path | str | None = None, *, option: str = "--project-dir"
+) -> DbtProject:
     root = Path(project_dir).resolve()
-    config = read_yaml(root / "dbt_project.yml", what="dbt project file")
+    hint = f"pass {option} pointing at the folder that holds dbt_project.yml."
+    config = read_yaml(root / "dbt_project.yml", what="dbt project file", hint=hint)
     name = config.get("name")
     if not isinstance(name, str):
         raise QualityError(f"{root / 'dbt_project.yml'} has no `name:`; every dbt project needs one.")
@@ -46,12 +49,10 @@ def _profiles_dir(root: Path, explicit: Path | str | None) -> Path:
     return Path.home() / ".dbt"
 
 
-def read_yaml(path: Path, *, what: str) -> dict[str, Any]:
-    """Read a YAML mapping; errors name the file and line."""
+def read_yaml(path: Path, *, what: str, hint: str) -> dict[str, Any]:
+    """Read a YAML mapping; errors name the file and line, and a missing file says how to point at it (`hint`)."""
     if not path.is_file():
-        raise QualityError(
-            f"no {what} at {path}; pass --dbt-project-dir pointing at the folder that holds dbt_project.yml."
-        )
+        raise QualityError(f"no {what} at {path}; {hint}")
     try:
         loaded = yaml.safe_load(path.read_text(encoding="utf-8"))
     except yaml.YAMLError as error:

@@ -4,6 +4,10 @@ Every fixture CSV becomes a table of the raw schema, and the gate publishes that
 with the models: a file that is not a declared source (a stray `zz_extra.csv`, an `orders copy.csv`)
 would land in prod, so it is refused by name. A gate given no raw data reads the target's own raw
 tables; when they are missing, one line says so (instead of one dbt error per staging model).
+
+The pytest plugin decides the same way (`fixture_folder`, `require_source_data`): with no raw fixture
+files, the project's own seeds are its raw data (`dbt build` builds them first), and a declared source
+that no seed, fixture or existing table provides is one error naming it, before anything is built.
 """
 
 from __future__ import annotations
@@ -55,7 +59,37 @@ def check_fixture_tables(
     )
 
 
-def require_raw_tables(engine: Engine, declared: Sequence[SourceTable], where: str) -> None:
+GATE_HINT = (
+    "Give the gate raw data with --fixtures <folder of <table>.csv> or --orders N (generated), "
+    "or load those tables into the target first."
+)
+
+
+def fixture_folder(directory: Path | None) -> Path | None:
+    """The folder of raw fixture CSVs to load, or None when there is nothing to load (no folder, or no
+    `.csv` in it): the raw data then come from the project itself (its seeds) or from tables in place."""
+    if directory is None or not directory.is_dir() or not any(directory.glob("*.csv")):
+        return None
+    return directory
+
+
+def seeded_tables(manifest: dict[str, Any]) -> set[tuple[str, str]]:
+    """(schema, table) of every seed of the project, lower case: a source may read what a seed builds."""
+    return {
+        (str(node["schema"]).lower(), str(node.get("alias") or node["name"]).lower())
+        for node in manifest.get("nodes", {}).values()
+        if node.get("resource_type") == "seed"
+    }
+
+
+def require_source_data(engine: Engine, manifest: dict[str, Any], where: str, hint: str) -> None:
+    """Every declared source must have data before the build: a table in place, or a seed that builds it."""
+    seeded = seeded_tables(manifest)
+    declared = [t for t in declared_sources(manifest) if (t.schema.lower(), t.identifier.lower()) not in seeded]
+    require_raw_tables(engine, declared, where, hint)
+
+
+def require_raw_tables(engine: Engine, declared: Sequence[SourceTable], where: str, hint: str = GATE_HINT) -> None:
     """The declared source tables (in the engine's catalog) must exist; else one line naming the missing ones."""
     local = [table for table in declared if _here(engine, table)]
     relations = {schema: _relations(engine, schema) for schema in {table.schema for table in local}}
@@ -63,8 +97,7 @@ def require_raw_tables(engine: Engine, declared: Sequence[SourceTable], where: s
     if missing:
         raise QualityError(
             f"no raw data on {where}: source table(s) {', '.join(table.label for table in missing)} do not exist. "
-            "Give the gate raw data with --fixtures <folder of <table>.csv> or --orders N (generated), "
-            "or load those tables into the target first."
+            f"{hint}"
         )
 
 

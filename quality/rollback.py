@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from quality.artifacts import DEFAULT_ROOT, RunArtifacts, list_runs, read_json
+from quality.engines import run_log
 from quality.engines.base import Engine
 from quality.engines.publish import PublishStep, prod_differences, restore
 from quality.errors import QualityError
@@ -15,34 +16,68 @@ from quality.errors import QualityError
 ROLLBACK_RECORD = "rollback.json"
 
 
-def last_published_run(target: str, root: Path = DEFAULT_ROOT) -> Path:
+def last_published_run(target: str, root: Path = DEFAULT_ROOT, engine: Engine | None = None) -> Path:
     """The run of the newest publish record for the target: exactly that run, never an older one.
 
-    If that run was rolled back already, refuses rather than stepping further back: an older run is only
-    undone when named with --run-id. A run newer than the record that reports a publish but has no record
-    also refuses (its publish could not be undone from a record).
+    The records are the warehouse's (`quality.publish_log`, written with the publish) and, for runs from
+    before it or on engines without one, the run folders' publish.json. If that run was rolled back already,
+    refuses rather than stepping further back: an older run is only undone when named with --run-id. A run
+    newer than the record that reports a publish but has no record also refuses (its publish could not be
+    undone from a record).
     """
-    published = [run for run in list_runs(root) if _record_target(run) == target]
+    published = publish_records(target, root, engine)
     if not published:
         raise QualityError(
             f"no publish record for target '{target}' under {root}; pass --run-id to name a run, or check --artifacts-dir."
         )
     newest = published[-1]
-    unrecorded = [run.name for run in list_runs(root) if run.name > newest.name and _reports_publish(run, target)]
+    unrecorded = [
+        run.name
+        for run in list_runs(root)
+        if run.name > newest["run_id"]
+        and run.name not in {r["run_id"] for r in published}
+        and _reports_publish(run, target)
+    ]
     if unrecorded:
         raise QualityError(
-            f"run(s) {', '.join(unrecorded)} newer than the last publish record ({newest.name}) report a publish "
-            f"but have no publish.json: rollback cannot tell what they changed. Nothing "
+            f"run(s) {', '.join(unrecorded)} newer than the last publish record ({newest['run_id']}) report a publish "
+            f"but have no publish record: rollback cannot tell what they changed. Nothing "
             "was changed; check prod, then pass --run-id to name the run to undo."
         )
-    if (newest / ROLLBACK_RECORD).is_file():
-        raise QualityError(_already_rolled_back(newest, [run.name for run in published[:-1]]))
-    return newest
+    run_dir = root / str(newest["run_id"])
+    if rolled_back_at(newest, run_dir) is not None:
+        raise QualityError(_already_rolled_back(run_dir, newest, [str(r["run_id"]) for r in published[:-1]]))
+    return run_dir
 
 
-def _record_target(run: Path) -> str | None:
-    record = run / "publish.json"
-    return str(read_json(record).get("target")) if record.is_file() else None
+def publish_records(target: str, root: Path, engine: Engine | None) -> list[dict[str, Any]]:
+    """Every publish record of the target, oldest first: the warehouse's, then publish.json for the runs it lacks."""
+    kept = run_log.records(engine, target) if engine is not None else []
+    known = {record["run_id"] for record in kept}
+    files = [read_json(run / "publish.json") for run in list_runs(root) if run.name not in known and _has_file(run)]
+    legacy = [record for record in files if record.get("target") == target]
+    return sorted([*kept, *legacy], key=lambda record: str(record["run_id"]))
+
+
+def _has_file(run: Path) -> bool:
+    return (run / "publish.json").is_file()
+
+
+def load_record(engine: Engine, run_dir: Path) -> dict[str, Any] | None:
+    """The run's publish record: the warehouse's if it has one, else the run folder's publish.json."""
+    kept = run_log.read(engine, run_dir.name)
+    if kept is not None:
+        return kept
+    path = RunArtifacts(run_dir).publish_path
+    return read_json(path) if path.is_file() else None
+
+
+def rolled_back_at(record: dict[str, Any], run_dir: Path) -> str | None:
+    if record.get("status") == "rolled_back":
+        return str(record.get("rolled_back_at") or "?")
+    if (run_dir / ROLLBACK_RECORD).is_file():
+        return str(read_json(run_dir / ROLLBACK_RECORD).get("at", "?"))
+    return None
 
 
 def _reports_publish(run: Path, target: str) -> bool:
@@ -54,11 +89,11 @@ def _reports_publish(run: Path, target: str) -> bool:
     return payload.get("target") == target and (payload.get("status") == "published" or bool(payload.get("published")))
 
 
-def _already_rolled_back(run: Path, older: list[str]) -> str:
-    when = read_json(run / ROLLBACK_RECORD).get("at", "?")
+def _already_rolled_back(run: Path, record: dict[str, Any], older: list[str]) -> str:
+    when = rolled_back_at(record, run)
     example = f" (the next older publish is {older[-1]})" if older else " (there is no older publish record)"
     return (
-        f"the last publish, run {run.name}, was already rolled back at {when} ({run / ROLLBACK_RECORD}); "
+        f"the last publish, run {run.name}, was already rolled back at {when}; "
         "a plain `quality rollback` never steps further back. To go further, pass --run-id <older run>"
         f"{example}. Nothing was changed."
     )
@@ -67,17 +102,21 @@ def _already_rolled_back(run: Path, older: list[str]) -> str:
 def rollback_run(engine: Engine, run_dir: Path, *, target: str | None = None, force: bool = False) -> list[str]:
     """Restore what the run in run_dir published, if prod still holds what its record says it published.
 
-    Records rollback.json (atomically) in the run folder, so the run is not undone twice. `force` restores
-    even when prod differs from the record (changes made to prod since are lost).
+    Marks the run's row in the warehouse's publish record rolled back in the restore's transaction (DuckDB),
+    then records rollback.json (atomically) in the run folder, so the run is not undone twice. `force`
+    restores even when prod differs from the record (changes made to prod since are lost).
     """
-    artifacts = RunArtifacts(run_dir)
-    if (run_dir / ROLLBACK_RECORD).is_file():
+    record = load_record(engine, run_dir)
+    if record is None:
+        if not run_dir.is_dir():
+            raise QualityError(
+                f"no run folder {run_dir} and no publish record of it; check --run-id and --artifacts-dir."
+            )
+        raise QualityError(f"run {run_dir.name} published nothing (no publish record); nothing to roll back.")
+    if rolled_back_at(record, run_dir) is not None:
         raise QualityError(
-            f"run {run_dir.name} was already rolled back ({run_dir / ROLLBACK_RECORD}); nothing was changed."
+            f"run {run_dir.name} was already rolled back at {rolled_back_at(record, run_dir)}; nothing was changed."
         )
-    if not artifacts.publish_path.is_file():
-        raise QualityError(f"run {run_dir.name} published nothing (no {artifacts.publish_path}); nothing to roll back.")
-    record = read_json(artifacts.publish_path)
     if target is not None and record.get("target") != target:
         raise QualityError(
             f"run {run_dir.name} published to target '{record.get('target')}', not '{target}'; nothing was changed."
@@ -86,14 +125,15 @@ def rollback_run(engine: Engine, run_dir: Path, *, target: str | None = None, fo
     differences = prod_differences(engine, steps)
     if differences and not force:
         raise QualityError(_prod_differs(run_dir.name, differences))
-    restored = restore(engine, steps)
+    restored = restore(engine, steps, run_id=run_dir.name)
     payload = {
         "run_id": run_dir.name,
         "restored": restored,
         "at": datetime.now(UTC).isoformat(),
         "forced_over": differences,
     }
-    artifacts.write_json(run_dir / ROLLBACK_RECORD, payload)
+    run_dir.mkdir(parents=True, exist_ok=True)
+    RunArtifacts(run_dir).write_json(run_dir / ROLLBACK_RECORD, payload)
     return restored
 
 

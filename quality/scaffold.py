@@ -30,7 +30,6 @@ WRITES: frozenset[Action] = frozenset({"create", "append"})
 DISTRIBUTION = "dbt-quality-harness"
 MACRO_NAME = "generate_schema_name"
 EXAMPLE_TEST = Path("tests/test_dbt_quality.py")
-RAW_FIXTURES = Path("tests/fixtures/raw")
 IGNORED = (".quality/", "artifacts/")
 _MACRO_DEFINITION = re.compile(rf"{{%-?\s*macro\s+{MACRO_NAME}\s*\(")
 
@@ -282,7 +281,8 @@ from __future__ import annotations
 
 '''
 
-SEEDS_ARE_RAW = """\
+# What `quality init` wrote before the plugin built from seeds by itself: recognised as ours, not as an edit.
+_LEGACY_SEEDS_OVERRIDE = """\
 import pytest
 
 
@@ -304,8 +304,9 @@ def test_the_models_hold_their_expectations(dbt_build, gx):
 """
 
 
-def example_test(seeds_are_raw: bool) -> str:
-    return EXAMPLE_HEADER + (SEEDS_ARE_RAW if seeds_are_raw else "") + EXAMPLE_TESTS
+def example_test() -> str:
+    """The example test: with raw fixture files the plugin loads them, without it builds from the seeds."""
+    return EXAMPLE_HEADER + EXAMPLE_TESTS
 
 
 def example_test_change(layout: Layout) -> Change:
@@ -313,11 +314,11 @@ def example_test_change(layout: Layout) -> Change:
     what = "an example test (fixtures dbt_build and gx)"
     if path.exists():
         return Change(path, "present" if _is_ours(path) else "kept", what, note="your file is left as it is")
-    return Change(path, "create", what, text=example_test(seeds_are_raw=not (layout.root / RAW_FIXTURES).is_dir()))
+    return Change(path, "create", what, text=example_test())
 
 
 def _is_ours(path: Path) -> bool:
-    return path.read_text(encoding="utf-8") in {example_test(True), example_test(False)}
+    return path.read_text(encoding="utf-8") in {example_test(), EXAMPLE_HEADER + _LEGACY_SEEDS_OVERRIDE + EXAMPLE_TESTS}
 
 
 # --- pre-commit hooks -----------------------------------------------------------------------------------

@@ -11,8 +11,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from quality.artifacts import list_runs, read_json
 from quality.engines.base import Engine
+from quality.rollback import publish_records, rolled_back_at
 
 CONTRACT_TYPES = {"string": {"varchar", "string", "text"}, "int": {"integer", "int"}, "integer": {"integer", "int"}}
 
@@ -65,14 +65,15 @@ def contract_problems(mart: Mart, actual: dict[str, str]) -> list[str]:
     return problems
 
 
-def published_row_counts(target: str, root: Path, *, back: int = 0) -> dict[str, int]:
-    """Rows per prod table as recorded by the `back`-th latest publish to the target (0 = the latest)."""
+def published_row_counts(target: str, root: Path, *, back: int = 0, engine: Engine | None = None) -> dict[str, int]:
+    """Rows per prod table as recorded by the `back`-th latest publish to the target (0 = the latest) that
+    was not rolled back; with `engine`, the warehouse's publish record comes first (publish.json for the
+    runs it lacks)."""
     records = [
-        read_json(run / "publish.json")
-        for run in list_runs(root)
-        if (run / "publish.json").is_file() and not (run / "rollback.json").is_file()
+        record
+        for record in publish_records(target, root, engine)
+        if rolled_back_at(record, root / str(record["run_id"])) is None
     ]
-    records = [record for record in records if record.get("target") == target]
     if len(records) <= back:
         return {}
     steps = records[-1 - back]["steps"]

@@ -140,8 +140,14 @@ def _check_memory_limit(raw: dict[str, Any], rendered: dict[str, Any], *, where:
     )
 
 
+PROFILES_HINT = (
+    "put profiles.yml in the project folder, or point at its folder with --profiles-dir "
+    "(pytest: --dbt-profiles-dir) or DBT_PROFILES_DIR."
+)
+
+
 def _profile(project: DbtProject) -> dict[str, Any]:
-    profiles = read_yaml(project.profiles_path, what="dbt profiles file")
+    profiles = read_yaml(project.profiles_path, what="dbt profiles file", hint=PROFILES_HINT)
     profile = profiles.get(project.profile)
     if not isinstance(profile, dict):
         raise TargetError(

@@ -11,6 +11,7 @@ from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from quality.artifacts import DEFAULT_KEEP_RUNS, KEEP_RUNS_ENV, prune_runs
 from quality.commands.common import (
     DEFAULT_PROJECT_DIR,
     KeepBackupsOption,
@@ -38,6 +39,14 @@ def gate(
     backup: Annotated[bool, typer.Option(help="keep prod's previous tables for `quality rollback`")] = True,
     keep_backups: KeepBackupsOption = DEFAULT_KEEP_BACKUPS,
     artifacts_dir: Annotated[Path, typer.Option(help="where run folders go")] = Path("artifacts/runs"),
+    keep_runs: Annotated[
+        int,
+        typer.Option(
+            envvar=KEEP_RUNS_ENV,
+            min=0,
+            help="run folders to keep in --artifacts-dir; older ones are removed (a publish keeps its records)",
+        ),
+    ] = DEFAULT_KEEP_RUNS,
     threads: Annotated[int | None, typer.Option(help="dbt threads")] = None,
     full_refresh: Annotated[
         list[str] | None,
@@ -76,6 +85,9 @@ def gate(
 
         report = run_gate(project, resolved, options, progress=on_node, announce=_announce)
     print_summary(report)
+    removed = prune_runs(artifacts_dir, keep_runs, current=report.run_id.split("_")[-1])
+    if removed:
+        _announce(f"removed {len(removed)} run folder(s) of {artifacts_dir} beyond the last {keep_runs}")
     return 0 if report.ok else 1
 
 
@@ -105,6 +117,8 @@ def print_summary(report: GateReport) -> None:
     )
     table.add_row("published relations", str(len(report.published)), "", "", "", _secs(report, "publish"))
     console.print(table)
+    for line in warned_lines(report):
+        console.print(f"[yellow]{escape(line)}[/]", highlight=False)
     colour = "green" if report.ok else "red"
     console.print(
         f"[bold {colour}]{report.status.upper()}[/] in {report.timings.get('total', 0):.1f}s; "
@@ -112,6 +126,26 @@ def print_summary(report: GateReport) -> None:
     )
     if report.error:
         console.print(f"[red]{escape(report.error)}[/]", highlight=False)
+
+
+def warned_lines(report: GateReport) -> list[str]:
+    """One line per warned expectation and dbt test, named, so a 'warned' count says what warned."""
+    lines = [f"warned expectation: {_expectation_label(e)}" for e in report.expectations if _warned(e)]
+    lines += [f"warned test: {t['name']}" for t in report.tests if t["status"] == "warn"]
+    return lines
+
+
+def _warned(expectation: dict[str, object]) -> bool:
+    return not expectation.get("success") and expectation.get("severity") == "warn"
+
+
+def _expectation_label(expectation: dict[str, object]) -> str:
+    column = expectation.get("column")
+    label = f"{expectation['model']}{f'.{column}' if column else ''} {expectation['expectation']}"
+    count = expectation.get("unexpected_count")
+    detail = f" ({count} unexpected)" if count else ""
+    description = expectation.get("description")
+    return f"{label}{detail}{f': {description}' if description else ''}"
 
 
 def _counts(nodes: list[dict[str, object]], ok_status: str) -> tuple[str, str, str, str]:

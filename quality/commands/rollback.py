@@ -42,11 +42,9 @@ def rollback(
     further back than the newest publish record without --run-id.
     """
     _, resolved = project_and_target(project_dir, profiles_dir, target)
-    run_dir = artifacts_dir / run_id if run_id else last_published_run(resolved.name, artifacts_dir)
-    if not run_dir.is_dir():
-        raise QualityError(f"no run folder {run_dir}; check --run-id and --artifacts-dir.")
     engine = open_engine(resolved)
     try:
+        run_dir = artifacts_dir / run_id if run_id else last_published_run(resolved.name, artifacts_dir, engine)
         restored = rollback_run(engine, run_dir, target=resolved.name, force=force)
     finally:
         engine.close()

@@ -2,7 +2,8 @@
 
 A `PublishStep` says: relation `audit_schema.name` becomes `prod_schema.prod_name`. On DuckDB every step
 runs in ONE transaction, so prod switches all at once or not at all, and the previous prod tables are
-first copied into a backup schema that `quality rollback` restores from. On Databricks (no multi-table
+first copied into a backup schema that `quality rollback` restores from; the publish record (a row of
+`quality.publish_log`, see run_log) is written in that same transaction. On Databricks (no multi-table
 transactions) each table is replaced by a Delta DEEP CLONE of its audited copy after recording its
 current version, which `quality rollback` restores with RESTORE TABLE ... TO VERSION AS OF; if a statement
 fails part-way, the publish undoes itself the same way, so prod is never left half published.
@@ -15,6 +16,8 @@ from collections.abc import Iterable, Mapping
 from dataclasses import asdict, dataclass, replace
 from typing import Any, cast
 
+from quality import interrupts
+from quality.engines import run_log
 from quality.engines.base import Engine
 from quality.errors import PublishError, QualityError
 
@@ -45,9 +48,17 @@ def rewrite_schemas(sql: str, schema_map: Mapping[str, str]) -> str:
     return sql
 
 
-def publish(engine: Engine, steps: list[PublishStep], schema_map: Mapping[str, str]) -> list[PublishStep]:
+def publish(
+    engine: Engine,
+    steps: list[PublishStep],
+    schema_map: Mapping[str, str],
+    *,
+    record: tuple[str, str] | None = None,
+) -> list[PublishStep]:
+    """Publish the steps; `record` (run id, target) also writes the run's publish record where the engine
+    keeps one (DuckDB: in the publish's own transaction)."""
     if engine.name == "duckdb":
-        return _publish_duckdb(engine, steps, schema_map)
+        return _publish_duckdb(engine, steps, schema_map, record)
     if engine.name == "databricks":
         return _publish_databricks(engine, steps, schema_map)
     raise QualityError(f"publishing to engine {engine.name} is not supported")
@@ -57,7 +68,9 @@ def _q(identifier: str) -> str:
     return '"' + identifier.replace('"', '""') + '"'
 
 
-def _publish_duckdb(engine: Any, steps: list[PublishStep], schema_map: Mapping[str, str]) -> list[PublishStep]:
+def _publish_duckdb(
+    engine: Any, steps: list[PublishStep], schema_map: Mapping[str, str], record: tuple[str, str] | None
+) -> list[PublishStep]:
     tables = [step for step in steps if step.kind == "table"]
     views = [step for step in steps if step.kind == "view"]
     published: list[PublishStep] = []
@@ -80,6 +93,9 @@ def _publish_duckdb(engine: Any, steps: list[PublishStep], schema_map: Mapping[s
             _drop_duckdb(engine, step.prod_schema, step.prod_name)
             engine.execute(f"create view {target} as {rewrite_schemas(body, schema_map)}")
             published.append(step)
+        if record is not None:
+            run_log.record_publish(engine, *record, [step.as_dict() for step in published])
+        interrupts.crash_point("publish_before_commit")
     return published
 
 
@@ -247,12 +263,14 @@ def order_views(steps: Iterable[PublishStep], depends_on: Mapping[str, list[str]
     return ordered
 
 
-def restore(engine: Engine, steps: list[PublishStep]) -> list[str]:
+def restore(engine: Engine, steps: list[PublishStep], *, run_id: str | None = None) -> list[str]:
     """Undo a publish: every table it replaced goes back to its state before; returns what was restored.
 
     DuckDB: in one transaction, from the backup schema the publish kept (a table that did not exist before
     is dropped). Databricks: Delta `RESTORE TABLE ... TO VERSION AS OF` the version recorded before publish.
     Views are code, not data: they are left as published (revert the commit and redeploy to change them).
+    With `run_id`, the run's row in the warehouse's publish record is marked rolled back in the restore's
+    transaction (DuckDB).
     """
     tables = [step for step in steps if step.kind == "table"]
     if engine.name == "databricks":
@@ -271,6 +289,9 @@ def restore(engine: Engine, steps: list[PublishStep]) -> list[str]:
             if step.backed_up and step.backup_schema:
                 _copy_duckdb(engine, (step.backup_schema, step.prod_name), (step.prod_schema, step.prod_name), {})
             restored.append(f"{step.prod_schema}.{step.prod_name}")
+        if run_id is not None:
+            run_log.mark_rolled_back(engine, run_id)
+        interrupts.crash_point("rollback_before_commit")
     return restored
 
 

@@ -46,7 +46,7 @@ def test_six_publishes_keep_the_newest_three_backups_and_rollback_still_works(
         assert backup_schemas(engine) == made[-3:]
         # The newest publish loaded batch 2 over batch 1: rolling it back brings batch 1 back.
         assert engine.query("select count(*) from raw.orders") == [(_orders(BATCH2),)]
-        restored = rollback_run(engine, last_published_run(target.name, runs))
+        restored = rollback_run(engine, last_published_run(target.name, runs, engine))
         assert "raw.orders" in restored
         assert engine.query("select count(*) from raw.orders") == [(_orders(RAW),)]
     finally:

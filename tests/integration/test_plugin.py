@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -176,3 +177,59 @@ def test_sigkill_leaves_a_schema_that_quality_reap_removes(shop: pytest.Pytester
     assert reaped.returncode == 0, reaped.stderr
     assert f"{base}.duckdb" in reaped.stdout
     assert _ephemeral_leftovers(shop.path) == []
+
+
+SAMPLE = Path(__file__).resolve().parents[1] / "fixtures" / "sample_project"
+BUILD_ONLY = """
+def test_builds(dbt_build):
+    assert dbt_build.success
+"""
+
+
+def test_a_project_whose_raw_data_are_seeds_builds_after_init_without_fixture_files(pytester: pytest.Pytester) -> None:
+    from quality import scaffold
+
+    shutil.copytree(SAMPLE, pytester.path, dirs_exist_ok=True)
+    (pytester.path / "pyproject.toml").write_text('[project]\nname = "jaffle"\nversion = "0.1.0"\n', encoding="utf-8")
+    scaffold.apply(scaffold.plan(pytester.path, pytester.path))
+    assert not (pytester.path / "tests" / "fixtures" / "raw").exists()
+    result = pytester.runpytest_subprocess("-p", "no:cacheprovider", "tests/test_dbt_quality.py")
+    result.assert_outcomes(passed=2)
+    assert _ephemeral_leftovers(pytester.path) == []
+
+
+def test_a_source_without_fixture_or_seed_is_one_error_naming_it(pytester: pytest.Pytester) -> None:
+    write_mini_project(pytester.path)
+    shutil.rmtree(pytester.path / "fixtures")
+    pytester.makeini("[pytest]\ndbt_project_dir = dbt\n")
+    pytester.makepyfile(test_shop=BUILD_ONLY)
+    result = pytester.runpytest_subprocess("-p", "no:cacheprovider")
+    result.assert_outcomes(errors=1)
+    result.stdout.fnmatch_lines(
+        [
+            "no raw data on the test workspace dev_*: source table(s) "
+            "dev_*_raw.sales do not exist. No raw fixtures were loaded "
+            f"({pytester.path / 'tests' / 'fixtures' / 'raw'} does not exist). Give the tests raw data with "
+            "--raw-fixtures-dir <folder> (or ini raw_fixtures_dir) holding one <table>.csv per source table, "
+            "or make those tables seeds of the project."
+        ]
+    )
+    assert "Traceback" not in result.stdout.str()
+    assert "During handling" not in result.stdout.str()
+    assert _ephemeral_leftovers(pytester.path) == []
+
+
+def test_a_raw_fixtures_dir_passed_on_the_command_line_must_exist(shop: pytest.Pytester) -> None:
+    shop.makepyfile(test_shop=BUILD_ONLY)
+    result = shop.runpytest_subprocess("-p", "no:cacheprovider", "--raw-fixtures-dir", "nowhere")
+    result.assert_outcomes(errors=1)
+    result.stdout.fnmatch_lines([f"*raw fixture directory {shop.path / 'nowhere'} does not exist*"])
+
+
+def test_a_missing_project_names_the_plugin_option(pytester: pytest.Pytester) -> None:
+    pytester.makepyfile(test_shop=BUILD_ONLY)
+    result = pytester.runpytest_subprocess("-p", "no:cacheprovider", "--dbt-project-dir", "nope")
+    result.assert_outcomes(errors=1)
+    result.stdout.fnmatch_lines(
+        ["*no dbt project file at *nope/dbt_project.yml; pass --dbt-project-dir (or ini dbt_project_dir) pointing*"]
+    )

@@ -67,12 +67,12 @@ def test_facts_are_as_fresh_as_their_sources(prod_engine: Engine, prod_manifest:
 def test_row_counts_match_the_last_publish_and_stay_within_bounds_of_the_one_before(
     prod_engine: Engine, dbt_target: Target, runs_dir: Path, pytestconfig: pytest.Config
 ) -> None:
-    last = published_row_counts(dbt_target.name, runs_dir)
+    last = published_row_counts(dbt_target.name, runs_dir, engine=prod_engine)
     if not last:
         pytest.skip(f"no publish record for target {dbt_target.name} under {runs_dir}")
     current = count_rows(prod_engine, list(last))
     assert row_count_problems(current, last, tolerance=0.0) == []
-    before = published_row_counts(dbt_target.name, runs_dir, back=1)
+    before = published_row_counts(dbt_target.name, runs_dir, back=1, engine=prod_engine)
     tolerance = pytestconfig.getoption("--smoke-row-tolerance")
     assert row_count_problems(current, before, tolerance=tolerance) == []
 

@@ -90,3 +90,12 @@ def test_a_value_a_cast_refused_is_located_by_file_line_and_column(tmp_path: Pat
         f"bad value '2020-01-01' at {tmp_path / 'stores.csv'}:2, column opened_on: fix it in the fixture file",
     ]
     assert locate_bad_values(tmp_path, ['Catalog Error: Table with name "orders" does not exist']) == []
+
+
+def test_a_missing_fixture_folder_names_the_option_of_each_caller(tmp_path: Path) -> None:
+    with pytest.raises(FixtureError) as error:
+        discover(tmp_path / "raw")
+    assert str(error.value) == (
+        f"raw fixture directory {tmp_path / 'raw'} does not exist; point at the folder that holds one <table>.csv "
+        "per raw table (pytest: --raw-fixtures-dir; quality gate and fidelity: --fixtures), or create it."
+    )

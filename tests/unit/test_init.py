@@ -85,8 +85,10 @@ def test_the_written_pieces_are_what_pytest_and_dbt_read(project: Path) -> None:
         "threads": 4,
     }
     assert (project / ".gitignore").read_text() == "# dbt-quality-harness\n.quality/\nartifacts/\n"
-    # no raw fixture folder: the project's seeds are its raw data, so the example loads no fixture files
-    assert (project / "tests" / "test_dbt_quality.py").read_text() == scaffold.example_test(seeds_are_raw=True)
+    # no raw fixture folder: the plugin builds from the project's seeds, so the example needs no override
+    example = (project / "tests" / "test_dbt_quality.py").read_text()
+    assert example == scaffold.example_test()
+    assert "def seed_fixtures" not in example
 
 
 def test_the_local_output_is_inserted_and_every_other_line_of_profiles_yml_is_kept(project: Path) -> None:
@@ -147,11 +149,17 @@ def test_an_edited_example_test_is_kept(project: Path) -> None:
     assert _actions(project)["tests/test_dbt_quality.py"] == "kept"
 
 
-def test_with_raw_fixtures_the_example_loads_them(project: Path) -> None:
+def test_with_raw_fixtures_the_example_is_the_same(project: Path) -> None:
     (project / "tests" / "fixtures" / "raw").mkdir(parents=True)
     (change,) = [c for c in scaffold.plan(project, project) if c.path.name == "test_dbt_quality.py"]
-    assert change.text == scaffold.example_test(seeds_are_raw=False)
-    assert "def seed_fixtures" not in change.text
+    assert change.text == scaffold.example_test()
+
+
+def test_an_example_with_the_former_seeds_override_counts_as_present(project: Path) -> None:
+    (project / "tests").mkdir()
+    former = scaffold.EXAMPLE_HEADER + scaffold._LEGACY_SEEDS_OVERRIDE + scaffold.EXAMPLE_TESTS
+    (project / "tests" / "test_dbt_quality.py").write_text(former)
+    assert _actions(project)["tests/test_dbt_quality.py"] == "present"
 
 
 def test_an_existing_pytest_table_gets_only_the_project_dir(project: Path) -> None:

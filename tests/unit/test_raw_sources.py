@@ -9,7 +9,14 @@ import pytest
 
 from quality.engines.duckdb import DuckDBEngine
 from quality.errors import FixtureError, QualityError
-from quality.raw_sources import SourceTable, check_fixture_tables, declared_sources, require_raw_tables
+from quality.raw_sources import (
+    SourceTable,
+    check_fixture_tables,
+    declared_sources,
+    fixture_folder,
+    require_raw_tables,
+    require_source_data,
+)
 
 MANIFEST = {
     "sources": {
@@ -80,3 +87,39 @@ def test_present_raw_tables_pass(tmp_path: Path) -> None:
         require_raw_tables(engine, declared_sources(MANIFEST), "target 'local'")
     finally:
         engine.close()
+
+
+def test_a_source_that_a_seed_builds_needs_no_table_before_the_build(tmp_path: Path) -> None:
+    manifest = {
+        **MANIFEST,
+        "nodes": {
+            "seed.shop.customers": {
+                "resource_type": "seed",
+                "schema": "AUDIT_X_RAW",
+                "name": "customers",
+                "alias": None,
+            },
+            "model.shop.order_lines": {"resource_type": "model", "schema": "audit_x_raw", "name": "order_lines"},
+        },
+    }
+    engine = DuckDBEngine(tmp_path / "w.duckdb")
+    try:
+        engine.execute("create schema audit_x_raw; create table audit_x_raw.orders as select 1 as order_id")
+        with pytest.raises(QualityError) as error:
+            require_source_data(engine, manifest, "the test workspace x", "Add a fixture.")
+    finally:
+        engine.close()
+    assert str(error.value) == (
+        "no raw data on the test workspace x: source table(s) audit_x_raw.order_lines do not exist. Add a fixture."
+    )
+
+
+def test_no_folder_or_a_folder_without_csv_means_no_fixtures_to_load(tmp_path: Path) -> None:
+    assert fixture_folder(None) is None
+    assert fixture_folder(tmp_path / "missing") is None
+    (tmp_path / "empty").mkdir()
+    (tmp_path / "empty" / "README.md").write_text("raw data are seeds\n", encoding="utf-8")
+    assert fixture_folder(tmp_path / "empty") is None
+    (tmp_path / "raw").mkdir()
+    (tmp_path / "raw" / "orders.csv").write_text("order_id\n1\n", encoding="utf-8")
+    assert fixture_folder(tmp_path / "raw") == tmp_path / "raw"

@@ -2,7 +2,7 @@ from pathlib import Path
 
 import pytest
 
-from quality.errors import TargetError
+from quality.errors import QualityError, TargetError
 from quality.project import load_project
 from quality.targets import resolve_target
 
@@ -73,3 +73,13 @@ def test_invalid_profiles_yaml_names_file_and_line(project_dir: Path) -> None:
     (project_dir / "profiles.yml").write_text("shop:\n  target: local\n  outputs: [\n")
     with pytest.raises(Exception, match=r"profiles.yml:\d+: invalid YAML"):
         resolve_target(load_project(project_dir))
+
+
+def test_a_missing_profiles_file_says_how_to_point_at_one_not_at_the_project(project_dir: Path) -> None:
+    (project_dir / "profiles.yml").unlink()
+    with pytest.raises(QualityError) as error:
+        resolve_target(load_project(project_dir, project_dir / "elsewhere"))
+    assert str(error.value) == (
+        f"no dbt profiles file at {project_dir / 'elsewhere' / 'profiles.yml'}; put profiles.yml in the project "
+        "folder, or point at its folder with --profiles-dir (pytest: --dbt-profiles-dir) or DBT_PROFILES_DIR."
+    )

@@ -1,0 +1,96 @@
+"""Run folders are pruned to the newest QUALITY_KEEP_RUNS runs, so artifacts/ stops growing without bound;
+a run that published keeps its records, because `quality rollback` and prod_smoke read them."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from quality.artifacts import DEFAULT_KEEP_RUNS, keep_runs_setting, prune_runs
+from quality.errors import UsageError
+
+
+def _folders(root: Path, *names: str) -> None:
+    for name in names:
+        (root / name / "target").mkdir(parents=True)
+        (root / name / "target" / "manifest.json").write_text("{}", encoding="utf-8")
+
+
+def _left(root: Path) -> list[str]:
+    return sorted(path.name for path in root.iterdir())
+
+
+def test_only_the_newest_runs_are_kept_counting_the_workers_of_one_run_once(tmp_path: Path) -> None:
+    _folders(
+        tmp_path,
+        "dev_20261101t100000_aaaaaa",
+        "ci_20261102t100000_bbbbbb_gw0",
+        "ci_20261102t100000_bbbbbb_gw1",
+        "dev_20261103t100000_cccccc",
+        "prod_manifest_local",  # not a run: never touched
+    )
+    removed = prune_runs(tmp_path, 1, current="dddddd")  # this run made no folder: all places are the others'
+    assert sorted(path.name for path in removed) == [
+        "ci_20261102t100000_bbbbbb_gw0",
+        "ci_20261102t100000_bbbbbb_gw1",
+        "dev_20261101t100000_aaaaaa",
+    ]
+    assert _left(tmp_path) == ["dev_20261103t100000_cccccc", "prod_manifest_local"]
+
+
+def test_the_current_run_takes_one_of_the_places_and_is_never_removed(tmp_path: Path) -> None:
+    _folders(tmp_path, "20261101t100000_aaaaaa", "20261102t100000_bbbbbb", "20261103t100000_cccccc")
+    prune_runs(tmp_path, 2, current="aaaaaa")
+    assert _left(tmp_path) == ["20261101t100000_aaaaaa", "20261103t100000_cccccc"]
+    prune_runs(tmp_path, 0, current="aaaaaa")
+    assert _left(tmp_path) == ["20261101t100000_aaaaaa"]
+
+
+def test_a_pruned_run_that_published_keeps_only_its_records(tmp_path: Path) -> None:
+    _folders(tmp_path, "20261101t100000_aaaaaa", "20261102t100000_bbbbbb")
+    published = tmp_path / "20261101t100000_aaaaaa"
+    for name in ("publish.json", "report.json", "run_results.json"):
+        (published / name).write_text("{}", encoding="utf-8")
+    (published / "data_docs").mkdir()
+    prune_runs(tmp_path, 1, current="bbbbbb")
+    assert _left(published) == ["publish.json", "report.json"]
+
+
+def test_a_missing_root_prunes_nothing(tmp_path: Path) -> None:
+    assert prune_runs(tmp_path / "nope", 1, current="aaaaaa") == []
+
+
+def test_keep_runs_comes_from_the_value_then_the_environment_then_the_default(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.delenv("QUALITY_KEEP_RUNS", raising=False)
+    assert keep_runs_setting() == DEFAULT_KEEP_RUNS == 20
+    monkeypatch.setenv("QUALITY_KEEP_RUNS", "5")
+    assert keep_runs_setting() == 5
+    assert keep_runs_setting("0") == 0
+
+
+def test_a_keep_runs_that_is_no_count_is_refused_naming_it(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("QUALITY_KEEP_RUNS", "-1")
+    with pytest.raises(UsageError) as error:
+        keep_runs_setting()
+    assert str(error.value) == (
+        "QUALITY_KEEP_RUNS='-1': give the number of run folders to keep, e.g. 20 (0 keeps only the current run)."
+    )
+
+
+def test_a_pytest_session_prunes_its_artifacts_dir_at_the_end(pytester: pytest.Pytester) -> None:
+    root = pytester.path / "artifacts" / "pytest"
+    _folders(root, "dev_20261101t100000_aaaaaa", "dev_20261102t100000_bbbbbb", "dev_20261103t100000_cccccc")
+    pytester.makepyfile(test_nothing="def test_nothing():\n    pass\n")
+    result = pytester.runpytest("-p", "no:cacheprovider", "--keep-runs", "2")
+    result.assert_outcomes(passed=1)
+    assert _left(root) == ["dev_20261102t100000_bbbbbb", "dev_20261103t100000_cccccc"]
+
+
+def test_a_bad_keep_runs_is_a_pytest_usage_error(pytester: pytest.Pytester) -> None:
+    pytester.makepyfile(test_nothing="def test_nothing():\n    pass\n")
+    result = pytester.runpytest("-p", "no:cacheprovider", "--keep-runs", "many")
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    result.stderr.fnmatch_lines(["*QUALITY_KEEP_RUNS='many': give the number of run folders to keep*"])
