@@ -203,7 +203,8 @@ def test_a_source_without_fixture_or_seed_is_one_error_naming_it(pytester: pytes
     shutil.rmtree(pytester.path / "fixtures")
     pytester.makeini("[pytest]\ndbt_project_dir = dbt\n")
     pytester.makepyfile(test_shop=BUILD_ONLY)
-    result = pytester.runpytest_subprocess("-p", "no:cacheprovider")
+    # an explicit prefix: under CI=true the default is `ci`
+    result = pytester.runpytest_subprocess("-p", "no:cacheprovider", "--schema-prefix", "dev")
     result.assert_outcomes(errors=1)
     result.stdout.fnmatch_lines(
         [
