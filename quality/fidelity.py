@@ -22,7 +22,6 @@ from typing import Any
 
 import pyarrow as pa
 
-from quality.errors import QualityError
 from quality.fixtures import discover
 from quality.generate import apply_anomalies
 from quality.project import DbtProject
@@ -273,7 +272,3 @@ def _show_key(key: list[str], row_key: Any) -> str:
 def _first_line(message: str | None) -> str:
     lines = [line.strip() for line in (message or "").splitlines() if line.strip()]
     return lines[0] if lines else "no message"
-
-
-class FidelityError(QualityError):
-    """The fidelity run could not compare the engines (not a difference found: a harness failure)."""
