@@ -1,7 +1,14 @@
-"""`quality generate`: synthetic raw retail data, written into a target's raw schema or to CSV fixtures."""
+"""`quality generate`: synthetic raw retail data, written into a target's raw schema or to CSV fixtures.
+
+On a DuckDB target the data go to a database file of their own (`.quality/generated.duckdb`), not to the
+target's file: `local`'s file is also the local prod that `quality gate` publishes and `pytest -m prod_smoke`
+checks, and replacing its raw tables would make them disagree with what was published. `--replace-target-raw`
+writes into the target's own file anyway.
+"""
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 from typing import Annotated
 
@@ -17,10 +24,12 @@ from quality.commands.common import (
     project_and_target,
 )
 from quality.engines.factory import open_engine
-from quality.errors import QualityError, SchemaGuardError
+from quality.errors import QualityError, SchemaGuardError, UsageError
 from quality.generate import RAW_TABLES, apply_anomalies, generate_raw, load_generated
+from quality.targets import Target
 
 CSV_TIMESTAMP_FORMAT = "%Y-%m-%d %H:%M:%S"
+GENERATED_DUCKDB = Path(".quality/generated.duckdb")
 
 
 def generate(
@@ -36,6 +45,17 @@ def generate(
     fixtures_out: Annotated[
         Path | None, typer.Option(help="write <table>.csv files to this folder instead of a warehouse")
     ] = None,
+    database: Annotated[
+        Path | None,
+        typer.Option(help=f"DuckDB targets: the database file to write (default: {GENERATED_DUCKDB})"),
+    ] = None,
+    replace_target_raw: Annotated[
+        bool,
+        typer.Option(
+            "--replace-target-raw",
+            help="DuckDB targets: write into the target's own file (for `local`: the local prod's raw data)",
+        ),
+    ] = False,
     project_dir: ProjectDirOption = DEFAULT_PROJECT_DIR,
     profiles_dir: ProfilesDirOption = None,
     target: TargetOption = None,
@@ -43,7 +63,8 @@ def generate(
     """Generate the six raw tables (stores, products, customers, orders, order_lines, payments).
 
     With --late-updates or --customer-changes the second batch is produced: the full tables after late
-    order updates, late-arriving orders and customer changes.
+    order updates, late-arriving orders and customer changes. On a DuckDB target they go to a database of
+    their own (--database) unless --replace-target-raw.
     """
     with_anomalies = late_updates > 0 or customer_changes > 0
     if fixtures_out is not None:
@@ -59,6 +80,7 @@ def generate(
             f"refusing to write generated data into {resolved.describe()}: it is a production target. "
             "Pick a development target with --target (the default is local), or write CSVs with --fixtures-out."
         )
+    resolved = _own_database(resolved, database, replace_target_raw)
     engine = open_engine(resolved)
     try:
         if with_anomalies:
@@ -71,7 +93,35 @@ def generate(
     finally:
         engine.close()
     _report(counts, f"{resolved.describe()}, schema {raw_schema}")
+    if resolved.engine == "duckdb" and not replace_target_raw:
+        console.print(
+            f"dbt reads it with QUALITY_DUCKDB_PATH={resolved.duckdb_path} (e.g. `QUALITY_DUCKDB_PATH="
+            f"{resolved.duckdb_path} uv run dbt build --project-dir {project_dir} --profiles-dir {project_dir}`); "
+            "the target's own database was not changed.",
+            soft_wrap=True,
+        )
     return 0
+
+
+def _own_database(resolved: Target, database: Path | None, replace_target_raw: bool) -> Target:
+    """The target, pointed at the generator's own DuckDB file unless told to replace the target's raw data."""
+    if resolved.engine != "duckdb":
+        if database is not None:
+            raise UsageError(
+                f"--database names a DuckDB file, but {resolved.describe()} is not DuckDB; leave it out (the "
+                "generated tables go to the target's raw schema, --raw-schema)."
+            )
+        return resolved
+    if replace_target_raw:
+        if database is not None:
+            raise UsageError(
+                "--database and --replace-target-raw contradict each other: pass one (--replace-target-raw writes "
+                f"into {resolved.describe()} itself)."
+            )
+        return resolved
+    path = (database or GENERATED_DUCKDB).resolve()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    return dataclasses.replace(resolved, duckdb_path=path)
 
 
 def write_fixtures(tables: dict[str, pd.DataFrame], directory: Path) -> dict[str, int]:
