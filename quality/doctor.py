@@ -80,8 +80,9 @@ def check_connection(target: Target) -> Check:
         )
     except QualityError as error:
         return Check("connection", "fail", str(error))
+    auth = getattr(engine, "auth_type", None)  # pat, oauth-m2m or oauth-u2m on Databricks
     engine.close()
-    return Check("connection", "ok", f"connected to {target.describe()}")
+    return Check("connection", "ok", f"connected to {target.describe()}" + (f" (auth {auth})" if auth else ""))
 
 
 def check_dbt_debug(project: DbtProject, target: Target) -> Check:

@@ -102,9 +102,11 @@ def _already_rolled_back(run: Path, record: dict[str, Any], older: list[str]) ->
 def rollback_run(engine: Engine, run_dir: Path, *, target: str | None = None, force: bool = False) -> list[str]:
     """Restore what the run in run_dir published, if prod still holds what its record says it published.
 
-    Marks the run's row in the warehouse's publish record rolled back in the restore's transaction (DuckDB),
-    then records rollback.json (atomically) in the run folder, so the run is not undone twice. `force`
-    restores even when prod differs from the record (changes made to prod since are lost).
+    Marks the run's row in the warehouse's publish record rolled back (DuckDB: in the restore's
+    transaction; Databricks: `rolling_back` before the first RESTORE, `rolled_back` after the last), then
+    records rollback.json (atomically) in the run folder, so the run is not undone twice. `force` restores
+    even when prod differs from the record (changes made to prod since are lost). A record left
+    `publishing` or `rolling_back` by a crash is restored to its recorded versions without that check.
     """
     record = load_record(engine, run_dir)
     if record is None:
@@ -122,10 +124,16 @@ def rollback_run(engine: Engine, run_dir: Path, *, target: str | None = None, fo
             f"run {run_dir.name} published to target '{record.get('target')}', not '{target}'; nothing was changed."
         )
     steps = [PublishStep(**step) for step in record["steps"]]
-    differences = prod_differences(engine, steps)
-    if differences and not force:
-        raise QualityError(_prod_differs(run_dir.name, differences))
-    restored = restore(engine, steps, run_id=run_dir.name)
+    status = record.get("status")
+    if status in run_log.UNFINISHED:
+        # A publish (or rollback) that stopped part-way: prod may hold any mix of before and after, so
+        # there is no "what it published" to compare; restore the versions recorded before it, exactly.
+        differences: list[str] = []
+    else:
+        differences = prod_differences(engine, steps)
+        if differences and not force:
+            raise QualityError(_prod_differs(run_dir.name, differences))
+    restored = restore(engine, steps, run_id=run_dir.name, unfinished_publish=status == run_log.PUBLISHING)
     payload = {
         "run_id": run_dir.name,
         "restored": restored,

@@ -67,12 +67,13 @@ def contract_problems(mart: Mart, actual: dict[str, str]) -> list[str]:
 
 def published_row_counts(target: str, root: Path, *, back: int = 0, engine: Engine | None = None) -> dict[str, int]:
     """Rows per prod table as recorded by the `back`-th latest publish to the target (0 = the latest) that
-    was not rolled back; with `engine`, the warehouse's publish record comes first (publish.json for the
-    runs it lacks)."""
+    was not rolled back (nor left `publishing` by a crash); with `engine`, the warehouse's publish record
+    comes first, on DuckDB and Databricks (publish.json for the runs it lacks)."""
     records = [
         record
         for record in publish_records(target, root, engine)
         if rolled_back_at(record, root / str(record["run_id"])) is None
+        and record.get("status", "published") == "published"  # not a publish a crash stopped part-way
     ]
     if len(records) <= back:
         return {}

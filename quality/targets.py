@@ -25,6 +25,7 @@ DEFAULT_DUCKDB_PATH = Path(".quality/warehouse.duckdb")
 # What DuckDB's `SET memory_limit` parses: a number and a unit (1000^i: KB..TB; 1024^i: KiB..TiB).
 MEMORY_SIZE = re.compile(r"\s*(?P<amount>\d+(?:\.\d+)?)\s*(?P<unit>[KMGT](?:i?B)?)\s*", re.IGNORECASE)
 _NO_DEFAULT = object()
+PROD_TARGETS = frozenset({"prod", "prod_oauth"})  # prod_oauth: prod by an OAuth service principal
 
 
 @dataclass(frozen=True)
@@ -36,6 +37,8 @@ class DatabricksSettings:
     token: str | None = field(default=None, repr=False)
     client_id: str | None = None
     client_secret: str | None = field(default=None, repr=False)
+    # The profile's `auth_type` (dbt-databricks: `oauth` = OAuth, M2M with a client secret, else U2M).
+    auth_type: str | None = None
     # The profile's `connection_parameters`: handed to databricks-sql-connector as dbt-databricks does.
     connection_parameters: dict[str, Any] = field(default_factory=dict, compare=False)
 
@@ -102,7 +105,7 @@ def resolve_target(project: DbtProject, name: str | None = None) -> Target:
         known = ", ".join(sorted(outputs)) or "none"
         raise TargetError(
             f"target '{target_name}' is not in profile '{project.profile}' of {project.profiles_path} "
-            f"(known targets: {known}); pass one of them with --target."
+            f"(known targets: {known}); pass one of them with --target (pytest: --dbt-target), or set DBT_TARGET."
         )
     refuse_literal_secrets(project.profiles_path)
     where = f"{project.profile}.outputs.{target_name}"
@@ -159,7 +162,7 @@ def _profile(project: DbtProject) -> dict[str, Any]:
 def _target_from_output(name: str, output: dict[str, Any], project: DbtProject) -> Target:
     kind = output.get("type")
     schema = str(output.get("schema") or "main")
-    is_prod = name == "prod" or bool(output.get("is_prod", False))
+    is_prod = name in PROD_TARGETS or bool(output.get("is_prod", False))
     if kind == "duckdb":
         path = Path(str(output.get("path") or DEFAULT_DUCKDB_PATH))
         return Target(
@@ -172,8 +175,16 @@ def _target_from_output(name: str, output: dict[str, Any], project: DbtProject) 
         )
     if kind == "databricks":
         return Target(name=name, engine="databricks", schema=schema, databricks=_databricks(output), is_prod=is_prod)
+    outputs = _profile(project).get("outputs") or {}
+    duckdb = sorted(key for key, value in outputs.items() if isinstance(value, dict) and value.get("type") == "duckdb")
+    way_out = (
+        f"pick its DuckDB target: --target {duckdb[0]} (pytest: --dbt-target {duckdb[0]}; or DBT_TARGET={duckdb[0]})"
+        if duckdb
+        else "run `quality init`, which adds a `local` DuckDB target to the profile"
+    )
     raise TargetError(
-        f"target '{name}' in {project.profiles_path} has type '{kind}'; the harness supports duckdb and databricks."
+        f"target '{name}' in {project.profiles_path} has type '{kind}'; the harness supports duckdb and databricks: "
+        f"{way_out}."
     )
 
 
@@ -187,5 +198,6 @@ def _databricks(output: dict[str, Any]) -> DatabricksSettings:
         token=output.get("token") or None,
         client_id=output.get("client_id") or None,
         client_secret=output.get("client_secret") or None,
+        auth_type=str(output.get("auth_type") or "").strip() or None,
         connection_parameters=dict(output.get("connection_parameters") or {}),
     )

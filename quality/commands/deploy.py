@@ -41,14 +41,28 @@ def deploy_command(
     ] = DEFAULT_OUTPUTS_DIR,
     http_timeout: Annotated[float, typer.Option(help="Seconds one API request may take.")] = 60.0,
     retry_timeout: Annotated[int, typer.Option(help="Seconds of retries for a throttled API request.")] = 300,
+    job_auth: Annotated[
+        str,
+        typer.Option(
+            envvar="QUALITY_JOB_AUTH",
+            help="How the job's tasks authenticate: pat (secret databricks_token) or oauth-m2m (secrets "
+            "databricks_client_id and databricks_client_secret of a service principal).",
+        ),
+    ] = "pat",
 ) -> int:
     """Create or reset the managed gate job on Databricks (DATABRICKS_HOST + DATABRICKS_TOKEN or OAuth), run it
     once (refused while another run is active) and fail unless every task succeeded."""
     from quality.deploy.connection import auth_from_env, connect
     from quality.deploy.deployer import DeployPlan, deploy
-    from quality.deploy.job_spec import JobOptions, build_job_settings
+    from quality.deploy.job_spec import JOB_AUTHS, JobOptions, build_job_settings
 
     auth = auth_from_env(os.environ)
+    job_auth = job_auth.strip() or "pat"  # an empty QUALITY_JOB_AUTH (an unset CI variable) is the default
+    if job_auth not in JOB_AUTHS:
+        raise DeployConfigError(
+            f"--job-auth (or QUALITY_JOB_AUTH) is {job_auth!r}; the job authenticates by 'pat' (a personal access "
+            "token in the secret scope) or 'oauth-m2m' (a service principal's client id and secret there)."
+        )
     git = resolve_git_ref(os.environ, url=git_url, commit=git_commit, tag=git_tag, branch=git_branch)
     options = JobOptions(
         git=git,
@@ -57,6 +71,7 @@ def deploy_command(
         secret_scope=secret_scope,
         node_type_id=node_type,
         spark_version=spark_version,
+        auth="oauth-m2m" if job_auth == "oauth-m2m" else "pat",
     )
     client = connect(auth, http_timeout_seconds=http_timeout, retry_timeout_seconds=retry_timeout, say=typer.echo)
     plan = DeployPlan(
@@ -66,6 +81,7 @@ def deploy_command(
         timeout_seconds=timeout,
         poll_seconds=poll,
         outputs_dir=outputs_dir,
+        auth=options.auth,
     )
     result = deploy(client, plan, say=typer.echo)
     if wait:

@@ -7,6 +7,7 @@ turns the SDK's exceptions into one-paragraph `QualityError`s (the token never a
 
 from __future__ import annotations
 
+import re
 import threading
 import time
 from collections.abc import Callable, Iterator, Mapping
@@ -22,6 +23,10 @@ from databricks.sdk.errors.base import DatabricksError
 from quality.deploy.errors import DeployAuthError, DeployConfigError, DeployError
 from quality.engines.connectivity import open_tcp, parse_host
 
+# The error codes of an OAuth token endpoint (RFC 6749, 5.2): databricks-sdk raises them as ValueError("<code>: ...").
+_OAUTH_ERROR = re.compile(
+    r"^(invalid_client|invalid_grant|unauthorized_client|invalid_request|invalid_scope|unsupported_grant_type)\b"
+)
 DEFAULT_HTTP_TIMEOUT_SECONDS = 60.0
 DEFAULT_RETRY_TIMEOUT_SECONDS = 300
 
@@ -172,6 +177,14 @@ def api_call(action: str, host: str) -> Iterator[None]:
         raise DeployError(
             f"Databricks at {host} answered an error while {action} ({_status(error)}: {_text(error)}); "
             "fix the request or the workspace state it names and run `quality deploy` again."
+        ) from None
+    except ValueError as error:
+        if not _OAUTH_ERROR.match(str(error)):
+            raise
+        raise DeployAuthError(
+            f"Databricks at {host} refused the OAuth login (auth oauth-m2m) while {action} ({str(error).strip()}): "
+            "check DATABRICKS_CLIENT_ID and DATABRICKS_CLIENT_SECRET of the service principal (create a new OAuth "
+            "secret for it if this one expired or was revoked), renew it in the secret store and run again."
         ) from None
     except TimeoutError as error:
         cause = error.__cause__

@@ -9,7 +9,7 @@ from pathlib import Path
 from databricks.sdk import WorkspaceClient
 from databricks.sdk.service import jobs
 
-from quality.deploy.job_spec import SECRET_ENV
+from quality.deploy.job_spec import JobAuth, secret_env
 from quality.deploy.jobs import DeployedJob, StartedRun, start_run, upsert_job
 from quality.deploy.outputs import save_task_outputs
 from quality.deploy.runs import TaskOutcome, life_cycle, raise_for_result, task_outcomes, wait_for_run
@@ -24,6 +24,7 @@ class DeployPlan:
     timeout_seconds: float = 3600.0
     poll_seconds: float = 10.0
     outputs_dir: Path | None = None
+    auth: JobAuth = "pat"  # how the job authenticates: which keys the secret scope must hold
 
 
 @dataclass(frozen=True)
@@ -37,7 +38,7 @@ class DeployResult:
 
 
 def deploy(client: WorkspaceClient, plan: DeployPlan, say: Callable[[str], None] = lambda _: None) -> DeployResult:
-    require_secrets(client, plan.secret_scope, SECRET_ENV)
+    require_secrets(client, plan.secret_scope, secret_env(plan.auth))
     job = upsert_job(client, plan.settings)
     say(f"{'created' if job.created else 'updated'} job '{job.name}' (id {job.job_id})")
     started = start_run(client, job)

@@ -2,7 +2,8 @@
 
 Databricks runs this file as a `spark_python_task` (source GIT) with the task's parameters as arguments,
 e.g. `gate --target prod`. It first checks that every variable the cluster should get from the secret
-scope is present (a missing one fails the task at start, naming the variable), then puts the checkout on
+scope is present (a missing one fails the task at start, naming the variable): the token, or with
+DATABRICKS_AUTH_TYPE=oauth-m2m the service principal's client id and secret. Then it puts the checkout on
 `sys.path`, moves into it (dbt and the gate resolve `dbt/` and `artifacts/` relative to it) and hands over
 to `quality.cli.main`. The exit code becomes the task's result: non-zero marks the task FAILED.
 """
@@ -15,18 +16,27 @@ import time
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
-# Kept in step with quality.deploy.job_spec.SECRET_ENV (a unit test compares them); no package import
-# happens before the checkout is on sys.path.
+# Kept in step with quality.deploy.job_spec.SECRET_ENV / OAUTH_SECRET_ENV (a unit test compares them); no
+# package import happens before the checkout is on sys.path.
 REQUIRED_ENV: tuple[str, ...] = (
     "DATABRICKS_HOST",
     "DATABRICKS_HTTP_PATH",
     "DATABRICKS_TOKEN",
     "DBT_CATALOG",
 )
+OAUTH_REQUIRED_ENV: tuple[str, ...] = (
+    "DATABRICKS_HOST",
+    "DATABRICKS_HTTP_PATH",
+    "DATABRICKS_CLIENT_ID",
+    "DATABRICKS_CLIENT_SECRET",
+    "DBT_CATALOG",
+)
+OAUTH_AUTH_TYPES = frozenset({"oauth", "oauth-m2m"})
 
 
 def missing_env(environ: Mapping[str, str]) -> list[str]:
-    return [name for name in REQUIRED_ENV if not environ.get(name)]
+    oauth = environ.get("DATABRICKS_AUTH_TYPE", "").strip().lower() in OAUTH_AUTH_TYPES
+    return [name for name in (OAUTH_REQUIRED_ENV if oauth else REQUIRED_ENV) if not environ.get(name)]
 
 
 def checkout_root() -> Path:

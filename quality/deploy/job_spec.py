@@ -6,8 +6,10 @@ One job, two tasks on one single-node job cluster, the code checked out from git
    write-audit-publish gate (build in an audit schema, dbt tests + GX, publish only if green).
 2. `snapshot`: a `dbt_task` (`dbt deps`, `dbt snapshot --target <target>`) that runs only if the gate succeeded.
 
-The cluster gets its environment only from secret scope references (`{{secrets/<scope>/<key>}}`), never a
-literal; the job carries the tag `managed-by: dbt-quality-harness` (the deploy resets only jobs with it),
+The cluster gets its credentials and workspace only from secret scope references (`{{secrets/<scope>/<key>}}`),
+never a literal: a personal access token (`auth="pat"`, key `databricks_token`) or an OAuth service principal
+(`auth="oauth-m2m"`, keys `databricks_client_id` and `databricks_client_secret`, plus the one literal that is
+no secret, DATABRICKS_AUTH_TYPE=oauth-m2m, which switches dbt/profiles.yml to OAuth). The job carries the tag `managed-by: dbt-quality-harness` (the deploy resets only jobs with it),
 `max_concurrent_runs: 1` and a disabled queue, so a second run is skipped rather than queued behind the first.
 `resources/quality_job.yml` describes the same job as an Asset Bundle; a unit test keeps the two in step.
 """
@@ -45,7 +47,29 @@ SECRET_ENV: dict[str, str] = {
     "DBT_CATALOG": "dbt_catalog",
 }
 
+# The same job authenticating as an OAuth service principal (M2M) instead of with a token.
+OAUTH_SECRET_ENV: dict[str, str] = {
+    "DATABRICKS_HOST": "databricks_host",
+    "DATABRICKS_HTTP_PATH": "databricks_http_path",
+    "DATABRICKS_CLIENT_ID": "databricks_client_id",
+    "DATABRICKS_CLIENT_SECRET": "databricks_client_secret",  # pragma: allowlist secret
+    "DBT_CATALOG": "dbt_catalog",
+}
+# Variables that are settings, not secrets: written as they are.
+OAUTH_PLAIN_ENV: dict[str, str] = {"DATABRICKS_AUTH_TYPE": "oauth-m2m"}
+
 GitRefKind = Literal["commit", "tag", "branch"]
+JobAuth = Literal["pat", "oauth-m2m"]
+JOB_AUTHS: tuple[JobAuth, ...] = ("pat", "oauth-m2m")
+
+
+def secret_env(auth: JobAuth = "pat") -> dict[str, str]:
+    """Cluster variable -> key in the secret scope, for a job authenticating by `auth`."""
+    if auth == "oauth-m2m":
+        return dict(OAUTH_SECRET_ENV)
+    if auth == "pat":
+        return dict(SECRET_ENV)
+    raise DeployConfigError(f"the job authenticates by 'pat' or 'oauth-m2m', not {auth!r}; pass one of them.")
 
 
 def default_job_name(target: str = DEFAULT_TARGET) -> str:
@@ -85,6 +109,7 @@ class JobOptions:
     spark_version: str = DEFAULT_SPARK_VERSION
     node_type_id: str = DEFAULT_NODE_TYPE
     timeout_seconds: int = DEFAULT_JOB_TIMEOUT_SECONDS
+    auth: JobAuth = "pat"  # how the job's tasks authenticate: a PAT, or an OAuth service principal
     requirements: tuple[str, ...] = field(default_factory=lambda: runtime_requirements())
 
     @property
@@ -104,8 +129,10 @@ def runtime_requirements() -> tuple[str, ...]:
     return tuple(requirement for requirement in declared if "extra ==" not in requirement)
 
 
-def cluster_env(scope: str) -> dict[str, str]:
-    return {name: secret_reference(scope, key) for name, key in SECRET_ENV.items()}
+def cluster_env(scope: str, auth: JobAuth = "pat") -> dict[str, str]:
+    """The job cluster's environment: secret references, plus (OAuth) the auth type, which is no secret."""
+    env = {name: secret_reference(scope, key) for name, key in secret_env(auth).items()}
+    return {**env, **OAUTH_PLAIN_ENV} if auth == "oauth-m2m" else env
 
 
 def build_job_settings(options: JobOptions) -> jobs.JobSettings:
@@ -136,7 +163,7 @@ def _job_cluster(options: JobOptions) -> jobs.JobCluster:
             num_workers=0,
             spark_conf={"spark.databricks.cluster.profile": "singleNode", "spark.master": "local[*, 4]"},
             custom_tags={"ResourceClass": "SingleNode"},
-            spark_env_vars=cluster_env(options.secret_scope),
+            spark_env_vars=cluster_env(options.secret_scope, options.auth),
         ),
     )
 

@@ -19,6 +19,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--address", default=None)
     parser.add_argument("--persistent", action="store_true")
     parser.add_argument("--parent-pid", type=int, default=None)
+    parser.add_argument("--oauth-token-ttl", type=int, default=3600, help="seconds an OAuth access token lives")
     args = parser.parse_args(argv)
     try:
         return serve(
@@ -28,6 +29,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             address=args.address,
             persistent=args.persistent,
             parent_pid=args.parent_pid,
+            token_ttl_s=args.oauth_token_ttl,
         )
     except EmulatorError as error:
         print(f"error: {error}", file=sys.stderr)

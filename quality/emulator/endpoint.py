@@ -5,6 +5,13 @@ so stopping it stops everything it started), waits until it listens (bounded), a
 block ends, on an error too. `endpoint.environment()` holds the standard `DATABRICKS_*` variables and
 the CA bundle that makes clients trust its certificate.
 
+`auth` says how the exported variables authenticate: `pat` (DATABRICKS_TOKEN) or `oauth-m2m`
+(DATABRICKS_CLIENT_ID / DATABRICKS_CLIENT_SECRET of the endpoint's service principal, no DATABRICKS_TOKEN).
+The endpoint accepts both either way; `auth_stats()` tells which one its clients used (tokens issued per
+grant, requests per auth kind). `client_id`/`client_secret` (or QUALITY_ENDPOINT_CLIENT_ID / _SECRET in
+the environment) fix the service principal, else it is made at start; they reach the endpoint's process
+through its environment, never its command line.
+
 With `state_dir` the warehouse outlives the endpoint (Delta tables and the catalog journal; one endpoint
 at a time, guarded by a lock); without, a temporary folder is used and removed at stop.
 """
@@ -16,13 +23,15 @@ import json
 import os
 import shutil
 import signal
+import ssl
 import subprocess
 import sys
 import tempfile
 import time
+import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from filelock import FileLock, Timeout
 
@@ -41,7 +50,11 @@ class LocalEndpoint:
     state_dir: Path | None = None  # None: a throwaway warehouse
     address: str | None = None  # default: a free random 127.x.y.z
     start_timeout_s: float = START_TIMEOUT_S
-    ready: dict[str, Any] = field(init=False, default_factory=dict)
+    auth: Literal["pat", "oauth-m2m"] = "pat"
+    client_id: str | None = None
+    client_secret: str | None = field(default=None, repr=False)
+    oauth_token_ttl_s: int | None = None  # default: the endpoint's (one hour, as Databricks)
+    ready: dict[str, Any] = field(init=False, default_factory=dict, repr=False)  # holds the token and secret
     started_in_s: float = field(init=False, default=0.0)
     _process: subprocess.Popen[bytes] | None = field(init=False, default=None)
     _scratch: Path | None = field(init=False, default=None)
@@ -72,13 +85,19 @@ class LocalEndpoint:
         command += ["--address", self.address] if self.address else []
         command += ["--persistent"] if self.state_dir else []
         command += ["--parent-pid", str(os.getpid())]
+        command += ["--oauth-token-ttl", str(self.oauth_token_ttl_s)] if self.oauth_token_ttl_s else []
+        environment = {**os.environ, "TZ": "UTC"}  # SQL warehouses run in UTC
+        if self.client_id:
+            environment["QUALITY_ENDPOINT_CLIENT_ID"] = self.client_id
+        if self.client_secret:
+            environment["QUALITY_ENDPOINT_CLIENT_SECRET"] = self.client_secret
         with log_file.open("wb") as log:
             self._process = subprocess.Popen(
                 command,
                 stdin=subprocess.DEVNULL,
                 stdout=log,
                 stderr=subprocess.STDOUT,
-                env={**os.environ, "TZ": "UTC"},  # SQL warehouses run in UTC
+                env=environment,
                 start_new_session=True,
             )
         deadline = time.monotonic() + self.start_timeout_s
@@ -119,21 +138,45 @@ class LocalEndpoint:
         return self._process is not None and self._process.poll() is None
 
     def environment(self) -> dict[str, str]:
-        """What a Databricks client needs to use this endpoint: host, path, token, catalog and TLS trust."""
+        """What a Databricks client needs to use this endpoint: host, path, credentials, catalog and TLS trust.
+
+        The credentials are the PAT (`auth="pat"`) or the service principal's client id and secret
+        (`auth="oauth-m2m"`; DATABRICKS_AUTH_TYPE is then the SDK's `oauth-m2m`, and DATABRICKS_TOKEN unset).
+        """
         if not self.ready:
             raise EmulatorError("the local Databricks endpoint is not running")
         bundle = str(self.ready["ca_bundle"])
+        if self.auth == "oauth-m2m":
+            credentials = {
+                "DATABRICKS_CLIENT_ID": str(self.ready["client_id"]),
+                "DATABRICKS_CLIENT_SECRET": str(self.ready["client_secret"]),
+                "DATABRICKS_AUTH_TYPE": "oauth-m2m",  # the SDK's name for OAuth machine-to-machine
+            }
+        else:
+            credentials = {
+                "DATABRICKS_TOKEN": str(self.ready["token"]),
+                "DATABRICKS_AUTH_TYPE": "pat",  # the SDK's name for a personal access token
+            }
         return {
             "DATABRICKS_HOST": self.host,
             "DATABRICKS_HTTP_PATH": str(self.ready["http_path"]),
-            "DATABRICKS_TOKEN": str(self.ready["token"]),
-            "DATABRICKS_AUTH_TYPE": "pat",  # the SDK's name for a personal access token
+            **credentials,
             "DBT_CATALOG": str(self.ready["catalog"]),
             "QUALITY_LOCAL_ENDPOINT": self.host,  # tells `activate_for` these variables name a local endpoint
             # Trust its certificate through the standard variables (urllib3/OpenSSL, requests).
             "SSL_CERT_FILE": bundle,
             "REQUESTS_CA_BUNDLE": bundle,
         }
+
+    def auth_stats(self) -> dict[str, Any]:
+        """How clients authenticated so far: `tokens_issued` / `tokens_refused` per OAuth grant
+        (client_credentials, refresh_token) and `requests_by_auth` per kind (pat, oauth)."""
+        if not self.ready:
+            raise EmulatorError("the local Databricks endpoint is not running")
+        context = ssl.create_default_context(cafile=str(self.ready["ca_bundle"]))
+        with urllib.request.urlopen(f"https://{self.host}/_quality/auth-stats", context=context, timeout=10) as answer:
+            stats: dict[str, Any] = json.loads(answer.read())
+        return stats
 
     def stop(self) -> None:
         process, self._process = self._process, None

@@ -333,6 +333,37 @@ def _show_tblproperties(match: re.Match[str], translator: StatementTranslator) -
     )
 
 
+def _describe_detail(match: re.Match[str], translator: StatementTranslator) -> pa.Table:
+    """DESCRIBE DETAIL t: Sail cannot; one row from the table's Delta log: format, name, location, the
+    protocol versions and `tableFeatures` (the protocol's reader and writer features). Sail's Delta never
+    has `catalogManaged`, so the harness' publish finds no catalog commits here and takes clone-with-undo."""
+    schema, name = translator.schema_and_name(match.group(1))
+    location = table_location(translator, schema, name)
+    if location is None:
+        raise _not_found(match.group(1))
+    protocol: dict[str, Any] = {}
+    metadata: dict[str, Any] = {}
+    for entry in sorted((Path(location) / "_delta_log").glob("*.json"), reverse=True):
+        actions = [json.loads(line) for line in entry.read_text().splitlines() if line.strip()]
+        protocol = protocol or next((a["protocol"] for a in actions if "protocol" in a), {})
+        metadata = metadata or next((a["metaData"] for a in actions if "metaData" in a), {})
+        if protocol and metadata:
+            break
+    features = sorted({*protocol.get("readerFeatures", []), *protocol.get("writerFeatures", [])})
+    return pa.table(
+        {
+            "format": pa.array(["delta"], pa.string()),
+            "id": pa.array([metadata.get("id")], pa.string()),
+            "name": pa.array([f"{translator.catalog}.{schema}.{name}"], pa.string()),
+            "location": pa.array([f"file://{location}"], pa.string()),
+            "partitionColumns": pa.array([metadata.get("partitionColumns", [])], pa.list_(pa.string())),
+            "minReaderVersion": pa.array([protocol.get("minReaderVersion")], pa.int32()),
+            "minWriterVersion": pa.array([protocol.get("minWriterVersion")], pa.int32()),
+            "tableFeatures": pa.array([features], pa.list_(pa.string())),
+        }
+    )
+
+
 def _not_found(name: str) -> SparkSqlError:
     return SparkSqlError(
         f"[TABLE_OR_VIEW_NOT_FOUND] The table or view {name} cannot be found.", "TABLE_OR_VIEW_NOT_FOUND", "42P01"
@@ -369,6 +400,7 @@ _RULES: tuple[tuple[re.Pattern[str], Rule], ...] = tuple(
         (rf"^restore\s+(?:table\s+)?{NAME}\s+(?:to\s+)?version\s+as\s+of\s+(\d+)$", _restore),
         (rf"^show\s+create\s+table\s+{NAME}$", _show_create_table),
         (rf"^show\s+tblproperties\s+{NAME}(?:\s*\(.*\))?$", _show_tblproperties),
+        (rf"^describe\s+detail\s+{NAME}$", _describe_detail),
         (
             r"^show\s+columns\s+in\s+catalog\s+\S+(?:\s+schema\s+like\s+'([^']*)')?"
             r"(?:\s+table\s+like\s+'([^']*)')?(?:\s+like\s+'([^']*)')?$",

@@ -11,8 +11,12 @@ Routes (what databricks-sql-connector 4.x sends with `use_sea=True`, and the RES
   GET    /api/2.0/sql/warehouses/{id}                 -> a RUNNING warehouse (the harness' preflight)
   GET    /api/2.0/preview/scim/v2/Me                  -> the token's user
   GET    /.well-known/databricks-config               -> a workspace that is not a unified (SPOG) host
+  GET    /oidc/.well-known/oauth-authorization-server -> OIDC discovery (`quality.emulator.oauth`)
+  POST   /oidc/v1/token                               -> OAuth access tokens (M2M client credentials, U2M refresh)
+  GET    /_quality/auth-stats                         -> not Databricks: tokens issued, requests per auth kind
 A SQL error is HTTP 200 with `status.state = FAILED` and `status.error`, as on Databricks; a wrong token
-is HTTP 401 with Databricks' error body.
+is HTTP 401 with Databricks' error body. Every API route takes the endpoint's PAT or an OAuth access token
+that its OAuth server issued (and has not expired) as `Authorization: Bearer ...`.
 """
 
 from __future__ import annotations
@@ -33,6 +37,7 @@ from typing import Any
 import pyarrow as pa
 
 from quality.emulator import wire
+from quality.emulator.oauth import OAuthServer
 from quality.emulator.parameters import Parameter
 from quality.emulator.spark import SparkSqlError
 from quality.emulator.tls import TlsFiles
@@ -85,6 +90,7 @@ class EndpointState:
     token: str
     warehouse_id: str
     run_statement: StatementRunner
+    oauth: OAuthServer | None = None
     sessions: set[str] = field(default_factory=set)
     statements: dict[str, Statement] = field(default_factory=dict)
     executor: ThreadPoolExecutor = field(default_factory=lambda: ThreadPoolExecutor(_MAX_WORKERS, "statement"))
@@ -120,12 +126,16 @@ class _Handler(BaseHTTPRequestHandler):
 
     def _dispatch(self, method: str) -> None:
         path = self.path.split("?", 1)[0].rstrip("/")
-        body = self._body()
+        raw = self._raw_body()
+        body = _json_object(raw)
+        host = self.headers.get("Host", "localhost")
         if path == "/.well-known/databricks-config":  # host discovery (SDK, dbt-databricks): a plain workspace
-            host = self.headers.get("Host", "localhost")
             return self._json(
                 200, {"host_type": "workspace", "oidc_endpoint": f"https://{host}/oidc", "workspace_id": "1"}
             )
+        oauth = self.server.state.oauth
+        if path.startswith("/oidc/") or path == "/_quality/auth-stats":
+            return self._oauth(method, path, host, raw, oauth)
         if not self._authorized():
             return self._error(401, "UNAUTHENTICATED", "Invalid access token.")
         for route_method, pattern, handler in _ROUTES:
@@ -133,19 +143,34 @@ class _Handler(BaseHTTPRequestHandler):
                 return handler(self, body, *match.groups())
         return self._error(404, "ENDPOINT_NOT_FOUND", f"No API found for '{method} {path}'")
 
-    def _body(self) -> dict[str, Any]:
+    def _raw_body(self) -> bytes:
         length = int(self.headers.get("Content-Length") or 0)
-        if not length:
-            return {}
-        try:
-            parsed = json.loads(self.rfile.read(length))
-        except ValueError:
-            return {}
-        return parsed if isinstance(parsed, dict) else {}
+        return self.rfile.read(length) if length else b""
 
     def _authorized(self) -> bool:
+        """The PAT, or an access token of the OAuth server; each request counted by the kind that passed."""
         header = self.headers.get("Authorization", "")
-        return hmac.compare_digest(header, f"Bearer {self.server.state.token}")
+        state = self.server.state
+        if hmac.compare_digest(header, f"Bearer {state.token}"):
+            if state.oauth is not None:
+                state.oauth.authenticated("pat")
+            return True
+        if state.oauth is not None and header.startswith("Bearer ") and state.oauth.accepts(header[7:]):
+            state.oauth.authenticated("oauth")
+            return True
+        return False
+
+    def _oauth(self, method: str, path: str, host: str, raw: bytes, oauth: OAuthServer | None) -> None:
+        if oauth is None:
+            return self._error(404, "ENDPOINT_NOT_FOUND", f"No API found for '{method} {path}'")
+        if method == "GET" and path == "/oidc/.well-known/oauth-authorization-server":
+            return self._json(200, oauth.metadata(host))
+        if method == "POST" and path == "/oidc/v1/token":
+            answer = oauth.token(host, self.headers.get("Authorization", ""), raw)
+            return self._json(answer.status, answer.body)
+        if method == "GET" and path == "/_quality/auth-stats":
+            return self._json(200, oauth.stats())
+        return self._error(404, "ENDPOINT_NOT_FOUND", f"No API found for '{method} {path}'")
 
     def _json(self, status: int, payload: dict[str, Any]) -> None:
         data = json.dumps(payload).encode()
@@ -225,6 +250,16 @@ class _Handler(BaseHTTPRequestHandler):
 
     def me(self, body: dict[str, Any]) -> None:
         self._json(200, {"id": "1", "userName": "local@localhost", "active": True})
+
+
+def _json_object(raw: bytes) -> dict[str, Any]:
+    if not raw:
+        return {}
+    try:
+        parsed = json.loads(raw)
+    except ValueError:
+        return {}
+    return parsed if isinstance(parsed, dict) else {}
 
 
 _ROUTES: tuple[tuple[str, re.Pattern[str], Callable[..., None]], ...] = tuple(

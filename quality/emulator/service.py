@@ -5,8 +5,11 @@ SDK call `https://<host>/...` on port 443 whatever port the SQL connector is giv
 every client unchanged, and an address per endpoint lets several run side by side. Binding 443 needs
 root or CAP_NET_BIND_SERVICE (or `sysctl net.ipv4.ip_unprivileged_port_start=443`).
 
-When it listens, it writes what clients need (host, HTTP path, token, catalog, CA bundle) as JSON to
-the ready file, atomically; the parent (`endpoint.py`) waits for that file.
+When it listens, it writes what clients need (host, HTTP path, token, catalog, CA bundle, and the OAuth
+service principal's client id and secret) as JSON to the ready file (mode 0600), atomically; the parent
+(`endpoint.py`) waits for that file. The service principal is QUALITY_ENDPOINT_CLIENT_ID /
+QUALITY_ENDPOINT_CLIENT_SECRET when set (in this process' environment, never on its command line), else
+made at start.
 """
 
 from __future__ import annotations
@@ -20,10 +23,12 @@ import shutil
 import signal
 import tempfile
 import threading
+import uuid
 from pathlib import Path
 from types import FrameType
 
 from quality.emulator.catalog_journal import CatalogJournal
+from quality.emulator.oauth import DEFAULT_TOKEN_TTL_S, OAuthServer, new_client_secret
 from quality.emulator.server import EndpointServer, EndpointState
 from quality.emulator.spark import EmulatorError, SparkSql
 from quality.emulator.statements import StatementTranslator
@@ -43,6 +48,7 @@ def serve(
     address: str | None,
     persistent: bool,
     parent_pid: int | None = None,
+    token_ttl_s: int = DEFAULT_TOKEN_TTL_S,
 ) -> int:
     state_dir.mkdir(parents=True, exist_ok=True)
     os.chdir(state_dir)  # Sail writes managed tables under ./spark-warehouse
@@ -52,7 +58,12 @@ def serve(
     translator = StatementTranslator(spark, catalog, journal)
     translator.restore()
     token, warehouse_id = f"local-{secrets.token_hex(16)}", secrets.token_hex(8)
-    state = EndpointState(token, warehouse_id, translator.run)
+    oauth = OAuthServer(
+        client_id=os.environ.get("QUALITY_ENDPOINT_CLIENT_ID") or str(uuid.uuid4()),
+        client_secret=os.environ.get("QUALITY_ENDPOINT_CLIENT_SECRET") or new_client_secret(),
+        token_ttl_s=token_ttl_s,
+    )
+    state = EndpointState(token, warehouse_id, translator.run, oauth=oauth)
     server, host = _bind(state, state_dir / "tls", address)
     stop = threading.Event()
 
@@ -71,6 +82,9 @@ def serve(
             "host": host,
             "http_path": f"/sql/1.0/warehouses/{warehouse_id}",
             "token": token,
+            "client_id": oauth.client_id,
+            "client_secret": oauth.client_secret,
+            "u2m_refresh_token": oauth.refresh_token,
             "catalog": catalog,
             "ca_bundle": str((state_dir / "tls" / "ca-bundle.pem").resolve()),
             "pid": os.getpid(),
@@ -124,5 +138,5 @@ def _write_ready(path: Path, payload: dict[str, object]) -> None:
     handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=".ready-")
     with os.fdopen(handle, "w") as file:
         json.dump(payload, file)
-    os.chmod(temporary, 0o600)  # it holds the endpoint's token
+    os.chmod(temporary, 0o600)  # it holds the endpoint's token and client secret
     os.replace(temporary, path)

@@ -124,21 +124,44 @@ def redact(text: str, *secrets: str | None) -> str:
     return text
 
 
+U2M_CLIENT_ID = "dbt-databricks"  # dbt-databricks' public client: the harness shares dbt's cached U2M login
+U2M_CACHE = "~/.config/databricks-sdk-py/oauth"  # where databricks-sdk caches a U2M login (one file per host/client)
+OAUTH_PROFILE_VALUES = frozenset({"oauth", "oauth-m2m", "oauth-u2m", "external-browser"})
+
+
 @dataclass(frozen=True)
 class Credentials:
-    """A personal access token, or an OAuth machine-to-machine client (service principal)."""
+    """A personal access token, an OAuth machine-to-machine client (service principal), or an OAuth user
+    login (U2M: `auth_type: oauth` without a client secret; a browser login that databricks-sdk caches)."""
 
     token: str | None = field(default=None, repr=False)
     client_id: str | None = None
     client_secret: str | None = field(default=None, repr=False)
+    user_login: bool = False
+    target: str | None = None  # the dbt target the credentials came from, for messages
 
     @property
     def auth_type(self) -> str:
-        return "pat" if self.token else "oauth-m2m"
+        if self.token:
+            return "pat"
+        return "oauth-u2m" if self.user_login else "oauth-m2m"
 
     @property
     def secrets(self) -> tuple[str | None, str | None]:
         return (self.token, self.client_secret)
+
+    def sdk_settings(self) -> dict[str, Any]:
+        """The databricks-sdk `Config` arguments of this auth method (unified auth: `pat`, `oauth-m2m`,
+        `external-browser`)."""
+        if self.token:
+            return {"token": self.token, "auth_type": "pat"}
+        if self.user_login:
+            return {"client_id": self.client_id or U2M_CLIENT_ID, "auth_type": "external-browser"}
+        return {"client_id": self.client_id, "client_secret": self.client_secret, "auth_type": "oauth-m2m"}
+
+    def describe(self) -> str:
+        """E.g. ` for target 'prod' (auth oauth-m2m)` (empty without a target), for messages; never a secret."""
+        return f" for target '{self.target}' (auth {self.auth_type})" if self.target else ""
 
     def fix_hint(self) -> str:
         if self.token:
@@ -146,22 +169,47 @@ class Credentials:
                 "create a new personal access token or check DATABRICKS_TOKEN (it may have expired or "
                 "belong to another workspace)"
             )
+        if self.user_login:
+            return (
+                f"log in again as yourself: run `uv run quality doctor{_target_flag(self.target)}` where a browser can "
+                f"open (the login is cached under {U2M_CACHE}); in CI use a service principal (DATABRICKS_CLIENT_ID "
+                "and DATABRICKS_CLIENT_SECRET) instead"
+            )
         return (
             f"check DATABRICKS_CLIENT_ID ({self.client_id}) and DATABRICKS_CLIENT_SECRET of the OAuth "
             "service principal (create a new secret if it expired)"
         )
 
 
-def credentials(token: str | None, client_id: str | None, client_secret: str | None, host: str) -> Credentials:
-    """Pick the auth method; refuse an incomplete pair before any request is made."""
+def _target_flag(target: str | None) -> str:
+    return f" --target {target}" if target else ""
+
+
+def credentials(
+    token: str | None,
+    client_id: str | None,
+    client_secret: str | None,
+    host: str,
+    *,
+    auth_type: str | None = None,
+    target: str | None = None,
+) -> Credentials:
+    """Pick the auth method; refuse an incomplete pair before any request is made.
+
+    A token wins; then a client id and secret (OAuth M2M); then, with the profile's `auth_type: oauth` and no
+    secret, the user's browser login (OAuth U2M).
+    """
     if token:
-        return Credentials(token=token)
+        return Credentials(token=token, target=target)
     if client_id and client_secret:
-        return Credentials(client_id=client_id, client_secret=client_secret)
+        return Credentials(client_id=client_id, client_secret=client_secret, target=target)
+    if auth_type and auth_type.strip().lower() in OAUTH_PROFILE_VALUES:
+        return Credentials(client_id=client_id, user_login=True, target=target)
     if client_id:
         raise TargetError(
             f"DATABRICKS_CLIENT_ID is set for {host} but DATABRICKS_CLIENT_SECRET is not: OAuth machine-to-machine "
-            "needs both; export the service principal's secret (in CI from the secret store) and run again."
+            "needs both; export the service principal's secret (in CI from the secret store) and run again "
+            "(for a login as yourself, OAuth U2M, set the profile's auth_type: oauth without a client secret)."
         )
     raise TargetError(
         f"no Databricks credentials for {host}: set DATABRICKS_TOKEN (a personal access token) or "
@@ -176,6 +224,8 @@ def preflight_databricks(
     *,
     client_id: str | None = None,
     client_secret: str | None = None,
+    auth_type: str | None = None,
+    target: str | None = None,
     timeout_s: float = DEFAULT_TIMEOUT_S,
     say: Say = say_on_stderr,
 ) -> str | None:
@@ -186,7 +236,7 @@ def preflight_databricks(
     every few seconds that it still waits.
     """
     address = parse_host(host)
-    creds = credentials(token, client_id, client_secret, address.display)
+    creds = credentials(token, client_id, client_secret, address.display, auth_type=auth_type, target=target)
     check = _Preflight(address, http_path, creds, timeout_s, say)
     check.run()
     return check.warehouse_state
@@ -239,12 +289,7 @@ class _Preflight:
             "http_timeout_seconds": remaining_s,
             "retry_timeout_seconds": max(1, math.floor(remaining_s / 2)),
         }
-        if self.creds.token:
-            settings.update(token=self.creds.token, auth_type="pat")
-        else:
-            settings.update(
-                client_id=self.creds.client_id, client_secret=self.creds.client_secret, auth_type="oauth-m2m"
-            )
+        settings.update(self.creds.sdk_settings())
         config = Config(**settings)
         client = WorkspaceClient(config=config)
         if self.warehouse_id:
@@ -256,6 +301,12 @@ class _Preflight:
     # --- messages ----------------------------------------------------------------------------------
     def _deadline_message(self) -> str:
         host, seconds = self.address.display, _seconds(self.timeout_s)
+        if self.phase == "api" and self.creds.user_login:
+            return (
+                f"the OAuth user login (U2M) to {host}{self.creds.describe()} did not complete within {seconds} s: "
+                f"no cached login was usable, so a browser login was started and nobody finished it. "
+                f"{self.creds.fix_hint()[0].upper()}{self.creds.fix_hint()[1:]}."
+            )
         if self.phase == "connect":
             return (
                 f"cannot reach {host}: no connection within {seconds} s (the name lookup or the TCP connect "
@@ -307,7 +358,10 @@ class _Preflight:
                 if status == 403 and self.warehouse_id
                 else ""
             )
-            return f"the workspace at {host} refused the credentials ({detail}): {self.creds.fix_hint()}.{access}"
+            return (
+                f"the workspace at {host} refused the credentials ({detail}){self.creds.describe()}: "
+                f"{self.creds.fix_hint()}.{access}"
+            )
         if status == 404 and self.warehouse_id and error.error_code != "ENDPOINT_NOT_FOUND":
             return (
                 f"SQL warehouse {self.warehouse_id} (from DATABRICKS_HTTP_PATH={self.http_path}) was not found on "
@@ -351,9 +405,11 @@ class _Preflight:
     def _oauth_login(self, error: BaseException) -> str | None:
         if self.creds.token or not isinstance(error, ValueError) or self.phase != "api":
             return None
+        client = self.creds.client_id or U2M_CLIENT_ID
+        where = self.creds.describe() or f" (auth {self.creds.auth_type})"
         return (
-            f"the workspace at {self.address.display} refused the OAuth login of client {self.creds.client_id} "
-            f"({_first_line(error)}): {self.creds.fix_hint()}."
+            f"the workspace at {self.address.display} refused the OAuth login of client {client} "
+            f"({_first_line(error)}){where}: {self.creds.fix_hint()}."
         )
 
 

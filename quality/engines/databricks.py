@@ -92,6 +92,7 @@ class DatabricksEngine:
         token: str | None = None,
         client_id: str | None = None,
         client_secret: str | None = None,
+        auth_type: str | None = None,
         socket_timeout_s: float = DEFAULT_SOCKET_TIMEOUT_S,
         retry_attempts: int = DEFAULT_RETRY_ATTEMPTS,
         retry_duration_s: float = DEFAULT_RETRY_DURATION_S,
@@ -106,7 +107,10 @@ class DatabricksEngine:
             )
         self.http_path = http_path
         self.database = catalog
-        self._credentials = credentials(token, client_id, client_secret, self.address.display)
+        # A token, an OAuth service principal (M2M), or with `auth_type: oauth` and no secret a user login (U2M).
+        self._credentials = credentials(token, client_id, client_secret, self.address.display, auth_type=auth_type)
+        self._sdk_config: Any = None  # one databricks-sdk Config per engine: one OAuth login, refreshed by the SDK
+        self._sdk_config_lock = threading.Lock()
         self.socket_timeout_s = socket_timeout_s
         self.retry_attempts = retry_attempts
         self.retry_duration_s = retry_duration_s
@@ -231,9 +235,42 @@ class DatabricksEngine:
             )
         self.execute(f"RESTORE TABLE {self.relation_ref(schema, table)} TO VERSION AS OF {version}")
 
+    def table_features(self, schema: str, table: str) -> list[str]:
+        """The Delta table features of a table (`tableFeatures` of `DESCRIBE DETAIL`), e.g. `catalogManaged`
+        when catalog commits are on (what multi-statement transactions need)."""
+        detail = self.fetch_arrow(f"DESCRIBE DETAIL {self.relation_ref(schema, table)}")
+        if "tableFeatures" not in detail.column_names or detail.num_rows == 0:
+            return []
+        return [str(feature) for feature in (detail.column("tableFeatures")[0].as_py() or [])]
+
+    def table_kinds(self, schema: str) -> dict[str, tuple[str, str]]:
+        """(table_type, data_source_format) of every table of the schema, e.g. ('MANAGED', 'DELTA')."""
+        rows = self.query(
+            f"SELECT table_name, table_type, data_source_format FROM {self._information_schema()}.tables "
+            "WHERE table_schema = ?",
+            [schema.lower()],
+        )
+        return {str(name): (str(kind), str(source or "")) for name, kind, source in rows}
+
+    def columns(self, schema: str, table: str) -> list[tuple[str, str]]:
+        """(column name, full data type) of a relation, in order."""
+        rows = self.query(
+            f"SELECT column_name, full_data_type FROM {self._information_schema()}.columns "
+            "WHERE table_schema = ? AND table_name = ? ORDER BY ordinal_position",
+            [schema.lower(), table.lower()],
+        )
+        return [(str(name), str(kind).lower()) for name, kind in rows]
+
+    @property
+    def is_sql_warehouse(self) -> bool:
+        """The http_path names a SQL warehouse (`/sql/1.0/warehouses/<id>`), where `BEGIN ATOMIC ... END`
+        runs; a cluster needs Databricks Runtime 18+, which the harness does not check."""
+        return warehouse_id_from_http_path(self.http_path) is not None
+
     @contextmanager
     def transaction(self) -> Iterator[None]:
-        """Best effort: a no-op. Delta has no multi-table transactions; each statement commits on its own."""
+        """A no-op: each statement commits on its own. A publish that can be one transaction sends one
+        `BEGIN ATOMIC ... END` statement instead (`quality.engines.publish`)."""
         yield
 
     # --- URLs for SQLAlchemy / Great Expectations --------------------------------------------------
@@ -315,19 +352,26 @@ class DatabricksEngine:
             arguments["credentials_provider"] = self._oauth_header_factory
         return arguments
 
-    def _oauth_header_factory(self) -> Callable[[], dict[str, str]]:
-        """The connector's `credentials_provider`: OAuth M2M through databricks-sdk unified auth."""
-        from databricks.sdk.config import Config
+    @property
+    def auth_type(self) -> str:
+        """How this engine authenticates: pat, oauth-m2m or oauth-u2m."""
+        return self._credentials.auth_type
 
-        config = Config(
-            host=self.address.url,
-            client_id=self._credentials.client_id,
-            client_secret=self._credentials.client_secret,
-            auth_type="oauth-m2m",
-            http_timeout_seconds=self.socket_timeout_s,
-            retry_timeout_seconds=max(1, int(self.retry_duration_s)),
-        )
-        header_factory: Callable[[], dict[str, str]] = config.authenticate
+    def _oauth_header_factory(self) -> Callable[[], dict[str, str]]:
+        """The connector's `credentials_provider`: OAuth through databricks-sdk unified auth (`oauth-m2m` for a
+        service principal, `external-browser` for a user login with the SDK's token cache). Every connection
+        of the engine (its session, GX's) shares one SDK config, so one login serves them all."""
+        with self._sdk_config_lock:
+            if self._sdk_config is None:
+                from databricks.sdk.config import Config
+
+                self._sdk_config = Config(
+                    host=self.address.url,
+                    **self._credentials.sdk_settings(),
+                    http_timeout_seconds=self.socket_timeout_s,
+                    retry_timeout_seconds=max(1, int(self.retry_duration_s)),
+                )
+            header_factory: Callable[[], dict[str, str]] = self._sdk_config.authenticate
         return header_factory
 
     def _session(self) -> Connection:

@@ -46,6 +46,8 @@ def _open(target: Target, *, read_only: bool, say: Say) -> Engine:
             token=settings.token,
             client_id=settings.client_id,
             client_secret=settings.client_secret,
+            auth_type=settings.auth_type,
+            target=target.name,
             timeout_s=timeout_s,
             say=say,
         )
@@ -56,6 +58,7 @@ def _open(target: Target, *, read_only: bool, say: Say) -> Engine:
             token=settings.token,
             client_id=settings.client_id,
             client_secret=settings.client_secret,
+            auth_type=settings.auth_type,
             connection_parameters=settings.connection_parameters,
         )
         try:

@@ -3,6 +3,10 @@
 Nothing is written to disk except the Data Docs site, when one is asked for. Data sources never wait
 unboundedly on a warehouse: Databricks connections get a socket timeout and a bounded retry budget, both
 QUALITY_CONNECT_TIMEOUT when it is set (else DATABRICKS_CONNECT_TIMEOUT_S).
+
+Auth: an `Engine` hands GX connections made with its own connector arguments (`sqlalchemy_creator`), so a
+token, an OAuth service principal (M2M) or a user login (U2M) all reach GX, and the URL GX sees holds no
+OAuth secret. A bare `databricks://token:...@host` URL can only carry a token.
 """
 
 from __future__ import annotations
@@ -120,7 +124,7 @@ def _add_databricks(
         raise TargetError(
             f"GX could not reach the Databricks SQL warehouse at {parsed.host} within "
             f"{timeout_s:g} s ({message}). Check DATABRICKS_HOST, DATABRICKS_HTTP_PATH "
-            "and the token, and that the warehouse is running."
+            "and the credentials (token or OAuth client), and that the warehouse is running."
         ) from None
 
 

@@ -121,3 +121,20 @@ def test_prod_holds_every_published_relation_and_the_raw_rows(gate: GateRun, pro
     ] == []
     counts = {path.stem: prod.query(f"select count(*) from main.raw.{path.stem}")[0][0] for path in RAW.glob("*.csv")}
     assert counts == {path.stem: fixture_rows(path) for path in RAW.glob("*.csv")}
+
+
+def test_the_publish_record_is_a_delta_table_in_the_catalog_and_publish_json_its_copy(
+    gate: GateRun, prod: Session
+) -> None:
+    """The endpoint's Delta tables have no catalog commits, so the gate publishes clone-with-undo and says why;
+    its record is a row of main.quality.publish_log, `published`, with the steps publish.json copies."""
+    copy = gate.json("publish.json")
+    [(status, steps)] = prod.query(
+        "select status, steps from main.quality.publish_log where run_id = ?", [gate.run_dir.name]
+    )
+
+    assert (copy["mode"], status, copy["status"]) == ("clone-with-undo", "published", "published")
+    assert "no prod table exists yet" in copy["mode_reason"]
+    assert json.loads(steps) == copy["steps"]
+    assert {step["mode"] for step in copy["steps"]} == {"clone-with-undo"}
+    assert "published in mode clone-with-undo" in gate.result.stdout + gate.result.stderr

@@ -142,12 +142,32 @@ def render(value: Any, variables: dict[str, str]) -> Any:
     return value
 
 
+def merge_override(base: Any, override: Any, key: str = "") -> Any:
+    """A bundle target's `resources` override applied as the bundle CLI does: mappings merged key by key,
+    `job_clusters` and `tasks` merged by their key, anything else replaced."""
+    if isinstance(base, dict) and isinstance(override, dict):
+        merged = dict(base)
+        for name, value in override.items():
+            merged[name] = merge_override(base[name], value, name) if name in base else value
+        return merged
+    if isinstance(base, list) and isinstance(override, list) and key in ("job_clusters", "tasks"):
+        id_key = "job_cluster_key" if key == "job_clusters" else "task_key"
+        by_id = {item[id_key]: item for item in override}
+        merged_list = [
+            merge_override(item, by_id.pop(item[id_key]), "") if item[id_key] in by_id else item for item in base
+        ]
+        return merged_list + list(by_id.values())
+    return override
+
+
 def bundle_job(target: str) -> dict[str, Any]:
     bundle = yaml.safe_load((ROOT / "databricks.yml").read_text())
     variables = {f"var.{name}": str(spec_["default"]) for name, spec_ in bundle["variables"].items()}
     variables["bundle.target"] = target
     resources = yaml.safe_load((ROOT / "resources" / "quality_job.yml").read_text())
-    return dict(render(resources["resources"]["jobs"]["quality_job"], variables))
+    job = resources["resources"]["jobs"]["quality_job"]
+    override = bundle["targets"][target].get("resources", {}).get("jobs", {}).get("quality_job", {})
+    return dict(render(merge_override(job, override), variables))
 
 
 def from_resources_dir(path: str) -> str:
@@ -166,25 +186,12 @@ class TestAssetBundle:
         assert {name: target["mode"] for name, target in targets.items()} == {
             "dev": "development",
             "prod": "production",
+            "prod_oauth": "production",
         }
         assert targets["dev"]["default"] is True
 
     def test_the_bundle_job_equals_the_api_job_spec(self) -> None:
-        bundle = bundle_job("prod")
-        api = spec(requirements=runtime_requirements())
-        api.pop("git_source")
-        for task in api["tasks"]:
-            for kind in ("spark_python_task", "dbt_task"):
-                task.get(kind, {}).pop("source", None)
-        gate, snapshot = bundle["tasks"]
-        gate["spark_python_task"]["python_file"] = from_resources_dir(gate["spark_python_task"]["python_file"])
-        snapshot["dbt_task"]["project_directory"] = from_resources_dir(snapshot["dbt_task"]["project_directory"])
-        for bundle_task, api_task in zip(bundle["tasks"], api["tasks"], strict=True):
-            assert normalized_requirements(bundle_task.pop("libraries")) == normalized_requirements(
-                api_task.pop("libraries")
-            )
-
-        assert bundle == api
+        assert_bundle_job_equals_api_spec("prod", spec(requirements=runtime_requirements()))
 
     def test_the_bundle_passes_its_target_to_the_gate_and_the_snapshot(self) -> None:
         gate, snapshot = bundle_job("dev")["tasks"]
@@ -197,3 +204,20 @@ class TestAssetBundle:
 
         assert all(SECRET_REFERENCE.match(value) for value in env.values())
         assert set(env) == set(SECRET_ENV)
+
+
+def assert_bundle_job_equals_api_spec(bundle_target: str, api: dict[str, Any]) -> None:
+    """The bundle's job for a target is the API job spec, once the fields only one of them has are set aside."""
+    bundle = bundle_job(bundle_target)
+    api.pop("git_source")
+    for task in api["tasks"]:
+        for kind in ("spark_python_task", "dbt_task"):
+            task.get(kind, {}).pop("source", None)
+    gate, snapshot = bundle["tasks"]
+    gate["spark_python_task"]["python_file"] = from_resources_dir(gate["spark_python_task"]["python_file"])
+    snapshot["dbt_task"]["project_directory"] = from_resources_dir(snapshot["dbt_task"]["project_directory"])
+    for bundle_task, api_task in zip(bundle["tasks"], api["tasks"], strict=True):
+        assert normalized_requirements(bundle_task.pop("libraries")) == normalized_requirements(
+            api_task.pop("libraries")
+        )
+    assert bundle == api

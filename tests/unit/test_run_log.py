@@ -68,3 +68,28 @@ def test_a_warehouse_without_the_table_has_no_records(engine: DuckDBEngine) -> N
     assert (run_log.read(engine, "20261130t150000_aaaaaa"), run_log.records(engine, "local")) == (None, [])
     run_log.mark_rolled_back(engine, "20261130t150000_aaaaaa")  # nothing to mark, and nothing created
     assert run_log.LOG_SCHEMA not in engine.list_schemas()
+
+
+class _Databricks:
+    """Just enough of the Databricks engine to render run_log's statements."""
+
+    name = "databricks"
+
+    def relation_ref(self, schema: str, name: str) -> str:
+        return f"`main`.`{schema}`.`{name}`"
+
+
+def test_the_atomic_blocks_update_inlines_its_values_as_escaped_databricks_literals() -> None:
+    steps = [{"prod_name": "it's", "note": "C:\\x"}]
+
+    statement = run_log.published_statement(_Databricks(), "20261130t150000_aaaaaa", steps)  # type: ignore[arg-type]
+
+    assert statement == (
+        "UPDATE `main`.`quality`.`publish_log` SET status = 'published', "
+        """steps = '[{"prod_name": "it\\'s", "note": "C:\\\\\\\\x"}]' WHERE run_id = '20261130t150000_aaaaaa'"""
+    )
+
+
+def test_databricks_keeps_the_record_too_and_knows_unfinished_statuses() -> None:
+    assert run_log.kept_in(_Databricks()) is True  # type: ignore[arg-type]
+    assert {"publishing", "rolling_back"} == run_log.UNFINISHED

@@ -83,3 +83,27 @@ def test_a_missing_profiles_file_says_how_to_point_at_one_not_at_the_project(pro
         f"no dbt profiles file at {project_dir / 'elsewhere' / 'profiles.yml'}; put profiles.yml in the project "
         "folder, or point at its folder with --profiles-dir (pytest: --dbt-profiles-dir) or DBT_PROFILES_DIR."
     )
+
+
+@pytest.mark.parametrize(
+    ("extra", "way_out"),
+    [
+        ("", "run `quality init`, which adds a `local` DuckDB target to the profile."),
+        (
+            "    local:\n      type: duckdb\n      path: x.duckdb\n",
+            "pick its DuckDB target: --target local (pytest: --dbt-target local; or DBT_TARGET=local).",
+        ),
+    ],
+    ids=["no-duckdb-target", "a-duckdb-target-exists"],
+)
+def test_an_unsupported_adapter_names_the_way_out(tmp_path: Path, extra: str, way_out: str) -> None:
+    (tmp_path / "dbt_project.yml").write_text("name: shop\nprofile: shop\n")
+    (tmp_path / "profiles.yml").write_text(
+        "shop:\n  target: dev\n  outputs:\n    dev:\n      type: postgres\n      host: localhost\n" + extra
+    )
+    with pytest.raises(TargetError) as error:
+        resolve_target(load_project(tmp_path), "dev")
+    assert str(error.value) == (
+        f"target 'dev' in {tmp_path / 'profiles.yml'} has type 'postgres'; the harness supports duckdb and "
+        f"databricks: {way_out}"
+    )

@@ -156,7 +156,18 @@ class TestDeployWorkflow:
         smoke = next(step for step in job["steps"] if "pytest tests/smoke -m prod_smoke" in str(step.get("run")))
 
         assert job["env"]["DATABRICKS_TOKEN"] == "${{ secrets.DATABRICKS_TOKEN }}"
-        assert smoke["env"] == {"DATABRICKS_TOKEN": "${{ secrets.DATABRICKS_SMOKE_TOKEN }}"}
+        assert smoke["env"] == {
+            "DATABRICKS_TOKEN": "${{ secrets.DATABRICKS_SMOKE_TOKEN }}",
+            "DATABRICKS_CLIENT_ID": "${{ secrets.DATABRICKS_SMOKE_CLIENT_ID }}",
+            "DATABRICKS_CLIENT_SECRET": "${{ secrets.DATABRICKS_SMOKE_CLIENT_SECRET }}",
+        }
+        # No credential of the deploy (token or OAuth client) reaches the smoke step.
+        credentials = {
+            name
+            for name in job["env"]
+            if name in ("DATABRICKS_TOKEN", "DATABRICKS_CLIENT_ID", "DATABRICKS_CLIENT_SECRET")
+        }
+        assert credentials == set(smoke["env"])
 
 
 class TestPullRequestWorkflow:
