@@ -12,7 +12,7 @@ import os
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -24,7 +24,15 @@ from quality.engines.publish import PublishStep, copy_table, order_views, publis
 from quality.errors import GateFailed, PublishError, QualityError, UsageError
 from quality.fixtures import locate_bad_values
 from quality.project import DbtProject
-from quality.raw_sources import GATE_HINT, check_fixture_tables, declared_sources, require_source_data
+from quality.raw_sources import (
+    check_fixture_tables,
+    declared_sources,
+    gate_hint,
+    generator_mismatch,
+    require_source_data,
+    seeds_provide_every_source,
+    seeds_read_as_sources,
+)
 from quality.runner import DbtInvoker, DbtRun, ProgressCallback, describe_failures
 from quality.schemas import DEFAULT_KEEP_BACKUPS, backup_schema, new_run_id, prune_backups
 from quality.targets import Target
@@ -65,6 +73,10 @@ class GateReport:
     tests: list[dict[str, Any]] = field(default_factory=list)
     expectations: list[dict[str, Any]] = field(default_factory=list)
     published: list[dict[str, Any]] = field(default_factory=list)
+    # How prod was switched: "transaction" (DuckDB), "atomic" (one BEGIN ATOMIC block) or "clone-with-undo"
+    # (Databricks), and why that one (docs/publish.md).
+    publish_mode: str | None = None
+    publish_mode_reason: str | None = None
     dropped_schemas: list[str] = field(default_factory=list)
     dropped_backups: list[str] = field(default_factory=list)  # backup schemas beyond the retention setting
     error: str | None = None
@@ -210,18 +222,20 @@ def _audit_and_publish(
     with _timed(report, "load_raw"):
         report.raw_tables = _load_raw(workspace, options)
     with _timed(report, "parse"):
+        prod = DbtInvoker(project, target, workspace.artifacts_dir / "prod_target", quiet=True)
+        prod_manifest = prod.parse_cached(PARSE_CACHE)
+        if options.fixtures_dir is None and options.orders is None and not seeds_provide_every_source(prod_manifest):
+            workspace.dbt.raw_schema = None  # no raw data given: read the target's own raw sources
         audit_manifest = workspace.parse()
         _check_raw_data(workspace, audit_manifest, options, report.raw_tables)
         suites = _check_suites(audit_manifest) if options.run_expectations else []
-        prod = DbtInvoker(project, target, workspace.artifacts_dir / "prod_target", quiet=True)
-        prod_manifest = prod.parse_cached(PARSE_CACHE)
     backup = backup_schema(report.run_id)
     steps = plan_publish(audit_manifest, prod_manifest, workspace, backup_schema=backup)
     with _timed(report, "carry_prod_state"):
         _carry_prod_state(workspace, audit_manifest, steps, _full_refresh_ids(audit_manifest, options.full_refresh))
     announce("building and testing in the audit schema")
     with _timed(report, "dbt_build"):
-        build = workspace.dbt.run(["build"], expect_pass=False)
+        build = workspace.dbt.build(seeds_first=seeds_read_as_sources(audit_manifest), expect_pass=False)
     artifacts.keep_dbt_artifacts(workspace.dbt.target_path)
     _record_build(report, build)
     failures = []
@@ -249,12 +263,11 @@ def _audit_and_publish(
     # then either untouched or fully published, and the report says which.
     with interrupts.deferred(), _timed(report, "publish"):
         interrupts.pause_point("publish")
-        schema_map = {step.audit_schema: step.prod_schema for step in steps}
-        schema_map[workspace.raw_schema] = _prod_raw_schema(prod_manifest, workspace)
+        schema_map = publish_schema_map(steps, workspace, prod_manifest)
         built = {node.unique_id for node in build.nodes if node.status == "success"} | {
             s.unique_id for s in steps if s.unique_id.startswith("raw.")
         }
-        selected = [step for step in steps if step.unique_id in built]
+        selected = _with_merge_keys([step for step in steps if step.unique_id in built], audit_manifest)
         done = publish(
             workspace.engine,
             _without_backup(selected, options.backup),
@@ -262,14 +275,30 @@ def _audit_and_publish(
             record=(report.run_id, target.name),
         )
         report.published = [step.as_dict() for step in done]
+        report.publish_mode, report.publish_mode_reason = done.mode, done.reason
+        announce(f"published in mode {done.mode}: {done.reason}")
         interrupts.crash_point("publish_after_commit")
-        artifacts.write_json(artifacts.publish_path, _publish_record(workspace, report, target))
+        record = {**_publish_record(workspace, report, target), "mode": done.mode, "mode_reason": done.reason}
+        artifacts.write_json(artifacts.publish_path, record)
         report.status = "published"
         report.dropped_backups = _enforce_retention(workspace, options, backup, announce)
 
 
+def _with_merge_keys(steps: list[PublishStep], audit: dict[str, Any]) -> list[PublishStep]:
+    """Incremental models with a unique key publish their change (MERGE on the key), not a full copy;
+    publish falls back to a full replace where that would not leave prod equal to the audited table."""
+    keyed = []
+    for step in steps:
+        config = audit.get("nodes", {}).get(step.unique_id, {}).get("config", {})
+        key = config.get("unique_key")
+        if step.kind == "table" and config.get("materialized") == "incremental" and key:
+            step = replace(step, merge_key=[key] if isinstance(key, str) else [str(column) for column in key])
+        keyed.append(step)
+    return keyed
+
+
 def _publish_record(workspace: Workspace, report: GateReport, target: Target) -> dict[str, Any]:
-    """publish.json: a copy of the warehouse's record where it keeps one (DuckDB), else the record itself.
+    """publish.json: a copy of the warehouse's record (DuckDB and Databricks), else the record itself.
 
     Prod and its warehouse record are committed by now: if reading the record back fails, the copy is
     made from what publish returned (the same steps).
@@ -308,8 +337,7 @@ def _load_raw(workspace: Workspace, options: GateOptions) -> dict[str, int]:
         from quality.generate import load_generated
 
         return load_generated(workspace.engine, workspace.raw_schema, options.orders, options.seed)
-    workspace.dbt.raw_schema = None  # read the target's own raw sources
-    return {}
+    return {}  # the seeds are the raw data, or the target's own raw tables are (decided with the prod manifest)
 
 
 def _check_raw_data(
@@ -317,12 +345,17 @@ def _check_raw_data(
 ) -> None:
     """Fixtures must be declared source tables (each is published), and every source needs data: a fixture,
     a seed of the project that builds it, or (with no raw data given) the target's own table."""
+    declared = declared_sources(manifest)
     if options.fixtures_dir is not None:
-        check_fixture_tables(options.fixtures_dir, loaded, declared_sources(manifest), workspace.raw_schema)
+        check_fixture_tables(options.fixtures_dir, loaded, declared, workspace.raw_schema)
         hint = f"Add one <table>.csv per missing source table to {options.fixtures_dir}, or make it a seed."
-        require_source_data(workspace.engine, manifest, f"the audit raw schema of {workspace.base}", hint)
-    elif options.orders is None:
-        require_source_data(workspace.engine, manifest, workspace.target.describe(), GATE_HINT)
+        where = f"the audit raw schema of {workspace.base}"
+        require_source_data(workspace.engine, manifest, where, hint, raw_schema=workspace.raw_schema)
+    elif options.orders is not None:
+        if (mismatch := generator_mismatch(declared)) is not None:
+            raise UsageError(mismatch)
+    else:
+        require_source_data(workspace.engine, manifest, workspace.target.describe(), gate_hint(declared))
 
 
 def _check_suites(manifest: dict[str, Any]) -> list[Any]:
@@ -357,7 +390,13 @@ def plan_publish(
         )
     if workspace.dbt.raw_schema:
         prod_raw = _prod_raw_schema(prod, workspace)
-        for table, _kind in workspace.engine.list_relations(workspace.raw_schema):
+        # A seed with `+schema: raw` lands in the workspace's raw schema too: it is published as the seed it is.
+        nodes_here = {step.name for step in steps if step.audit_schema == workspace.raw_schema}
+        raw_tables = [
+            table for table, _ in workspace.engine.list_relations(workspace.raw_schema) if table not in nodes_here
+        ]
+        _refuse_split_raw_schema(steps, workspace, prod_raw, raw_tables)
+        for table in raw_tables:
             steps.append(
                 PublishStep(
                     unique_id=f"raw.{table}",
@@ -371,6 +410,31 @@ def plan_publish(
             )
     depends = {uid: node.get("depends_on", {}).get("nodes", []) for uid, node in audit.get("nodes", {}).items()}
     return order_views(steps, depends)
+
+
+def publish_schema_map(steps: list[PublishStep], workspace: Workspace, prod: dict[str, Any]) -> dict[str, str]:
+    """Each audit schema and the prod schema it becomes (views are rewritten with it).
+
+    The workspace's raw schema maps to prod's raw schema, unless nodes of the project (seeds with
+    `+schema: raw`) land there: then to where those nodes are published (`plan_publish` made sure the two agree).
+    """
+    schema_map = {step.audit_schema: step.prod_schema for step in steps}
+    schema_map.setdefault(workspace.raw_schema, _prod_raw_schema(prod, workspace))
+    return schema_map
+
+
+def _refuse_split_raw_schema(
+    steps: list[PublishStep], workspace: Workspace, prod_raw: str, raw_tables: list[str]
+) -> None:
+    """Raw fixture tables and project nodes in one audit schema must go to one prod schema."""
+    nodes = [step for step in steps if step.audit_schema == workspace.raw_schema and step.prod_schema != prod_raw]
+    if raw_tables and nodes:
+        raise QualityError(
+            f"schema {workspace.raw_schema} of the audit holds raw fixture tables ({', '.join(raw_tables)}, published "
+            f"to {prod_raw}) and nodes of the project ({', '.join(f'{s.name} to {s.prod_schema}' for s in nodes)}): "
+            "one audit schema cannot be published to two prod schemas. Give those seeds or models another custom "
+            "schema than 'raw', or make the fixtures seeds of the project."
+        )
 
 
 def _prod_raw_schema(prod: dict[str, Any], workspace: Workspace) -> str:

@@ -3,23 +3,43 @@
 Importing this module imports neither dbt nor GX: fixtures import them when first used, so a test run
 that needs neither pays nothing for them.
 
-Fixtures (session-scoped, one workspace per xdist worker):
+Shared fixtures (session-scoped; ONE build per run, shared by every xdist worker, read-only):
     dbt_project     the dbt project (--dbt-project-dir)
     dbt_target      the resolved target (--dbt-target)
-    ephemeral_schema  the workspace: base name, engine, raw schema; dropped at the end (unless --keep-schema)
-    dbt             a `DbtInvoker` bound to target and schema: `dbt.run(["build"])`, `expect_pass=False`
-    seed_fixtures   loads the raw fixture CSVs into the workspace's raw schema; returns rows per table
-                    (none when there are no fixture files: the project's seeds are then its raw data)
-    dbt_build       seed_fixtures + one `dbt build` of the whole project, shared by the session; a declared
-                    source with no data (no fixture, no seed, no table) is one error naming it
-    gx              validates models against their suites: `gx.validate("fct_orders")`, `gx.assert_valid(...)`
+    ephemeral_schema  the shared workspace (base name, engine, raw schema), once it is built: the first
+                    worker to use it loads the raw fixtures and runs `dbt build` under a lock, the others
+                    wait and reuse that build. Its engine and its dbt are read-only: a write is refused
+                    with an error naming the per-worker fixtures, in serial and parallel runs alike
+    seed_fixtures   rows per raw fixture table loaded into the shared build (none when there are no
+                    fixture files: the project's seeds are then its raw data)
+    dbt_build       the shared build's `DbtRun` (seeds first, as dbt orders them); a failed build fails
+                    in every worker with dbt's message and is not built again; a declared source with no
+                    data (no fixture, no seed, no table) is one error naming it
+    gx              validates models of the shared build: `gx.validate("fct_orders")`, `gx.assert_valid(...)`
+    shared_build    what the build left: base, builder worker, built_here, elapsed (None per worker)
+The run's owner (the xdist controller, or the serial process) drops the shared base after every worker
+is done, on failures, Ctrl-C and SIGTERM too (`--keep-schema` keeps it).
+
+Per-worker fixtures (session-scoped, one writable workspace per xdist worker, `gw0` in a serial run), for
+tests that change data:
+    worker_schema   a writable workspace of this worker, dropped at the end of its session
+    worker_dbt      a `DbtInvoker` bound to it: `dbt.run(["build"])`, `expect_pass=False`
+    dbt             the same as worker_dbt (dbt commands write, so they never run on the shared build)
+    worker_seed_fixtures  the raw fixtures loaded into worker_schema
+    worker_build    worker_seed_fixtures + one `dbt build` in worker_schema
+    worker_gx       validates models of worker_schema
+`--build-per-worker` (ini `build_per_worker`) makes ephemeral_schema, seed_fixtures, dbt_build and gx the
+per-worker ones again (each worker builds the whole project in its own base), for suites that need it;
+the `local_databricks` target always builds per worker (its endpoint and warehouse are per process).
 """
 
 from __future__ import annotations
 
 import os
 import signal
+import sys
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -28,12 +48,16 @@ import pytest
 if TYPE_CHECKING:
     from quality.engines.base import Engine
     from quality.gx_fixture import GxValidator
+    from quality.literal_sources import StandIns
     from quality.project import DbtProject
     from quality.runner import DbtInvoker, DbtRun
+    from quality.shared_build import SharedBuild
     from quality.targets import Target
     from quality.workspace import Workspace
 
 RUN_ID_KEY = "quality_run_id"
+STARTED_KEY = "quality_started_at"
+SERIAL_WORKER = "gw0"  # the per-worker fixtures' worker in a serial run
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -46,7 +70,7 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group.addoption(
         "--dbt-profiles-dir",
         default=None,
-        help="folder holding profiles.yml (default: the project's, else DBT_PROFILES_DIR, else ~/.dbt)",
+        help="folder holding profiles.yml (default: DBT_PROFILES_DIR, else the working directory, else the project folder, else ~/.dbt)",
     )
     group.addoption(
         "--dbt-target",
@@ -63,6 +87,13 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         action="store_true",
         default=False,
         help="keep the ephemeral schemas (and DuckDB file) after the run, for debugging",
+    )
+    group.addoption(
+        "--build-per-worker",
+        action="store_true",
+        default=None,
+        help="give every xdist worker its own build for ephemeral_schema, seed_fixtures, dbt_build and gx "
+        "(default, or ini build_per_worker = false: one read-only build shared by the workers)",
     )
     group.addoption(
         "--raw-fixtures-dir",
@@ -93,6 +124,12 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     )
     parser.addini("dbt_project_dir", "folder holding dbt_project.yml", default="dbt")
     parser.addini("raw_fixtures_dir", "folder of raw fixture CSVs", default="tests/fixtures/raw")
+    parser.addini(
+        "build_per_worker",
+        "every xdist worker builds for itself instead of sharing one read-only build",
+        type="bool",
+        default=False,
+    )
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -105,32 +142,89 @@ def pytest_configure(config: pytest.Config) -> None:
         from quality.schemas import new_run_id
 
         config.stash[_run_id_key] = new_run_id()
+        config.stash[_started_key] = datetime.now(UTC).isoformat()
         try:
             config.stash[_keep_runs_key] = keep_runs_setting(config.getoption("--keep-runs"))
         except UsageError as error:
             raise pytest.UsageError(str(error)) from None
     else:
         config.stash[_run_id_key] = config.workerinput[RUN_ID_KEY]  # type: ignore[attr-defined]
+        config.stash[_started_key] = config.workerinput[STARTED_KEY]  # type: ignore[attr-defined]
 
 
 _run_id_key = pytest.StashKey[str]()
+_started_key = pytest.StashKey[str]()
 _keep_runs_key = pytest.StashKey[int]()
+_controller_signal_key = pytest.StashKey["_terminate_as_interrupt"]()
 
 
+def pytest_sessionstart(session: pytest.Session) -> None:
+    """The xdist controller turns SIGTERM into KeyboardInterrupt, so it still shuts the workers down and
+    drops the shared build (`pytest_sessionfinish`); the workers do the same in their fixtures."""
+    config = session.config
+    if not hasattr(config, "workerinput") and config.pluginmanager.getplugin("dsession") is not None:
+        guard = _terminate_as_interrupt()
+        guard.__enter__()
+        config.stash[_controller_signal_key] = guard
+
+
+@pytest.hookimpl(trylast=True)
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
-    """The controller keeps the newest --keep-runs run folders of the artifacts dir (workers are done by now)."""
+    """The run's owner (xdist controller, or the serial process), after every worker is done and every
+    fixture torn down: drops the shared build (unless --keep-schema), keeps the newest --keep-runs folders."""
     config = session.config
     if hasattr(config, "workerinput") or _keep_runs_key not in config.stash:
         return
+    try:
+        if not config.getoption("--keep-schema"):
+            _drop_shared_build(config)
+    finally:
+        guard = config.stash.get(_controller_signal_key, None)
+        if guard is not None:
+            guard.__exit__()
+            del config.stash[_controller_signal_key]
     from quality.artifacts import prune_runs
 
     prune_runs(_artifacts_root(config), config.stash[_keep_runs_key], current=config.stash[_run_id_key])
 
 
+def _drop_shared_build(config: pytest.Config) -> None:
+    from quality.errors import QualityError
+    from quality.shared_build import drop_shared, run_folder
+
+    try:
+        base = _shared_base(config)
+    except QualityError:
+        return  # a refused prefix: no shared build was made
+    folder = run_folder(_artifacts_root(config), base)
+    try:
+        drop_shared(folder, open_target=lambda name: _resolve_target(config, name))
+    except Exception as error:  # the run's outcome stands; say what is left and how to remove it
+        print(
+            f"\nquality: could not drop the shared build {base} ({type(error).__name__}: {error}); "
+            "`quality reap` removes it.",
+            file=sys.stderr,
+        )
+
+
+def _resolve_target(config: pytest.Config, name: str) -> Target:
+    from quality.project import load_project
+    from quality.targets import resolve_target
+
+    project = load_project(
+        _path_option(config, "--dbt-project-dir", "dbt_project_dir"),
+        config.getoption("--dbt-profiles-dir"),
+        option="--dbt-project-dir (or ini dbt_project_dir)",
+    )
+    return resolve_target(project, name)
+
+
 @pytest.hookimpl(optionalhook=True)
 def pytest_configure_node(node: Any) -> None:
-    """xdist: every worker shares the controller's run id, so one run's schemas share one name stem."""
+    """xdist: every worker shares the controller's run id and start time, so the workers agree on the name
+    of the shared build and one run's schemas share one name stem."""
     node.workerinput[RUN_ID_KEY] = node.config.stash[_run_id_key]
+    node.workerinput[STARTED_KEY] = node.config.stash[_started_key]
 
 
 def _worker_id(config: pytest.Config) -> str | None:
@@ -154,6 +248,31 @@ def _artifacts_root(config: pytest.Config) -> Path:
     return Path(config.getoption("--artifacts-dir") or Path(config.rootpath) / "artifacts" / "pytest")
 
 
+def _prefix(config: pytest.Config) -> str:
+    return str(config.getoption("--schema-prefix") or ("ci" if os.environ.get("CI") else "dev"))
+
+
+def _base(config: pytest.Config, worker: str | None) -> str:
+    """The run's base name: the shared one (no worker), or a worker's; one run id and start time for all."""
+    from quality.schemas import new_base
+
+    started = datetime.fromisoformat(config.stash[_started_key])
+    return new_base(_prefix(config), run_id=config.stash[_run_id_key], worker=worker, now=started)
+
+
+def _shared_base(config: pytest.Config) -> str:
+    return _base(config, None)
+
+
+def _per_worker(config: pytest.Config, target: Target) -> bool:
+    """Whether the shared fixtures are the per-worker ones: asked for, or a per-process local endpoint."""
+    from quality.emulator.activation import LOCAL_OAUTH_TARGET, LOCAL_TARGET
+
+    option = config.getoption("--build-per-worker")
+    wanted = bool(config.getini("build_per_worker")) if option is None else bool(option)
+    return wanted or target.name in (LOCAL_TARGET, LOCAL_OAUTH_TARGET)
+
+
 @pytest.fixture(scope="session")
 def dbt_project(pytestconfig: pytest.Config) -> DbtProject:
     from quality.project import load_project
@@ -172,26 +291,31 @@ def dbt_project(pytestconfig: pytest.Config) -> DbtProject:
 @pytest.fixture(scope="session")
 def dbt_target(pytestconfig: pytest.Config, dbt_project: DbtProject) -> Target:
     from quality.emulator.activation import activate_for
+    from quality.errors import QualityError
     from quality.targets import default_target_name, resolve_target
 
     name = pytestconfig.getoption("--dbt-target")
-    # `local_databricks` starts a local endpoint with a throwaway warehouse per worker (builds are ephemeral).
-    activate_for(name or default_target_name(dbt_project), state_dir=None)
-    return resolve_target(dbt_project, name)
+    refusal = None
+    try:
+        # `local_databricks` starts a local endpoint with a throwaway warehouse per worker (builds are ephemeral).
+        activate_for(name or default_target_name(dbt_project), state_dir=None)
+        return resolve_target(dbt_project, name)
+    except QualityError as error:  # an unsupported type, a missing env var: one paragraph, no traceback
+        refusal = str(error)
+    pytest.fail(refusal, pytrace=False)
 
 
 @pytest.fixture(scope="session")
-def ephemeral_schema(pytestconfig: pytest.Config, dbt_project: DbtProject, dbt_target: Target) -> Iterator[Workspace]:
+def worker_schema(pytestconfig: pytest.Config, dbt_project: DbtProject, dbt_target: Target) -> Iterator[Workspace]:
+    """This worker's own writable workspace (`gw0` in a serial run), dropped at the end of its session."""
     from quality.workspace import open_workspace
 
-    prefix = pytestconfig.getoption("--schema-prefix") or ("ci" if os.environ.get("CI") else "dev")
     workspace = open_workspace(
         dbt_project,
         dbt_target,
-        prefix=prefix,
+        prefix=_prefix(pytestconfig),
         artifacts_root=_artifacts_root(pytestconfig),
-        run_id=pytestconfig.stash[_run_id_key],
-        worker=_worker_id(pytestconfig),
+        base=_base(pytestconfig, _worker_id(pytestconfig) or SERIAL_WORKER),
         keep=pytestconfig.getoption("--keep-schema"),
         quiet=True,
     )
@@ -203,44 +327,215 @@ def ephemeral_schema(pytestconfig: pytest.Config, dbt_project: DbtProject, dbt_t
 
 
 @pytest.fixture(scope="session")
-def dbt(ephemeral_schema: Workspace) -> DbtInvoker:
-    return ephemeral_schema.dbt
+def worker_dbt(worker_schema: Workspace) -> DbtInvoker:
+    return worker_schema.dbt
+
+
+@pytest.fixture(scope="session")
+def dbt(worker_dbt: DbtInvoker) -> DbtInvoker:
+    """dbt bound to this worker's writable workspace (dbt commands write; the shared build is read-only)."""
+    return worker_dbt
+
+
+@pytest.fixture(scope="session")
+def worker_seed_fixtures(pytestconfig: pytest.Config, worker_schema: Workspace) -> dict[str, int]:
+    return _load_raw_fixtures(pytestconfig, worker_schema)
+
+
+@pytest.fixture(scope="session")
+def worker_build(pytestconfig: pytest.Config, worker_schema: Workspace, worker_seed_fixtures: dict[str, int]) -> DbtRun:
+    """One `dbt build` in this worker's workspace; refused first, naming them, if sources have no data."""
+    prepared = _source_data_refusal(pytestconfig, worker_schema, loaded=bool(worker_seed_fixtures))
+    if isinstance(prepared, str):  # one readable line, no traceback
+        pytest.fail(prepared, pytrace=False)
+    return _build_project(worker_schema, prepared, expect_pass=True)
+
+
+@pytest.fixture(scope="session")
+def worker_gx(worker_schema: Workspace) -> GxValidator:
+    from quality.gx_fixture import GxValidator
+
+    return GxValidator(worker_schema)
+
+
+@pytest.fixture(scope="session")
+def _quality_shared(
+    pytestconfig: pytest.Config, dbt_project: DbtProject, dbt_target: Target
+) -> Iterator[tuple[SharedBuild, Workspace]]:
+    """The session's one build, made by the first worker that gets here, and this process' read-only view."""
+    from quality.errors import QualityError
+    from quality.shared_build import ensure_built, open_shared_workspace, run_folder
+
+    base = _shared_base(pytestconfig)
+    folder = run_folder(_artifacts_root(pytestconfig), base)
+    worker = _worker_id(pytestconfig) or "main"
+    with _terminate_as_interrupt():
+        build = ensure_built(
+            folder,
+            base,
+            worker,
+            dbt_target,
+            lambda: _build_shared(pytestconfig, dbt_project, dbt_target, base),
+        )
+        try:
+            workspace = open_shared_workspace(dbt_project, dbt_target, base, folder, folder / worker)
+        except QualityError:
+            if build.build_error is None:
+                raise
+            pytest.fail(build.build_error, pytrace=False)  # the build failed before there was a workspace
+        try:
+            yield build, workspace
+        finally:
+            workspace.close()
+
+
+def _build_shared(config: pytest.Config, project: DbtProject, target: Target, base: str) -> dict[str, Any]:
+    """Load the raw fixtures and build, in the shared base; every read-write connection is closed after."""
+    from quality.errors import QualityError
+    from quality.shared_build import release_dbt_connections
+    from quality.workspace import open_workspace
+
+    outcome: dict[str, Any] = {"loaded": None, "run": None, "fixtures_error": None, "build_error": None}
+    workspace = open_workspace(
+        project,
+        target,
+        prefix=_prefix(config),
+        artifacts_root=_artifacts_root(config),
+        base=base,
+        keep=True,  # the run's owner drops it, once every worker is done
+        quiet=True,
+    )
+    try:
+        try:
+            outcome["loaded"] = _load_raw_fixtures(config, workspace)
+        except QualityError as error:
+            outcome["fixtures_error"] = str(error)
+            return outcome
+        try:
+            prepared = _source_data_refusal(config, workspace, loaded=bool(outcome["loaded"]))
+            if isinstance(prepared, str):
+                outcome["build_error"] = prepared
+            else:
+                outcome["run"] = _build_project(workspace, prepared, expect_pass=False)
+        except QualityError as error:
+            outcome["build_error"] = str(error)
+        return outcome
+    finally:
+        workspace.engine.close()
+        release_dbt_connections()
+
+
+@pytest.fixture(scope="session")
+def shared_build(request: pytest.FixtureRequest, dbt_target: Target) -> SharedBuild | None:
+    """The shared build's record (base, builder, built_here, elapsed); None under --build-per-worker."""
+    if _per_worker(request.config, dbt_target):
+        return None
+    build: SharedBuild = request.getfixturevalue("_quality_shared")[0]
+    return build
+
+
+@pytest.fixture(scope="session")
+def ephemeral_schema(request: pytest.FixtureRequest, dbt_target: Target) -> Workspace:
+    """The shared build's workspace, read-only (the worker's writable one under --build-per-worker)."""
+    if _per_worker(request.config, dbt_target):
+        worker: Workspace = request.getfixturevalue("worker_schema")
+        return worker
+    shared: Workspace = request.getfixturevalue("_quality_shared")[1]
+    return shared
 
 
 def _raw_fixtures_dir(config: pytest.Config) -> Path:
     return _path_option(config, "--raw-fixtures-dir", "raw_fixtures_dir")
 
 
-@pytest.fixture(scope="session")
-def seed_fixtures(pytestconfig: pytest.Config, ephemeral_schema: Workspace) -> dict[str, int]:
+def _load_raw_fixtures(config: pytest.Config, workspace: Workspace) -> dict[str, int]:
     """Load the raw fixture CSVs; with none (no folder, or no .csv in it) nothing: the seeds are the raw data.
 
     A folder passed with --raw-fixtures-dir must hold fixtures (a typo is an error, not an empty load).
     """
+    folder = _fixture_folder(config)
+    return workspace.load_fixtures(folder) if folder is not None else {}
+
+
+def _fixture_folder(config: pytest.Config) -> Path | None:
     from quality.raw_sources import fixture_folder
 
-    directory = _raw_fixtures_dir(pytestconfig)
-    explicit = pytestconfig.getoption("--raw-fixtures-dir") is not None
-    folder = directory if explicit else fixture_folder(directory)
-    return ephemeral_schema.load_fixtures(folder) if folder is not None else {}
+    directory = _raw_fixtures_dir(config)
+    explicit = config.getoption("--raw-fixtures-dir") is not None
+    return directory if explicit else fixture_folder(directory)
 
 
 @pytest.fixture(scope="session")
-def dbt_build(pytestconfig: pytest.Config, ephemeral_schema: Workspace, seed_fixtures: dict[str, int]) -> DbtRun:
-    """One `dbt build` (seeds first, as dbt orders them); refused first, naming them, if sources have no data."""
+def seed_fixtures(request: pytest.FixtureRequest, dbt_target: Target) -> dict[str, int]:
+    """Rows per raw fixture table loaded into the shared build (the worker's under --build-per-worker)."""
+    if _per_worker(request.config, dbt_target):
+        loaded: dict[str, int] = request.getfixturevalue("worker_seed_fixtures")
+        return loaded
+    build: SharedBuild = request.getfixturevalue("_quality_shared")[0]
+    if build.fixtures_error is not None:
+        pytest.fail(build.fixtures_error, pytrace=False)
+    return dict(build.loaded or {})
+
+
+@pytest.fixture(scope="session")
+def dbt_build(request: pytest.FixtureRequest, dbt_target: Target, seed_fixtures: dict[str, int]) -> DbtRun:
+    """The shared `dbt build`: a failed one fails here, in every worker, with dbt's message."""
+    from quality.runner import describe_failures
+
+    if _per_worker(request.config, dbt_target):
+        run: DbtRun = request.getfixturevalue("worker_build")
+        return run
+    build: SharedBuild = request.getfixturevalue("_quality_shared")[0]
+    if build.build_error is not None:
+        pytest.fail(build.build_error, pytrace=False)
+    assert build.run is not None
+    if not build.run.success:
+        pytest.fail(describe_failures(build.run, dbt_target, build.base), pytrace=False)
+    return build.run
+
+
+def _source_data_refusal(config: pytest.Config, workspace: Workspace, *, loaded: bool) -> str | StandIns:
+    """Parse for the workspace (refused if a node lands outside the base), then require data for every source.
+
+    Sources that name their schema as written get stand-ins in the workspace's own DuckDB file (fixtures
+    loaded now, seeds bridged after they are built: `quality.literal_sources`); returns the refusal or them.
+    """
     from quality.errors import QualityError
+    from quality.literal_sources import load_fixture_stand_ins, plan_stand_ins
     from quality.raw_sources import require_source_data
 
-    manifest = ephemeral_schema.parse()
-    hint = _raw_data_hint(_raw_fixtures_dir(pytestconfig), loaded=bool(seed_fixtures))
-    refusal = None
+    manifest = workspace.parse()
+    stand_ins = plan_stand_ins(workspace, manifest, _fixture_folder(config))
+    hint = _raw_data_hint(_raw_fixtures_dir(config), loaded=loaded or bool(stand_ins.fixtures))
     try:
-        require_source_data(ephemeral_schema.engine, manifest, f"the test workspace {ephemeral_schema.base}", hint)
+        load_fixture_stand_ins(workspace, stand_ins)
+        where = f"the test workspace {workspace.base}"
+        require_source_data(
+            workspace.engine,
+            manifest,
+            where,
+            hint,
+            raw_schema=workspace.raw_schema,
+            also_provided=stand_ins.provided,
+        )
     except QualityError as error:
-        refusal = str(error)
-    if refusal is not None:  # one readable line, no traceback
-        pytest.fail(refusal, pytrace=False)
-    return ephemeral_schema.dbt.run(["build"])
+        return str(error)
+    return stand_ins
+
+
+def _build_project(workspace: Workspace, stand_ins: StandIns, *, expect_pass: bool) -> DbtRun:
+    """`dbt build` of the parsed project; seeds that models read through source() are built first."""
+    import json
+
+    from quality.literal_sources import bridge_seed_stand_ins
+    from quality.raw_sources import seeds_read_as_sources
+
+    manifest = json.loads((workspace.dbt.target_path / "manifest.json").read_text(encoding="utf-8"))
+    return workspace.dbt.build(
+        seeds_first=sorted({*seeds_read_as_sources(manifest), *stand_ins.seed_names}),
+        after_seeds=lambda: bridge_seed_stand_ins(workspace, stand_ins),
+        expect_pass=expect_pass,
+    )
 
 
 def _raw_data_hint(directory: Path, *, loaded: bool) -> str:
@@ -255,10 +550,14 @@ def _raw_data_hint(directory: Path, *, loaded: bool) -> str:
 
 
 @pytest.fixture(scope="session")
-def gx(ephemeral_schema: Workspace) -> GxValidator:
+def gx(request: pytest.FixtureRequest, dbt_target: Target) -> GxValidator:
+    """Validates models of the shared build (of the worker's build under --build-per-worker)."""
     from quality.gx_fixture import GxValidator
 
-    return GxValidator(ephemeral_schema)
+    if _per_worker(request.config, dbt_target):
+        worker: GxValidator = request.getfixturevalue("worker_gx")
+        return worker
+    return GxValidator(request.getfixturevalue("_quality_shared")[1])
 
 
 @pytest.fixture(scope="session")

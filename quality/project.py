@@ -40,12 +40,22 @@ def load_project(
 
 
 def _profiles_dir(root: Path, explicit: Path | str | None) -> Path:
+    """Where profiles.yml is read from, in dbt's order (dbt-core 1.11, `dbt.cli.resolvers.default_profiles_dir`
+    and the `--profiles-dir` option's envvar): --profiles-dir, DBT_PROFILES_DIR, the current working directory
+    if it holds a profiles.yml, then ~/.dbt.
+
+    One addition of ours, between the working directory and ~/.dbt: the dbt project's own folder, if it holds a
+    profiles.yml. dbt itself does not look there (only in the working directory, which is the project folder
+    when dbt runs from it); the harness does, so `pytest` or `quality` run from a parent folder find the
+    profiles.yml kept next to dbt_project.yml. Documented in the README (`quality init`).
+    """
     if explicit is not None:
         return Path(explicit).resolve()
     if env := os.environ.get("DBT_PROFILES_DIR"):
         return Path(env).resolve()
-    if (root / "profiles.yml").is_file():
-        return root
+    for folder in (Path.cwd().resolve(), root):
+        if (folder / "profiles.yml").is_file():
+            return folder
     return Path.home() / ".dbt"
 
 

@@ -13,7 +13,7 @@ that no seed, fixture or existing table provides is one error naming it, before 
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -28,6 +28,8 @@ class SourceTable:
     schema: str
     identifier: str
     database: str | None = None
+    source_name: str = field(default="", compare=False)
+    path: str = field(default="", compare=False)  # the YAML file declaring it, relative to the project
 
     @property
     def label(self) -> str:
@@ -35,12 +37,52 @@ class SourceTable:
 
 
 def declared_sources(manifest: dict[str, Any]) -> list[SourceTable]:
-    """The manifest's source tables, sorted by schema and name."""
+    """The manifest's source tables that are tables, sorted by schema and name.
+
+    A source dbt-duckdb reads from files or a plugin (`external_location`, `plugin` in its meta or config)
+    is no table: it needs no raw data from the harness.
+    """
     tables = {
-        SourceTable(str(source["schema"]), str(source.get("identifier") or source["name"]), source.get("database"))
+        SourceTable(
+            str(source["schema"]),
+            str(source.get("identifier") or source["name"]),
+            source.get("database"),
+            source_name=str(source.get("source_name", "")),
+            path=str(source.get("original_file_path", "")),
+        )
         for source in manifest.get("sources", {}).values()
+        if not _read_from_files(source)
     }
     return sorted(tables)
+
+
+def _read_from_files(source: dict[str, Any]) -> bool:
+    settings = [source.get("meta"), source.get("source_meta"), source.get("config")]
+    return any(isinstance(held, dict) and ("external_location" in held or "plugin" in held) for held in settings)
+
+
+def literal_schema_advice(tables: Iterable[SourceTable], raw_schema: str) -> str:
+    """Why sources that name their schema as written get no test data, and the line that fixes each file.
+
+    The harness loads raw data into the schema `var('raw_schema')` names (the workspace's own, in tests);
+    a source written `schema: raw` keeps reading `raw`.
+    """
+    literal = sorted({t for t in tables if t.schema != raw_schema}, key=lambda t: (t.path, t.source_name, t.label))
+    if not literal:
+        return ""
+    by_source: dict[tuple[str, str, str], list[str]] = {}
+    for table in literal:
+        by_source.setdefault((table.path, table.source_name, table.schema), []).append(table.identifier)
+    fixes = "; ".join(
+        f"in {path or 'its YAML file'}, source '{name}' (tables {', '.join(ids)}): "
+        f"schema: \"{{{{ var('raw_schema', '{schema}') }}}}\""
+        for (path, name, schema), ids in by_source.items()
+    )
+    return (
+        f" The harness loads raw data into the schema var('raw_schema') names ({raw_schema} here), but these "
+        f"sources name their schema as written, so no fixture or seed can reach them. Let them read the var, "
+        f"which keeps their schema in your own runs: {fixes}."
+    )
 
 
 def check_fixture_tables(
@@ -51,6 +93,12 @@ def check_fixture_tables(
     unknown = sorted(set(loaded) - set(names))
     if not unknown:
         return
+    elsewhere = [table for table in declared if table.identifier in unknown and table.schema != raw_schema]
+    if elsewhere:
+        files = ", ".join(sorted({f"{table.identifier}.csv" for table in elsewhere}))
+        raise FixtureError(
+            f"{files} in {directory} cannot reach the project.{literal_schema_advice(elsewhere, raw_schema)}"
+        )
     files = ", ".join(f"{name}.csv" for name in unknown)
     raise FixtureError(
         f"{files} in {directory} {'is' if len(unknown) == 1 else 'are'} not a source table of the project, and "
@@ -63,6 +111,30 @@ GATE_HINT = (
     "Give the gate raw data with --fixtures <folder of <table>.csv> or --orders N (generated), "
     "or load those tables into the target first."
 )
+GATE_HINT_NO_GENERATOR = (
+    "Give the gate raw data with --fixtures <folder of <table>.csv>, or load those tables into the target first."
+)
+
+
+def gate_hint(declared: Sequence[SourceTable]) -> str:
+    """The gate's way out; `--orders N` only where the generator makes this project's source tables."""
+    from quality.generate import RAW_TABLES
+
+    return GATE_HINT if {t.identifier for t in declared} <= set(RAW_TABLES) else GATE_HINT_NO_GENERATOR
+
+
+def generator_mismatch(declared: Sequence[SourceTable]) -> str | None:
+    """Why `--orders N` cannot feed this project (its sources are not the generator's tables), or None."""
+    from quality.generate import RAW_TABLES
+
+    foreign = sorted({t.identifier for t in declared} - set(RAW_TABLES))
+    if not foreign:
+        return None
+    return (
+        f"--orders generates the tables {', '.join(RAW_TABLES)} (the demo retail project's sources), but this "
+        f"project's sources include {', '.join(foreign)}, which it cannot make. Pass --fixtures <folder of "
+        "<table>.csv> with one file per source table instead."
+    )
 
 
 def fixture_folder(directory: Path | None) -> Path | None:
@@ -82,23 +154,63 @@ def seeded_tables(manifest: dict[str, Any]) -> set[tuple[str, str]]:
     }
 
 
-def require_source_data(engine: Engine, manifest: dict[str, Any], where: str, hint: str) -> None:
-    """Every declared source must have data before the build: a table in place, or a seed that builds it."""
-    seeded = seeded_tables(manifest)
+def require_source_data(
+    engine: Engine,
+    manifest: dict[str, Any],
+    where: str,
+    hint: str,
+    *,
+    raw_schema: str | None = None,
+    also_provided: set[tuple[str, str]] | None = None,
+) -> None:
+    """Every declared source must have data before the build: a table in place, or a seed that builds it
+    (or, `also_provided`, (schema, table) in lower case, a stand-in the build puts there).
+
+    With `raw_schema` (where the harness loads raw data), a missing source that names another schema as
+    written is told how to read the var instead.
+    """
+    seeded = seeded_tables(manifest) | (also_provided or set())
     declared = [t for t in declared_sources(manifest) if (t.schema.lower(), t.identifier.lower()) not in seeded]
-    require_raw_tables(engine, declared, where, hint)
+    require_raw_tables(engine, declared, where, hint, raw_schema=raw_schema)
 
 
-def require_raw_tables(engine: Engine, declared: Sequence[SourceTable], where: str, hint: str = GATE_HINT) -> None:
+def require_raw_tables(
+    engine: Engine,
+    declared: Sequence[SourceTable],
+    where: str,
+    hint: str = GATE_HINT,
+    *,
+    raw_schema: str | None = None,
+) -> None:
     """The declared source tables (in the engine's catalog) must exist; else one line naming the missing ones."""
     local = [table for table in declared if _here(engine, table)]
     relations = {schema: _relations(engine, schema) for schema in {table.schema for table in local}}
     missing = [table for table in local if table.identifier.lower() not in relations[table.schema]]
     if missing:
+        advice = literal_schema_advice(missing, raw_schema) if raw_schema else ""
         raise QualityError(
             f"no raw data on {where}: source table(s) {', '.join(table.label for table in missing)} do not exist. "
-            f"{hint}"
+            f"{hint}{advice}"
         )
+
+
+def seeds_provide_every_source(manifest: dict[str, Any]) -> bool:
+    """Every declared source table is a seed of the project (where the manifest's target puts both): the
+    project carries its own raw data, so a gate given none builds from the seeds, as the plugin does."""
+    declared = {(t.schema.lower(), t.identifier.lower()) for t in declared_sources(manifest)}
+    return bool(declared) and declared <= seeded_tables(manifest)
+
+
+def seeds_read_as_sources(manifest: dict[str, Any]) -> list[str]:
+    """Seeds that models read through `source()`: dbt sees no edge from such a seed to its readers, so a
+    single `dbt build` may create a reader before the seed's table exists; they are built first."""
+    declared = {(t.schema.lower(), t.identifier.lower()) for t in declared_sources(manifest)}
+    return sorted(
+        str(node["name"])
+        for node in manifest.get("nodes", {}).values()
+        if node.get("resource_type") == "seed"
+        and (str(node["schema"]).lower(), str(node.get("alias") or node["name"]).lower()) in declared
+    )
 
 
 def _here(engine: Engine, table: SourceTable) -> bool:

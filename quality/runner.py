@@ -14,6 +14,7 @@ import json
 import os
 import re
 import shutil
+import sys
 import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
@@ -30,6 +31,7 @@ MESSAGE_LINES = 8  # lines of a node's message shown (a unit test's diff, a data
 SKIPPED_DIRS = frozenset({"target", "logs", "dbt_packages"})
 _SNIPPET = re.compile(r"\d+\s*\|")  # dbt's quoted source lines: `5  |   tests: [unique`
 _YAML_MARK = re.compile(r'in "<[^>]+>", (line \d+, column \d+)')  # PyYAML's position, as dbt passes it on
+_ANSI = re.compile(r"\x1b\[[0-9;]*m")  # colour codes dbt puts in some node messages
 FAILED_STATUSES = frozenset({"error", "fail", "runtime error"})
 ProgressCallback = Callable[[int, int, str, str], None]  # (done, total, unique_id, status)
 
@@ -98,6 +100,7 @@ class DbtInvoker:
     env: dict[str, str] = field(default_factory=dict)
     quiet: bool = False
     _manifest: Any = field(default=None, init=False, repr=False)
+    _described_target: str | None = field(default=None, init=False, repr=False)  # the real one, while parsing
 
     def __post_init__(self) -> None:
         # Absolute: dbt reads a relative --target-path from the project folder, this class from the cwd.
@@ -120,10 +123,16 @@ class DbtInvoker:
             result = dbtRunner().invoke(self._args(["parse"]))
         _reraise_interrupt(result.exception)
         if not result.success:
+            text = dbt_error_text(result.exception, self.project.root).rstrip(".")
+            fix = (
+                f"Install the project's packages first: `uv run dbt deps --project-dir {self.project.root}` (packages "
+                "from the dbt hub or git need network access; a `local:` package does not), then run again"
+                if "dbt deps" in text
+                else f"Fix what it names, then run again (`dbt parse` in {self.project.root} shows the full message)"
+            )
             raise DbtRunError(
-                f"dbt could not parse project {self.project.root} for {self.target.describe()}: "
-                f"{dbt_error_text(result.exception, self.project.root)}. Fix that file, then run again "
-                f"(`dbt parse` in {self.project.root} shows the full message)."
+                f"dbt could not parse project {self.project.root} for {self._described_target or self.target.describe()}"
+                f": {text}. {fix}."
             )
         self._manifest = result.result
         return json.loads((self.target_path / "manifest.json").read_text(encoding="utf-8"))
@@ -167,6 +176,7 @@ class DbtInvoker:
     def _placeholder_base(self, base: str) -> Iterator[None]:
         """Parse-time stand-ins: the placeholder for the base in the vars and in a DuckDB file's name."""
         saved = (self.schema_base, self.raw_schema, self.target)
+        self._described_target = self.target.describe()  # errors name the real file, not the placeholder's
         self.schema_base = PLACEHOLDER
         if self.raw_schema:
             self.raw_schema = self.raw_schema.replace(base, PLACEHOLDER)
@@ -179,6 +189,7 @@ class DbtInvoker:
             yield
         finally:
             self.schema_base, self.raw_schema, self.target = saved
+            self._described_target = None
 
     def parse_cached(self, cache_dir: Path) -> dict[str, Any]:
         """manifest.json from a cache keyed by the project's files, profiles, target and vars; parse on a miss.
@@ -203,11 +214,8 @@ class DbtInvoker:
 
     def _cache_key(self) -> str:
         digest = hashlib.sha256()
-        ignored = {"target", "logs", "dbt_packages"}
-        for file in sorted(self.project.root.rglob("*")):
-            relative = file.relative_to(self.project.root)
-            if file.is_file() and relative.parts[0] not in ignored:
-                digest.update(str(relative).encode() + b"\0" + file.read_bytes() + b"\0")
+        for file in parsed_files(self.project.root):
+            digest.update(str(file.relative_to(self.project.root)).encode() + b"\0" + file.read_bytes() + b"\0")
         if self.project.profiles_path.is_file():
             digest.update(self.project.profiles_path.read_bytes())
         digest.update(json.dumps([self.target.name, str(self.target.duckdb_path), self.vars], sort_keys=True).encode())
@@ -243,6 +251,36 @@ class DbtInvoker:
             raise DbtRunError(describe_failures(run, self.target, self.schema_base))
         return run
 
+    def build(
+        self,
+        *,
+        seeds_first: Sequence[str] = (),
+        after_seeds: Callable[[], None] | None = None,
+        expect_pass: bool = True,
+    ) -> DbtRun:
+        """`dbt build` of the project; the seeds named in `seeds_first` (read through `source()`, so dbt orders
+        nothing after them) are built with their tests first, then `after_seeds` runs, and then the rest, as
+        one `DbtRun`."""
+        if not seeds_first:
+            return self.run(["build"], expect_pass=expect_pass)
+        first = self.run(["build", "--select", *seeds_first], expect_pass=False)
+        if first.success:
+            if after_seeds is not None:
+                after_seeds()
+            earlier = _results_of(first.run_results_path)
+            second = self.run(["build", "--exclude", *seeds_first], expect_pass=False)
+            _prepend_results(second.run_results_path, earlier)
+            first = DbtRun(
+                args=("build",),
+                success=second.success,
+                nodes=first.nodes + second.nodes,
+                target_path=self.target_path,
+                elapsed=first.elapsed + second.elapsed,
+            )
+        if expect_pass and not first.success:
+            raise DbtRunError(describe_failures(first, self.target, self.schema_base))
+        return first
+
     def _args(self, command: list[str]) -> list[str]:
         args = [
             *command,
@@ -263,6 +301,10 @@ class DbtInvoker:
             args += ["--threads", str(self.threads)]
         if self.quiet:
             args.append("--quiet")
+        # No ANSI codes in dbt.log, nor on a console that is not a terminal or asks for none (NO_COLOR).
+        args.append("--no-use-colors-file")
+        if os.environ.get("NO_COLOR") or not sys.stdout.isatty():
+            args.append("--no-use-colors")
         return args
 
     def _profiles_dir(self) -> Path:
@@ -330,13 +372,31 @@ def _node_results(result: Any, target_path: Path) -> Iterator[NodeResult]:
             status=str(item.status),
             execution_time=float(item.execution_time or 0.0),
             rows_affected=response.get("rows_affected") if isinstance(response, dict) else None,
-            message=item.message,
+            message=_ANSI.sub("", item.message) if isinstance(item.message, str) else item.message,
             failures=item.failures,
             schema=getattr(node, "schema", None),
             compiled_path=(target_path.parent / compiled) if compiled else None,
             tested_model=_tested_model(node),
             column=getattr(node, "column_name", None),
         )
+
+
+def _results_of(path: Path) -> list[Any]:
+    try:
+        results: list[Any] = json.loads(path.read_text(encoding="utf-8")).get("results", [])
+    except (OSError, ValueError):
+        return []
+    return results
+
+
+def _prepend_results(path: Path, earlier: list[Any]) -> None:
+    """run_results.json of a build done in two dbt commands holds both commands' nodes."""
+    try:
+        document = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return
+    document["results"] = [*earlier, *document.get("results", [])]
+    path.write_text(json.dumps(document), encoding="utf-8")
 
 
 def _reraise_interrupt(error: BaseException | None) -> None:
@@ -420,3 +480,45 @@ def _project_file(path: object, project_root: Path) -> Path | None:
         and file.parts[-len(tail.parts) :] == tail.parts
     ]
     return matches[0] if len(matches) == 1 else None
+
+
+# What dbt reads when it parses a project (besides the profile): its configuration files and these folders.
+_PROJECT_FILES = ("dbt_project.yml", "packages.yml", "dependencies.yml", "package-lock.yml", "selectors.yml")
+_PATH_KEYS = {
+    "model-paths": ["models"],
+    "seed-paths": ["seeds"],
+    "snapshot-paths": ["snapshots"],
+    "macro-paths": ["macros"],
+    "test-paths": ["tests"],
+    "analysis-paths": ["analyses"],
+    "docs-paths": [],
+    "function-paths": ["functions"],
+}
+
+
+def parsed_files(root: Path) -> list[Path]:
+    """The files a dbt parse of the project reads: its config files, resource folders and installed packages.
+
+    Not the whole folder: a project at the root of a repository would otherwise hash the venv, the
+    warehouse file and the run artifacts, which change on every run.
+    """
+    import yaml
+
+    try:
+        config = yaml.safe_load((root / "dbt_project.yml").read_text(encoding="utf-8")) or {}
+    except (OSError, yaml.YAMLError):
+        config = {}
+    folders = {"dbt_packages"}
+    for key, default in _PATH_KEYS.items():
+        value = config.get(key, default) if isinstance(config, dict) else default
+        folders.update(str(folder) for folder in (value if isinstance(value, list) else default))
+    files = [root / name for name in _PROJECT_FILES if (root / name).is_file()]
+    for folder in sorted(folders):
+        directory = root / folder
+        if directory.is_dir() and directory.resolve().is_relative_to(root.resolve()):
+            files += [
+                file
+                for file in directory.rglob("*")
+                if file.is_file() and not any(part.startswith(".") for part in file.relative_to(root).parts)
+            ]
+    return sorted(set(files))

@@ -1,11 +1,13 @@
 """`quality init`: what an existing dbt project needs for the harness, planned first, then written.
 
-Every piece is one `Change` to one file: `create` (the file is new), `append` (lines added to a file
-that lacks them; the rest of the file is untouched, byte for byte), `present` (already there), `kept`
-(the file exists with other content and is left alone; the harness works without it) or `manual` (left
-alone, and the harness needs a hand edit, which the note spells out). Nothing is ever rewritten: an
-insertion is made as text and accepted only if the file, parsed again, equals the old one plus exactly
-the new piece; otherwise the change becomes `manual`. Running the plan twice changes nothing.
+Every piece is one `Change` to one file: `create` (the file is new), `append` (lines added at the end of
+a file that lacks them), `insert` (lines added inside it, e.g. a first output in a profile's `outputs:`;
+either way the rest of the file is untouched, byte for byte), `present` (already there), `kept` (the file
+exists with other content and is left alone; the harness works without it) or `manual` (left alone, and
+the harness needs a hand edit, which the note spells out). Nothing is ever rewritten: an insertion is
+made as text and accepted only if the file, parsed again, equals the old one plus exactly the new piece;
+otherwise the change becomes `manual`. A profiles.yml outside the project (~/.dbt) is never edited: that
+change is `manual`. Running the plan twice changes nothing.
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ from __future__ import annotations
 import configparser
 import os
 import re
+import subprocess
 import textwrap
 import tomllib
 from collections.abc import Callable, Sequence
@@ -25,8 +28,8 @@ import yaml
 
 from quality.errors import QualityError
 
-Action = Literal["create", "append", "present", "kept", "manual"]
-WRITES: frozenset[Action] = frozenset({"create", "append"})
+Action = Literal["create", "append", "insert", "present", "kept", "manual"]
+WRITES: frozenset[Action] = frozenset({"create", "append", "insert"})
 DISTRIBUTION = "dbt-quality-harness"
 MACRO_NAME = "generate_schema_name"
 EXAMPLE_TEST = Path("tests/test_dbt_quality.py")
@@ -39,7 +42,7 @@ class Change:
     path: Path
     action: Action
     what: str
-    text: str = ""  # the whole new file, for create and append
+    text: str = ""  # the whole new file, for create, append and insert
     note: str = ""  # for kept and manual: why, and what to do
 
 
@@ -73,7 +76,7 @@ def plan(project_dir: Path, root: Path) -> list[Change]:
 
 
 def apply(changes: Sequence[Change]) -> list[Change]:
-    """Write the create and append changes; returns them."""
+    """Write the create, append and insert changes; returns them."""
     written = [change for change in changes if change.action in WRITES]
     for change in written:
         change.path.parent.mkdir(parents=True, exist_ok=True)
@@ -82,8 +85,16 @@ def apply(changes: Sequence[Change]) -> list[Change]:
 
 
 def _profiles_path(resolved: Path, layout: Layout) -> Path:
-    """The profiles.yml dbt reads; a new one goes next to the project (never into ~/.dbt)."""
-    return resolved if resolved.is_file() else layout.project_dir / "profiles.yml"
+    """The profiles.yml dbt reads; a new one goes next to the project (never into ~/.dbt), unless
+    DBT_PROFILES_DIR names the folder dbt reads it from."""
+    if resolved.is_file() or os.environ.get("DBT_PROFILES_DIR"):
+        return resolved
+    return layout.project_dir / "profiles.yml"
+
+
+def _edit(text: str, new_text: str) -> Action:
+    """`append` when the old text is kept as the new one's start, else `insert`."""
+    return "append" if new_text.startswith(text.rstrip("\n")) else "insert"
 
 
 # --- the schema macro -------------------------------------------------------------------------------
@@ -141,9 +152,9 @@ local:
 
 
 def profile_change(profile: str, path: Path, layout: Layout) -> Change:
-    what = f"profile {profile}: a `local` DuckDB target"
+    what = f"profile {profile}: a `local` DuckDB output"
     if not path.is_file():
-        return Change(path, "create", what, text=_new_profile(profile))
+        return _shared_profile(Change(path, "create", what, text=_new_profile(profile)), profile, layout)
     text = path.read_text(encoding="utf-8")
     document = _load_yaml(text, path)
     outputs = (document.get(profile) or {}).get("outputs") if isinstance(document.get(profile), dict) else None
@@ -152,8 +163,59 @@ def profile_change(profile: str, path: Path, layout: Layout) -> Change:
     new_text = _insert_output(text, profile) if profile in document else _joined(text, _new_profile(profile))
     expected = _with_local_output(document, profile)
     if new_text is not None and _parses_to(new_text, expected):
-        return Change(path, "append", what, text=new_text)
+        action = _edit(text, new_text)
+        what = f"{what}, first in its outputs" if action == "insert" else f"{what} (a new profile {profile})"
+        return _shared_profile(Change(path, action, what, text=new_text), profile, layout)
     return Change(path, "manual", what, note=f"add to the outputs of profile {profile}:\n{LOCAL_OUTPUT}")
+
+
+def _shared_profile(change: Change, profile: str, layout: Layout) -> Change:
+    """A profiles.yml outside the project (~/.dbt/profiles.yml, say) becomes a hand edit: `quality init` edits
+    only files of this project. One the project's git repository ignores is written, with a warning."""
+    if _outside(change.path, layout):
+        return Change(change.path, "manual", change.what, note=_outside_note(change, profile, layout))
+    if _git_ignored(change.path):
+        return Change(
+            change.path,
+            change.action,
+            f"{change.what}; the file is git-ignored: teammates will not get the `local` target",
+            text=change.text,
+        )
+    return change
+
+
+def _outside(path: Path, layout: Layout) -> bool:
+    resolved = path.resolve()
+    return not any(resolved.is_relative_to(folder.resolve()) for folder in (layout.root, layout.project_dir))
+
+
+def _outside_note(change: Change, profile: str, layout: Layout) -> str:
+    if change.action == "create":
+        edit = f"create it with:\n{_new_profile(profile)}"
+    elif change.action == "append":
+        edit = f"add this profile to it yourself:\n{_new_profile(profile)}"
+    else:
+        edit = f"add this output under `{profile}:` `outputs:` there yourself:\n{LOCAL_OUTPUT}"
+    return (
+        f"outside this project, so `quality init` does not edit it. Either {edit}"
+        f"or copy the profile {profile} into {_posix(layout.project_dir / 'profiles.yml')} (secrets and hosts as "
+        "env_var(), so it can be committed; the harness reads it before ~/.dbt, dbt does when run from that "
+        "folder) and run `quality init` again."
+    )
+
+
+def _git_ignored(path: Path) -> bool:
+    """Whether git ignores `path` (`git check-ignore`); False outside a git repository or without git."""
+    folder = next((parent for parent in path.parents if parent.is_dir()), None)
+    if folder is None:
+        return False
+    try:
+        result = subprocess.run(
+            ["git", "check-ignore", "-q", str(path)], cwd=folder, capture_output=True, check=False, timeout=30
+        )
+    except (OSError, subprocess.SubprocessError):
+        return False
+    return result.returncode == 0
 
 
 def _new_profile(profile: str) -> str:
@@ -216,7 +278,7 @@ def _pyproject_change(path: Path, layout: Layout, what: str) -> Change:
         header = re.search(r"^\[tool\.pytest\.ini_options\][ \t]*(#.*)?\n", text, flags=re.MULTILINE)
         new_text = text[: header.end()] + line + text[header.end() :] if header else ""
     if new_text and _toml_parses_to(new_text, _with_pytest_key(document, layout.project_ref, options is None)):
-        return Change(path, "append", what, text=new_text)
+        return Change(path, _edit(text, new_text), what, text=new_text)
     return Change(path, "manual", what, note=f"add {line.strip()} under [tool.pytest.ini_options]")
 
 
@@ -244,7 +306,7 @@ def _ini_change(path: Path, section: str, layout: Layout, what: str) -> Change:
     if header is None:
         return Change(path, "manual", what, note=f"add `{PYTEST_KEY} = {layout.project_ref}` under [{section}]")
     new_text = text[: header.end()] + f"{PYTEST_KEY} = {layout.project_ref}\n" + text[header.end() :]
-    return Change(path, "append", what, text=new_text)
+    return Change(path, _edit(text, new_text), what, text=new_text)
 
 
 def _ini_has_section(path: Path, section: str) -> bool:
@@ -270,6 +332,20 @@ def _toml(path: Path) -> dict[str, Any]:
 # --- the example test -----------------------------------------------------------------------------------
 
 EXAMPLE_HEADER = '''\
+"""The dbt project, built in a throwaway schema and checked. Written by `quality init`: yours to edit.
+
+`pytest` builds the whole project once per session (with `-n 2` too: the workers share that one build,
+read-only), runs its dbt tests, validates the Great Expectations suites declared in the models' YAML
+(`config: meta: quality: expectations:`) and drops the schemas at the end (`--keep-schema` keeps them).
+A test that changes data uses the per-worker fixtures (`worker_build`, `worker_dbt`, `worker_gx`).
+"""
+
+from __future__ import annotations
+
+'''
+
+# What `quality init` wrote while every xdist worker built for itself: recognised as ours, not as an edit.
+_LEGACY_HEADER = '''\
 """The dbt project, built in a throwaway schema and checked. Written by `quality init`: yours to edit.
 
 `pytest` builds the whole project once per session (with `-n 2`, once per worker, each in its own schema
@@ -318,7 +394,12 @@ def example_test_change(layout: Layout) -> Change:
 
 
 def _is_ours(path: Path) -> bool:
-    return path.read_text(encoding="utf-8") in {example_test(), EXAMPLE_HEADER + _LEGACY_SEEDS_OVERRIDE + EXAMPLE_TESTS}
+    legacy = {
+        header + seeds + EXAMPLE_TESTS
+        for header in (EXAMPLE_HEADER, _LEGACY_HEADER)
+        for seeds in ("", _LEGACY_SEEDS_OVERRIDE)
+    }
+    return path.read_text(encoding="utf-8") in legacy
 
 
 # --- pre-commit hooks -----------------------------------------------------------------------------------
@@ -414,7 +495,7 @@ def pre_commit_change(layout: Layout, hooks: Sequence[Hook] | None = None) -> Ch
     new_text = _insert_repo(text, snippet)
     expected = {**document, "repos": [repo, *(document.get("repos") or [])]}
     if new_text and _parses_to(new_text, expected):
-        return Change(path, "append", what, text=new_text)
+        return Change(path, _edit(text, new_text), what, text=new_text)
     return Change(path, "manual", what, note=f"add to `repos:`\n{snippet}")
 
 
@@ -448,6 +529,38 @@ def gitignore_change(layout: Layout) -> Change:
         return Change(path, "present", what)
     added = "# dbt-quality-harness\n" + "".join(f"{entry}\n" for entry in missing)
     return Change(path, "append" if text else "create", what, text=_joined(text, added))
+
+
+# --- dbt packages ----------------------------------------------------------------------------------------
+
+
+def deps_note(project_dir: Path) -> str | None:
+    """What to run first when the project lists packages (packages.yml, dependencies.yml) none of which is
+    installed yet: `dbt build` and `dbt parse` fail on a missing package. None when nothing is missing."""
+    config = yaml.safe_load((project_dir / "dbt_project.yml").read_text(encoding="utf-8")) or {}
+    installed = project_dir / str(config.get("packages-install-path") or "dbt_packages")
+    if installed.is_dir():
+        return None
+    for name in ("packages.yml", "dependencies.yml"):
+        path = project_dir / name
+        try:
+            listed = (yaml.safe_load(path.read_text(encoding="utf-8")) or {}) if path.is_file() else {}
+        except yaml.YAMLError:
+            listed = {"packages": ["?"]}  # dbt deps names the error
+        if isinstance(listed, dict) and listed.get("packages"):
+            return (
+                f"{name} lists packages and {installed.name}/ is not there yet: run `uv run dbt deps --project-dir "
+                f"{_posix(project_dir)}` before `uv run pytest` (packages from the dbt hub or git need network "
+                "access; a `local:` package does not)."
+            )
+    return None
+
+
+def _posix(path: Path) -> str:
+    try:
+        return Path(os.path.relpath(path)).as_posix()
+    except ValueError:  # another drive (Windows)
+        return path.as_posix()
 
 
 # --- text and YAML helpers --------------------------------------------------------------------------------

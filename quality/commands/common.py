@@ -17,7 +17,12 @@ ProjectDirOption = Annotated[
     Path, typer.Option("--project-dir", envvar="DBT_PROJECT_DIR", help="folder holding dbt_project.yml")
 ]
 ProfilesDirOption = Annotated[
-    Path | None, typer.Option("--profiles-dir", help="folder holding profiles.yml (default: the project's)")
+    Path | None,
+    typer.Option(
+        "--profiles-dir",
+        help="folder holding profiles.yml (default: DBT_PROFILES_DIR, else the working directory, else the "
+        "project folder, else ~/.dbt)",
+    ),
 ]
 TargetOption = Annotated[
     str | None,

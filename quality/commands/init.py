@@ -11,11 +11,12 @@ from rich.markup import escape
 from rich.table import Table
 
 from quality.commands.common import DEFAULT_PROJECT_DIR, ProjectDirOption, console, find_project_dir
-from quality.scaffold import WRITES, Change, apply, plan
+from quality.scaffold import WRITES, Change, apply, deps_note, plan
 
 LABELS = {
     "create": "create",
     "append": "append",
+    "insert": "insert",
     "present": "skip: already present",
     "kept": "skip: yours, left alone",
     "manual": "skip: needs your edit",
@@ -27,11 +28,15 @@ def init(
     dry_run: Annotated[bool, typer.Option(help="show what would change, write nothing")] = False,
 ) -> int:
     """Add the schema macro, a local DuckDB target, pytest settings, an example test and pre-commit hooks."""
-    changes = plan(find_project_dir(project_dir), Path.cwd())
+    found = find_project_dir(project_dir)
+    changes = plan(found, Path.cwd())
     print_plan(changes, dry_run=dry_run)
+    note = deps_note(found)
+    if note:
+        console.print(f"[yellow]note[/]: {escape(note)}", highlight=False, soft_wrap=True)
     if not dry_run:
         apply(changes)
-    print_outcome(changes, dry_run=dry_run)
+    print_outcome(changes, dry_run=dry_run, deps=note is not None)
     return 1 if any(change.action == "manual" for change in changes) else 0
 
 
@@ -44,26 +49,37 @@ def print_plan(changes: list[Change], *, dry_run: bool) -> None:
     console.print(table)
     for change in changes:
         if change.action in {"kept", "manual"}:
-            console.print(f"[yellow]{escape(_shown(change.path))}[/]: {escape(change.note)}", highlight=False)
+            # soft_wrap: a note's YAML is printed unbroken, to copy as it is
+            console.print(
+                f"[yellow]{escape(_shown(change.path))}[/]: {escape(change.note)}", highlight=False, soft_wrap=True
+            )
 
 
-def print_outcome(changes: list[Change], *, dry_run: bool) -> None:
+def print_outcome(changes: list[Change], *, dry_run: bool, deps: bool = False) -> None:
+    """One closing line: the hand edits still needed, or what was (would be) written and what comes next."""
+    if any(change.action == "manual" for change in changes):
+        console.print("[red]some pieces need your edit (above)[/]: the harness refuses to build without them.")
+        return
     writes = [change for change in changes if change.action in WRITES]
     if not writes:
         console.print("nothing to change: the project already has what the harness needs.")
     elif dry_run:
         console.print(f"would write {len(writes)} file(s); run `quality init` without --dry-run to write them.")
     else:
-        console.print(f"wrote {len(writes)} file(s). Next: `uv run pytest`, then `uv run quality gate`.")
-    if any(change.action == "manual" for change in changes):
-        console.print("[red]some pieces need your edit (above)[/]: the harness refuses to build without them.")
+        first = "`uv run dbt deps` (see the note), " if deps else ""
+        console.print(f"wrote {len(writes)} file(s). Next: {first}`uv run pytest`, then `uv run quality gate`.")
 
 
 def _shown(path: Path) -> str:
+    """Relative to the working directory, or from ~ (a profiles.yml in ~/.dbt), or absolute."""
     try:
-        return os.path.relpath(path)
+        shown = os.path.relpath(path)
     except ValueError:  # another drive (Windows)
         return str(path)
+    if not shown.startswith(".."):
+        return shown
+    home = Path.home()
+    return f"~{os.sep}{path.relative_to(home)}" if path.is_relative_to(home) else str(path)
 
 
 def register(app: typer.Typer) -> None:

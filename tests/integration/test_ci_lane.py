@@ -1,5 +1,6 @@
 """The fast `tag:ci` lane of the PR workflow: staging, dimensions, seeds and snapshots build and test alone,
-through the plugin's fixtures, on the embedded engine in an ephemeral schema (as the README shows)."""
+through the plugin's per-worker fixtures (`dbt` writes), on the embedded engine in an ephemeral schema (as the
+README shows)."""
 
 from __future__ import annotations
 
@@ -30,7 +31,9 @@ CI_SUBSET = [
 ]
 
 
-def test_the_ci_subset_builds_alone_and_every_test_of_it_passes(dbt: DbtInvoker, seed_fixtures: dict[str, int]) -> None:
+def test_the_ci_subset_builds_alone_and_every_test_of_it_passes(
+    dbt: DbtInvoker, worker_seed_fixtures: dict[str, int]
+) -> None:
     run = dbt.run(["build", "--select", "tag:ci"], expect_pass=False)
 
     assert run.failed == [], [f"{node.name}: {node.message}" for node in run.failed]

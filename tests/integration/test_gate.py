@@ -90,6 +90,7 @@ def test_second_batch_closes_changed_customer_versions_without_overlap(prod: Pro
         int(key) for key in after if key in before and after[key]["updated_at"] != before[key]["updated_at"]
     )
     assert changed, "the second batch must change some customers"
+    assert (second_batch.publish_mode, second_batch.status) == ("transaction", "published")
     versions = prod.query(
         "select customer_id, count(*), count(*) filter (where is_current), count(*) filter (where valid_to is not null) "
         "from marts.dim_customers group by customer_id having count(*) > 1 order by customer_id"

@@ -1,4 +1,7 @@
-"""The pytest plugin on a project that is not ours: fixtures, ephemeral schemas, xdist, guards, cleanup."""
+"""The pytest plugin on a project that is not ours: fixtures, ephemeral schemas, guards, cleanup.
+
+The build shared by xdist workers (and `--build-per-worker`) is tested in test_shared_build.py.
+"""
 
 from __future__ import annotations
 
@@ -75,17 +78,6 @@ def test_keep_schema_keeps_the_workspace_for_debugging(shop: pytest.Pytester) ->
     connection = duckdb.connect(str(shop.path / ".quality" / "ephemeral" / kept), read_only=True)
     schemas = {row[0] for row in connection.execute("select schema_name from information_schema.schemata").fetchall()}
     assert {f"{base}_raw", f"{base}_staging", f"{base}_marts"} <= schemas
-
-
-def test_two_xdist_workers_get_distinct_schemas_and_no_lock_conflict(shop: pytest.Pytester) -> None:
-    shop.makepyfile(test_a=BUILD_AND_CHECK, test_b=BUILD_AND_CHECK.replace("def test_build", "def test_build_b"))
-    result = shop.runpytest_subprocess("-p", "no:cacheprovider", "-s", "-n", "2", "--dist", "load")
-    result.assert_outcomes(passed=2)
-    bases = {path.stem for path in shop.path.glob("*.base")}
-    assert len(bases) == 2, result.outlines
-    assert {base.rsplit("_", 1)[1] for base in bases} == {"gw0", "gw1"}
-    assert len({base.rsplit("_", 2)[1] for base in bases}) == 1  # one run id shared by the workers
-    assert _ephemeral_leftovers(shop.path) == []
 
 
 def test_a_project_without_the_schema_macro_is_refused_before_building(pytester: pytest.Pytester) -> None:

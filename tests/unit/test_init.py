@@ -45,7 +45,7 @@ def _files(root: Path) -> dict[str, bytes]:
 def test_a_fresh_project_gets_every_piece_listed_before_it_is_written(project: Path) -> None:
     assert _actions(project) == {
         "macros/generate_schema_name.sql": "create",
-        "profiles.yml": "append",
+        "profiles.yml": "insert",  # the `local` output goes first in the profile's outputs, not at the end
         "pyproject.toml": "append",
         "tests/test_dbt_quality.py": "create",
         ".pre-commit-config.yaml": "create",
@@ -131,6 +131,7 @@ def test_an_own_generate_schema_name_is_reported_not_overwritten(
     out = capsys.readouterr().out
     assert "skip: needs your edit" in out
     assert "schemas.sql defines its own generate_schema_name" in out
+    assert "wrote" not in out  # the other files are written, but the closing line is only the hand edit
     assert (project / "macros" / "schemas.sql").read_text() == own
     assert not (project / "macros" / "generate_schema_name.sql").exists()
 
@@ -194,7 +195,7 @@ def test_an_existing_pre_commit_config_gets_our_hooks_first_and_keeps_the_rest(p
     )
     (project / ".pre-commit-config.yaml").write_text(theirs)
     change = scaffold.pre_commit_change(scaffold.Layout(project, project), scaffold.HOOKS)
-    assert change.action == "append"
+    assert change.action == "insert"  # our repo goes first in `repos:`
     config = yaml.safe_load(change.text)
     assert [repo["repo"] for repo in config["repos"]] == ["local", "https://github.com/astral-sh/ruff-pre-commit"]
     assert config["ci"] == {"autofix_prs": False}

@@ -14,8 +14,11 @@ from quality.raw_sources import (
     check_fixture_tables,
     declared_sources,
     fixture_folder,
+    gate_hint,
+    generator_mismatch,
     require_raw_tables,
     require_source_data,
+    seeds_read_as_sources,
 )
 
 MANIFEST = {
@@ -46,9 +49,8 @@ def test_fixture_files_that_are_declared_sources_pass() -> None:
     [
         (["orders", "zz_extra"], "zz_extra.csv in fx is"),
         (["orders copy", "lines", "orders"], "lines.csv, orders copy.csv in fx are"),
-        (["accounts"], "accounts.csv in fx is"),  # a source, but not one read from the raw schema
     ],
-    ids=["stray-file", "file-names-that-are-no-table", "source-of-another-schema"],
+    ids=["stray-file", "file-names-that-are-no-table"],
 )
 def test_a_fixture_file_that_is_no_declared_source_is_refused_naming_it(loaded: list[str], files: str) -> None:
     with pytest.raises(FixtureError) as error:
@@ -123,3 +125,82 @@ def test_no_folder_or_a_folder_without_csv_means_no_fixtures_to_load(tmp_path: P
     (tmp_path / "raw").mkdir()
     (tmp_path / "raw" / "orders.csv").write_text("order_id\n1\n", encoding="utf-8")
     assert fixture_folder(tmp_path / "raw") == tmp_path / "raw"
+
+
+# A public project's sources, as dbt-labs/jaffle-shop writes them: the schema as written, not the harness's var.
+LITERAL = {
+    "sources": {
+        f"source.jaffle.ecom.{name}": {
+            "name": name,
+            "source_name": "ecom",
+            "schema": "raw",
+            "identifier": f"raw_{name}",
+            "original_file_path": "models/staging/__sources.yml",
+        }
+        for name in ("orders", "customers")
+    }
+}
+ADVICE = (
+    "The harness loads raw data into the schema var('raw_schema') names (ws_raw here), but these sources name "
+    "their schema as written, so no fixture or seed can reach them. Let them read the var, which keeps their "
+    "schema in your own runs: in models/staging/__sources.yml, source 'ecom' (tables raw_customers, raw_orders): "
+    "schema: \"{{ var('raw_schema', 'raw') }}\"."
+)
+
+
+def test_a_fixture_for_a_source_that_names_its_schema_as_written_says_how_to_read_the_var() -> None:
+    with pytest.raises(FixtureError) as error:
+        check_fixture_tables(Path("fx"), ["raw_orders", "raw_customers"], declared_sources(LITERAL), "ws_raw")
+    assert str(error.value) == f"raw_customers.csv, raw_orders.csv in fx cannot reach the project. {ADVICE}"
+
+
+def test_a_missing_source_that_names_its_schema_as_written_is_told_the_fix(tmp_path: Path) -> None:
+    engine = DuckDBEngine(tmp_path / "w.duckdb")
+    try:
+        with pytest.raises(QualityError) as error:
+            require_source_data(engine, LITERAL, "the test workspace ws", "Add fixtures.", raw_schema="ws_raw")
+    finally:
+        engine.close()
+    assert str(error.value) == (
+        "no raw data on the test workspace ws: source table(s) raw.raw_customers, raw.raw_orders do not exist. "
+        f"Add fixtures. {ADVICE}"
+    )
+
+
+@pytest.mark.parametrize("where", ["meta", "source_meta", "config"])
+@pytest.mark.parametrize("setting", ["external_location", "plugin"])
+def test_a_source_dbt_duckdb_reads_from_files_needs_no_raw_table(where: str, setting: str) -> None:
+    manifest = {"sources": {**MANIFEST["sources"]}}
+    manifest["sources"]["source.shop.files.returns"] = {
+        "name": "returns",
+        "schema": "csv_files",
+        where: {setting: "data/returns.csv"},
+    }
+    assert "returns" not in {table.identifier for table in declared_sources(manifest)}
+    assert len(declared_sources(manifest)) == 4
+
+
+def test_seeds_that_models_read_through_source_are_named_to_be_built_first() -> None:
+    manifest = {
+        **LITERAL,
+        "nodes": {
+            "seed.jaffle.raw_orders": {"resource_type": "seed", "schema": "RAW", "name": "raw_orders", "alias": None},
+            "seed.jaffle.raw_items": {"resource_type": "seed", "schema": "raw", "name": "raw_items", "alias": None},
+            "model.jaffle.raw_customers": {"resource_type": "model", "schema": "raw", "name": "raw_customers"},
+        },
+    }
+    assert seeds_read_as_sources(manifest) == ["raw_orders"]  # raw_items is read by ref(); a model is no seed
+
+
+def test_the_gate_offers_the_generator_only_to_projects_whose_sources_it_makes() -> None:
+    demo = [SourceTable("raw", name) for name in ("orders", "customers", "payments")]
+    assert "--orders N" in gate_hint(demo)
+    assert generator_mismatch(demo) is None
+
+    other = declared_sources(LITERAL)
+    assert "--orders" not in gate_hint(other)
+    assert generator_mismatch(other) == (
+        "--orders generates the tables stores, products, customers, orders, order_lines, payments (the demo retail "
+        "project's sources), but this project's sources include raw_customers, raw_orders, which it cannot make. "
+        "Pass --fixtures <folder of <table>.csv> with one file per source table instead."
+    )
