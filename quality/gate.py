@@ -56,6 +56,7 @@ class GateOptions:
     artifacts_root: Path = DEFAULT_ROOT
     threads: int | None = None
     full_refresh: tuple[str, ...] = ()  # incremental models rebuilt from their sources, not merged onto prod
+    dbt_vars: dict[str, Any] = field(default_factory=dict)  # the project's own vars (dbt's --vars)
 
 
 @dataclass
@@ -127,6 +128,7 @@ def run_gate(
             separate_file=False,
             progress=_pausing(progress),
             quiet=True,
+            dbt_vars=options.dbt_vars,
         )
         workspace.dbt.threads = options.threads
         report.audit_base = workspace.base
@@ -222,7 +224,9 @@ def _audit_and_publish(
     with _timed(report, "load_raw"):
         report.raw_tables = _load_raw(workspace, options)
     with _timed(report, "parse"):
-        prod = DbtInvoker(project, target, workspace.artifacts_dir / "prod_target", quiet=True)
+        prod = DbtInvoker(
+            project, target, workspace.artifacts_dir / "prod_target", extra_vars=dict(options.dbt_vars), quiet=True
+        )
         prod_manifest = prod.parse_cached(PARSE_CACHE)
         if options.fixtures_dir is None and options.orders is None and not seeds_provide_every_source(prod_manifest):
             workspace.dbt.raw_schema = None  # no raw data given: read the target's own raw sources

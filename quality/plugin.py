@@ -96,6 +96,12 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         "(default, or ini build_per_worker = false: one read-only build shared by the workers)",
     )
     group.addoption(
+        "--dbt-vars",
+        default=None,
+        help="the project's own dbt vars for every build, as for dbt --vars: '{load_source_data: true}' "
+        "(default: ini dbt_vars)",
+    )
+    group.addoption(
         "--raw-fixtures-dir",
         default=None,
         help="folder of <table>.csv raw fixtures (default: ini raw_fixtures_dir, else tests/fixtures/raw)",
@@ -124,6 +130,7 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     )
     parser.addini("dbt_project_dir", "folder holding dbt_project.yml", default="dbt")
     parser.addini("raw_fixtures_dir", "folder of raw fixture CSVs", default="tests/fixtures/raw")
+    parser.addini("dbt_vars", "the project's own dbt vars for every build (YAML mapping, as dbt --vars)", default="")
     parser.addini(
         "build_per_worker",
         "every xdist worker builds for itself instead of sharing one read-only build",
@@ -318,6 +325,7 @@ def worker_schema(pytestconfig: pytest.Config, dbt_project: DbtProject, dbt_targ
         base=_base(pytestconfig, _worker_id(pytestconfig) or SERIAL_WORKER),
         keep=pytestconfig.getoption("--keep-schema"),
         quiet=True,
+        dbt_vars=_dbt_vars(pytestconfig),
     )
     with _terminate_as_interrupt():
         try:
@@ -404,6 +412,7 @@ def _build_shared(config: pytest.Config, project: DbtProject, target: Target, ba
         base=base,
         keep=True,  # the run's owner drops it, once every worker is done
         quiet=True,
+        dbt_vars=_dbt_vars(config),
     )
     try:
         try:
@@ -538,6 +547,19 @@ def _build_project(workspace: Workspace, stand_ins: StandIns, *, expect_pass: bo
     )
 
 
+def _dbt_vars(config: pytest.Config) -> dict[str, Any]:
+    """--dbt-vars (else ini dbt_vars); a bad value is a usage error naming the option."""
+    from quality.errors import UsageError
+    from quality.runner import parse_dbt_vars
+
+    text = config.getoption("--dbt-vars")
+    option = "--dbt-vars" if text is not None else "ini dbt_vars"
+    try:
+        return parse_dbt_vars(text if text is not None else str(config.getini("dbt_vars")), option=option)
+    except UsageError as error:
+        raise pytest.UsageError(str(error)) from None
+
+
 def _raw_data_hint(directory: Path, *, loaded: bool) -> str:
     if loaded:
         return f"Add one <table>.csv per missing source table to {directory}, or make it a seed of the project."
@@ -576,7 +598,7 @@ def prod_manifest(pytestconfig: pytest.Config, dbt_project: DbtProject, dbt_targ
     from quality.runner import DbtInvoker
 
     folder = Path(pytestconfig.rootpath) / "artifacts" / "pytest" / f"prod_manifest_{dbt_target.name}"
-    return DbtInvoker(dbt_project, dbt_target, folder, quiet=True).parse()
+    return DbtInvoker(dbt_project, dbt_target, folder, extra_vars=_dbt_vars(pytestconfig), quiet=True).parse()
 
 
 @pytest.fixture(scope="session")

@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from quality.errors import DbtRunError
+from quality.errors import DbtRunError, UsageError
 from quality.project import DbtProject
 from quality.relocation import PLACEHOLDER, NotRelocatable, relocate
 from quality.targets import Target
@@ -522,3 +522,30 @@ def parsed_files(root: Path) -> list[Path]:
                 if file.is_file() and not any(part.startswith(".") for part in file.relative_to(root).parts)
             ]
     return sorted(set(files))
+
+
+def parse_dbt_vars(text: str | None, *, option: str) -> dict[str, Any]:
+    """dbt's `--vars` value (a YAML or JSON mapping, e.g. `{load_source_data: true}`) as a dict; {} for none."""
+    import yaml
+
+    if text is None or not text.strip():
+        return {}
+    try:
+        value = yaml.safe_load(text)
+    except yaml.YAMLError as error:
+        raise UsageError(
+            f"{option} {text!r} is not YAML ({str(error).splitlines()[0]}); write a mapping, e.g. "
+            "'{load_source_data: true}', as for dbt's --vars."
+        ) from None
+    if not isinstance(value, dict):
+        raise UsageError(
+            f"{option} {text!r} is not a mapping of var names to values; write e.g. '{{load_source_data: true}}', "
+            "as for dbt's --vars."
+        )
+    reserved = sorted({"quality_schema_base", "raw_schema"} & set(value))
+    if reserved:
+        raise UsageError(
+            f"{option} sets {', '.join(reserved)}, which the harness sets for every ephemeral build; leave "
+            f"{'it' if len(reserved) == 1 else 'them'} out."
+        )
+    return {str(key): item for key, item in value.items()}

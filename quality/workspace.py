@@ -84,8 +84,10 @@ def open_workspace(
     separate_file: bool = True,
     progress: ProgressCallback | None = None,
     quiet: bool = False,
+    dbt_vars: dict[str, Any] | None = None,
 ) -> Workspace:
-    """Create an ephemeral workspace (a new base, or a given one after the prod guard)."""
+    """Create an ephemeral workspace (a new base, or a given one after the prod guard); `dbt_vars` are the
+    project's own vars (dbt's --vars), passed to every dbt command of the workspace."""
     base = base or new_base(prefix, run_id=run_id, worker=worker)
     assert_ephemeral(base, prod_schemas={target.schema})
     owns_file = False
@@ -100,6 +102,7 @@ def open_workspace(
         target_path=artifacts_dir / "target",
         schema_base=base,
         raw_schema=f"{base}_raw",
+        extra_vars=dict(dbt_vars or {}),
         progress=progress,
         quiet=quiet,
     )

@@ -23,6 +23,7 @@ from quality.commands.common import (
     terminate_as_interrupt,
 )
 from quality.gate import GateOptions, GateReport, check_options, run_gate
+from quality.runner import parse_dbt_vars
 from quality.schemas import DEFAULT_KEEP_BACKUPS
 
 
@@ -48,6 +49,10 @@ def gate(
         ),
     ] = DEFAULT_KEEP_RUNS,
     threads: Annotated[int | None, typer.Option(help="dbt threads")] = None,
+    dbt_vars: Annotated[
+        str | None,
+        typer.Option("--vars", help="the project's own dbt vars, as for dbt --vars: '{load_source_data: true}'"),
+    ] = None,
     full_refresh: Annotated[
         list[str] | None,
         typer.Option(help="incremental model to rebuild from its sources instead of merging onto prod (repeat)"),
@@ -67,6 +72,7 @@ def gate(
         artifacts_root=artifacts_dir,
         threads=threads,
         full_refresh=tuple(full_refresh or ()),
+        dbt_vars=parse_dbt_vars(dbt_vars, option="--vars"),
     )
     check_options(options)  # usage errors first: before the target is resolved (or a local endpoint started)
     project, resolved = project_and_target(project_dir, profiles_dir, target)

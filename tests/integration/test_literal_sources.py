@@ -78,3 +78,20 @@ def test_a_literal_source_with_no_data_names_the_file_and_the_line_to_write(pyte
         "in models/sources.yml, source 'ecom' (tables raw_orders): schema: \"{{ var('raw_schema', 'raw') }}\"" in output
     )
     assert "Traceback" not in output
+
+
+def test_seeds_enabled_by_a_var_are_built_with_dbt_vars(pytester: pytest.Pytester) -> None:
+    """dbt-labs/jaffle-shop switches its seeds on with a var that only the command line can set."""
+    _jaffle_shop_layout(pytester.path, seeds=True)
+    with (pytester.path / "dbt_project.yml").open("a", encoding="utf-8") as config:
+        config.write("    +enabled: \"{{ var('load_source_data', false) }}\"\n")
+
+    without = pytester.runpytest_subprocess("-p", "no:cacheprovider", "tests/test_dbt_quality.py")
+    without.assert_outcomes(errors=2)
+    assert "source table(s) raw.raw_customers, raw.raw_orders do not exist" in " ".join(without.stdout.str().split())
+
+    result = pytester.runpytest_subprocess(
+        "-p", "no:cacheprovider", "--dbt-vars", "{load_source_data: true}", "tests/test_dbt_quality.py"
+    )
+    result.assert_outcomes(passed=2)
+    assert _ephemeral_leftovers(pytester.path) == []

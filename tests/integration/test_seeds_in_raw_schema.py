@@ -87,8 +87,8 @@ def _shop_with_a_raw_seed(root: Path, *, macro: str | None = None) -> Path:
     return project
 
 
-def _gate(root: Path, project: Path, *, fixtures: bool = True) -> subprocess.CompletedProcess[str]:
-    args = ["gate", "--project-dir", str(project), "--artifacts-dir", str(root / "runs")]
+def _gate(root: Path, project: Path, *extra: str, fixtures: bool = True) -> subprocess.CompletedProcess[str]:
+    args = ["gate", "--project-dir", str(project), "--artifacts-dir", str(root / "runs"), *extra]
     args += ["--fixtures", str(root / "fixtures")] if fixtures else []
     env = {**os.environ, "SHOP_DUCKDB_PATH": str(root / "shop.duckdb"), "COLUMNS": "400"}
     return subprocess.run(
@@ -121,16 +121,23 @@ def test_a_raw_seed_bound_elsewhere_than_the_raw_fixtures_is_refused_before_anyt
     assert not (tmp_path / "shop.duckdb").exists() or not _relations(tmp_path / "shop.duckdb")
 
 
-def test_seeds_that_models_read_through_source_are_built_before_their_readers(tmp_path: Path) -> None:
-    """dbt-labs/jaffle-shop's layout: the raw data are seeds, and the staging models read them with source()."""
+@pytest.mark.parametrize("enabled_by_a_var", [False, True], ids=["seeds", "seeds-enabled-by-vars"])
+def test_seeds_that_models_read_through_source_are_built_before_their_readers(
+    tmp_path: Path, enabled_by_a_var: bool
+) -> None:
+    """dbt-labs/jaffle-shop's layout: the raw data are seeds (switched on by a var), read with source()."""
     project = write_mini_project(tmp_path)
     with (project / "dbt_project.yml").open("a") as config:  # the contract of fct_sales wants a bigint key
         config.write("seeds:\n  shop:\n    +schema: raw\n    sales:\n      +column_types: {sale_id: bigint}\n")
+        if enabled_by_a_var:
+            config.write("    +enabled: \"{{ var('load_source_data', false) }}\"\n")
     (project / "seeds").mkdir()
     (project / "seeds" / "sales.csv").write_text((tmp_path / "fixtures" / "sales.csv").read_text())
     (tmp_path / "fixtures" / "sales.csv").unlink()
 
-    done = _gate(tmp_path, project, fixtures=False)
+    done = _gate(
+        tmp_path, project, *(["--vars", "{load_source_data: true}"] if enabled_by_a_var else []), fixtures=False
+    )
 
     assert done.returncode == 0, done.stdout + done.stderr
     results = json.loads(next((tmp_path / "runs").glob("*/run_results.json")).read_text())["results"]

@@ -9,7 +9,8 @@ from dbt.clients.yaml_helper import load_yaml_text
 from dbt.exceptions import YamlLoadError
 from dbt_common.exceptions import CompilationError, DbtValidationError
 
-from quality.runner import dbt_error_text
+from quality.errors import UsageError
+from quality.runner import dbt_error_text, parse_dbt_vars
 
 BROKEN_YAML = "models:\n  - name: a\n    columns:\n      - name: id\n        tests: [unique\n      - name: x\n"
 
@@ -51,3 +52,30 @@ def test_a_compilation_error_keeps_its_model_file_and_line(tmp_path: Path) -> No
     assert dbt_error_text(error, tmp_path) == (
         "Compilation Error: unexpected '}', expected ')'; line 1; select {{ ref(\"a\" }} as x"
     )
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        (None, {}),
+        ("", {}),
+        ("{load_source_data: true}", {"load_source_data": True}),
+        ('{"start": "2024-01-01", "days": 3}', {"start": "2024-01-01", "days": 3}),
+    ],
+)
+def test_dbt_vars_are_a_yaml_mapping(text: str | None, expected: dict[str, object]) -> None:
+    assert parse_dbt_vars(text, option="--vars") == expected
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("[1, 2]", "--vars '[1, 2]' is not a mapping of var names to values"),
+        ("{a: [}", "--vars '{a: [}' is not YAML"),
+        ("{raw_schema: x}", "--vars sets raw_schema, which the harness sets for every ephemeral build; leave it out."),
+    ],
+)
+def test_bad_dbt_vars_are_a_usage_error_naming_the_option(text: str, message: str) -> None:
+    with pytest.raises(UsageError) as error:
+        parse_dbt_vars(text, option="--vars")
+    assert str(error.value).startswith(message)
