@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from quality.raw_sources import SourceTable, declared_sources
+from quality.raw_sources import SourceTable, declared_sources, seed_key, seeds
 from quality.workspace import Workspace
 
 
@@ -33,7 +33,7 @@ class StandIns:
     @property
     def provided(self) -> set[tuple[str, str]]:
         """(schema, identifier), lower case, of every source stood in for."""
-        return {(t.schema.lower(), t.identifier.lower()) for t in [*self.fixtures, *self.seeds]}
+        return {t.key for t in [*self.fixtures, *self.seeds]}
 
     @property
     def seed_names(self) -> list[str]:
@@ -45,14 +45,9 @@ def plan_stand_ins(workspace: Workspace, manifest: dict[str, Any], fixtures_dir:
     plan = StandIns()
     if not workspace.owns_file or workspace.engine.name != "duckdb":
         return plan
-    seeds = {
-        str(node.get("alias") or node["name"]).lower(): (
-            str(node["name"]),
-            str(node["schema"]),
-            str(node.get("alias") or node["name"]),
-        )
-        for node in manifest.get("nodes", {}).values()
-        if node.get("resource_type") == "seed"
+    by_table = {
+        seed_key(node)[1]: (str(node["name"]), str(node["schema"]), str(node.get("alias") or node["name"]))
+        for node in seeds(manifest)
     }
     for table in declared_sources(manifest):
         if table.schema == workspace.raw_schema or table.schema.startswith(f"{workspace.base}_"):
@@ -62,8 +57,8 @@ def plan_stand_ins(workspace: Workspace, manifest: dict[str, Any], fixtures_dir:
         csv = fixtures_dir / f"{table.identifier}.csv" if fixtures_dir is not None else None
         if csv is not None and csv.is_file():
             plan.fixtures[table] = csv
-        elif table.identifier.lower() in seeds and seeds[table.identifier.lower()][1] != table.schema:
-            plan.seeds[table] = seeds[table.identifier.lower()]
+        elif (seed := by_table.get(table.key[1])) is not None and seed[1] != table.schema:
+            plan.seeds[table] = seed
     return plan
 
 

@@ -39,6 +39,7 @@ import os
 import signal
 import sys
 from collections.abc import Iterator
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -215,15 +216,19 @@ def _drop_shared_build(config: pytest.Config) -> None:
 
 
 def _resolve_target(config: pytest.Config, name: str) -> Target:
-    from quality.project import load_project
     from quality.targets import resolve_target
 
-    project = load_project(
+    return resolve_target(_load_project(config), name)
+
+
+def _load_project(config: pytest.Config) -> DbtProject:
+    from quality.project import load_project
+
+    return load_project(
         _path_option(config, "--dbt-project-dir", "dbt_project_dir"),
         config.getoption("--dbt-profiles-dir"),
         option="--dbt-project-dir (or ini dbt_project_dir)",
     )
-    return resolve_target(project, name)
 
 
 @pytest.hookimpl(optionalhook=True)
@@ -273,26 +278,21 @@ def _shared_base(config: pytest.Config) -> str:
 
 def _per_worker(config: pytest.Config, target: Target) -> bool:
     """Whether the shared fixtures are the per-worker ones: asked for, or a per-process local endpoint."""
-    from quality.emulator.activation import LOCAL_OAUTH_TARGET, LOCAL_TARGET
+    from quality.emulator.activation import LOCAL_TARGETS
 
     option = config.getoption("--build-per-worker")
     wanted = bool(config.getini("build_per_worker")) if option is None else bool(option)
-    return wanted or target.name in (LOCAL_TARGET, LOCAL_OAUTH_TARGET)
+    return wanted or target.name in LOCAL_TARGETS
 
 
 @pytest.fixture(scope="session")
 def dbt_project(pytestconfig: pytest.Config) -> DbtProject:
-    from quality.project import load_project
     from quality.python_support import unsupported_python
 
     if (refusal := unsupported_python()) is not None:
         pytest.fail(refusal, pytrace=False)
 
-    return load_project(
-        _path_option(pytestconfig, "--dbt-project-dir", "dbt_project_dir"),
-        pytestconfig.getoption("--dbt-profiles-dir"),
-        option="--dbt-project-dir (or ini dbt_project_dir)",
-    )
+    return _load_project(pytestconfig)
 
 
 @pytest.fixture(scope="session")
@@ -503,15 +503,16 @@ def dbt_build(request: pytest.FixtureRequest, dbt_target: Target, seed_fixtures:
     return build.run
 
 
-def _source_data_refusal(config: pytest.Config, workspace: Workspace, *, loaded: bool) -> str | StandIns:
+def _source_data_refusal(config: pytest.Config, workspace: Workspace, *, loaded: bool) -> str | _BuildPlan:
     """Parse for the workspace (refused if a node lands outside the base), then require data for every source.
 
     Sources that name their schema as written get stand-ins in the workspace's own DuckDB file (fixtures
-    loaded now, seeds bridged after they are built: `quality.literal_sources`); returns the refusal or them.
+    loaded now, seeds bridged after they are built: `quality.literal_sources`); returns the refusal, or the
+    build's plan: the stand-ins and the seeds to build first.
     """
     from quality.errors import QualityError
     from quality.literal_sources import load_fixture_stand_ins, plan_stand_ins
-    from quality.raw_sources import require_source_data
+    from quality.raw_sources import require_source_data, seeds_read_as_sources
 
     manifest = workspace.parse()
     stand_ins = plan_stand_ins(workspace, manifest, _fixture_folder(config))
@@ -529,20 +530,22 @@ def _source_data_refusal(config: pytest.Config, workspace: Workspace, *, loaded:
         )
     except QualityError as error:
         return str(error)
-    return stand_ins
+    return _BuildPlan(stand_ins, sorted({*seeds_read_as_sources(manifest), *stand_ins.seed_names}))
 
 
-def _build_project(workspace: Workspace, stand_ins: StandIns, *, expect_pass: bool) -> DbtRun:
+@dataclass(frozen=True)
+class _BuildPlan:
+    stand_ins: StandIns
+    seeds_first: list[str]  # seeds that models read through source(), built before them
+
+
+def _build_project(workspace: Workspace, plan: _BuildPlan, *, expect_pass: bool) -> DbtRun:
     """`dbt build` of the parsed project; seeds that models read through source() are built first."""
-    import json
-
     from quality.literal_sources import bridge_seed_stand_ins
-    from quality.raw_sources import seeds_read_as_sources
 
-    manifest = json.loads((workspace.dbt.target_path / "manifest.json").read_text(encoding="utf-8"))
     return workspace.dbt.build(
-        seeds_first=sorted({*seeds_read_as_sources(manifest), *stand_ins.seed_names}),
-        after_seeds=lambda: bridge_seed_stand_ins(workspace, stand_ins),
+        seeds_first=plan.seeds_first,
+        after_seeds=lambda: bridge_seed_stand_ins(workspace, plan.stand_ins),
         expect_pass=expect_pass,
     )
 

@@ -35,6 +35,11 @@ class SourceTable:
     def label(self) -> str:
         return f"{self.schema}.{self.identifier}"
 
+    @property
+    def key(self) -> tuple[str, str]:
+        """(schema, table) in lower case, as `seeded_tables` holds them (DuckDB and Spark ignore case)."""
+        return (self.schema.lower(), self.identifier.lower())
+
 
 def declared_sources(manifest: dict[str, Any]) -> list[SourceTable]:
     """The manifest's source tables that are tables, sorted by schema and name.
@@ -118,9 +123,7 @@ GATE_HINT_NO_GENERATOR = (
 
 def gate_hint(declared: Sequence[SourceTable]) -> str:
     """The gate's way out; `--orders N` only where the generator makes this project's source tables."""
-    from quality.generate import RAW_TABLES
-
-    return GATE_HINT if {t.identifier for t in declared} <= set(RAW_TABLES) else GATE_HINT_NO_GENERATOR
+    return GATE_HINT if generator_mismatch(declared) is None else GATE_HINT_NO_GENERATOR
 
 
 def generator_mismatch(declared: Sequence[SourceTable]) -> str | None:
@@ -145,13 +148,19 @@ def fixture_folder(directory: Path | None) -> Path | None:
     return directory
 
 
+def seeds(manifest: dict[str, Any]) -> list[dict[str, Any]]:
+    """The seed nodes of the manifest."""
+    return [node for node in manifest.get("nodes", {}).values() if node.get("resource_type") == "seed"]
+
+
+def seed_key(node: dict[str, Any]) -> tuple[str, str]:
+    """(schema, table) of a seed's relation, lower case, comparable with `SourceTable.key`."""
+    return (str(node["schema"]).lower(), str(node.get("alias") or node["name"]).lower())
+
+
 def seeded_tables(manifest: dict[str, Any]) -> set[tuple[str, str]]:
     """(schema, table) of every seed of the project, lower case: a source may read what a seed builds."""
-    return {
-        (str(node["schema"]).lower(), str(node.get("alias") or node["name"]).lower())
-        for node in manifest.get("nodes", {}).values()
-        if node.get("resource_type") == "seed"
-    }
+    return {seed_key(node) for node in seeds(manifest)}
 
 
 def require_source_data(
@@ -170,7 +179,7 @@ def require_source_data(
     written is told how to read the var instead.
     """
     seeded = seeded_tables(manifest) | (also_provided or set())
-    declared = [t for t in declared_sources(manifest) if (t.schema.lower(), t.identifier.lower()) not in seeded]
+    declared = [t for t in declared_sources(manifest) if t.key not in seeded]
     require_raw_tables(engine, declared, where, hint, raw_schema=raw_schema)
 
 
@@ -197,20 +206,15 @@ def require_raw_tables(
 def seeds_provide_every_source(manifest: dict[str, Any]) -> bool:
     """Every declared source table is a seed of the project (where the manifest's target puts both): the
     project carries its own raw data, so a gate given none builds from the seeds, as the plugin does."""
-    declared = {(t.schema.lower(), t.identifier.lower()) for t in declared_sources(manifest)}
+    declared = {t.key for t in declared_sources(manifest)}
     return bool(declared) and declared <= seeded_tables(manifest)
 
 
 def seeds_read_as_sources(manifest: dict[str, Any]) -> list[str]:
     """Seeds that models read through `source()`: dbt sees no edge from such a seed to its readers, so a
     single `dbt build` may create a reader before the seed's table exists; they are built first."""
-    declared = {(t.schema.lower(), t.identifier.lower()) for t in declared_sources(manifest)}
-    return sorted(
-        str(node["name"])
-        for node in manifest.get("nodes", {}).values()
-        if node.get("resource_type") == "seed"
-        and (str(node["schema"]).lower(), str(node.get("alias") or node["name"]).lower()) in declared
-    )
+    declared = {t.key for t in declared_sources(manifest)}
+    return sorted(str(node["name"]) for node in seeds(manifest) if seed_key(node) in declared)
 
 
 def _here(engine: Engine, table: SourceTable) -> bool:

@@ -17,6 +17,7 @@ from quality.emulator.endpoint import DEFAULT_STATE_DIR, LocalEndpoint
 
 LOCAL_TARGET = "local_databricks"
 LOCAL_OAUTH_TARGET = "local_databricks_oauth"
+LOCAL_TARGETS = frozenset({LOCAL_TARGET, LOCAL_OAUTH_TARGET})  # the targets that start a local endpoint
 MARKER = "QUALITY_LOCAL_ENDPOINT"  # the host of the endpoint this process' DATABRICKS_* variables point at
 
 _started: list[LocalEndpoint] = []
@@ -24,7 +25,7 @@ _started: list[LocalEndpoint] = []
 
 def activate_for(target_name: str | None, *, state_dir: Path | None = DEFAULT_STATE_DIR) -> LocalEndpoint | None:
     """Start the endpoint for the local target (once per process); None for any other target."""
-    if target_name not in (LOCAL_TARGET, LOCAL_OAUTH_TARGET):
+    if target_name not in LOCAL_TARGETS:
         return None
     if os.environ.get(MARKER) and os.environ.get(MARKER) == os.environ.get("DATABRICKS_HOST"):
         return _started[0] if _started else None  # already pointing at a local endpoint
