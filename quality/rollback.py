@@ -115,10 +115,8 @@ def rollback_run(engine: Engine, run_dir: Path, *, target: str | None = None, fo
                 f"no run folder {run_dir} and no publish record of it; check --run-id and --artifacts-dir."
             )
         raise QualityError(f"run {run_dir.name} published nothing (no publish record); nothing to roll back.")
-    if rolled_back_at(record, run_dir) is not None:
-        raise QualityError(
-            f"run {run_dir.name} was already rolled back at {rolled_back_at(record, run_dir)}; nothing was changed."
-        )
+    if (when := rolled_back_at(record, run_dir)) is not None:
+        raise QualityError(f"run {run_dir.name} was already rolled back at {when}; nothing was changed.")
     if target is not None and record.get("target") != target:
         raise QualityError(
             f"run {run_dir.name} published to target '{record.get('target')}', not '{target}'; nothing was changed."

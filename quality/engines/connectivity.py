@@ -302,10 +302,11 @@ class _Preflight:
     def _deadline_message(self) -> str:
         host, seconds = self.address.display, _seconds(self.timeout_s)
         if self.phase == "api" and self.creds.user_login:
+            hint = self.creds.fix_hint()
             return (
                 f"the OAuth user login (U2M) to {host}{self.creds.describe()} did not complete within {seconds} s: "
                 f"no cached login was usable, so a browser login was started and nobody finished it. "
-                f"{self.creds.fix_hint()[0].upper()}{self.creds.fix_hint()[1:]}."
+                f"{hint[:1].upper()}{hint[1:]}."
             )
         if self.phase == "connect":
             return (
@@ -328,7 +329,7 @@ class _Preflight:
                 if message is not None:
                     return redact(message, *self.creds.secrets)
         return redact(
-            f"the preflight check of {self.address.display} failed ({type(error).__name__}: {_first_line(error)}). "
+            f"the preflight check of {self.address.display} failed ({type(error).__name__}: {first_line(error)}). "
             "Check DATABRICKS_HOST, DATABRICKS_HTTP_PATH and the credentials, then retry.",
             *self.creds.secrets,
         )
@@ -351,7 +352,7 @@ class _Preflight:
             return None
         host, kind = self.address.display, type(error).__name__
         status = _HTTP_STATUS_BY_ERROR.get(kind)
-        detail = f"{f'HTTP {status}' if status else kind}: {_first_line(error)}"
+        detail = f"{f'HTTP {status}' if status else kind}: {first_line(error)}"
         if status in (401, 403):
             access = (
                 f" Also check that this identity may use SQL warehouse {self.warehouse_id}."
@@ -384,7 +385,7 @@ class _Preflight:
         host, seconds = self.address.display, _seconds(self.timeout_s)
         if isinstance(error, requests.exceptions.SSLError):
             return (
-                f"the TLS handshake with {host} failed ({_first_line(error)}): if a proxy inspects TLS, point "
+                f"the TLS handshake with {host} failed ({first_line(error)}): if a proxy inspects TLS, point "
                 "REQUESTS_CA_BUNDLE at its CA certificate; otherwise check DATABRICKS_HOST."
             )
         if isinstance(error, TimeoutError) and self.phase == "connect":
@@ -409,7 +410,7 @@ class _Preflight:
         where = self.creds.describe() or f" (auth {self.creds.auth_type})"
         return (
             f"the workspace at {self.address.display} refused the OAuth login of client {client} "
-            f"({_first_line(error)}){where}: {self.creds.fix_hint()}."
+            f"({first_line(error)}){where}: {self.creds.fix_hint()}."
         )
 
 
@@ -437,7 +438,8 @@ def _chain(error: BaseException) -> Iterator[BaseException]:
         current = current.__cause__ or current.__context__
 
 
-def _first_line(error: BaseException) -> str:
+def first_line(error: BaseException) -> str:
+    """The first non-blank line of an error's text (without the SDK's `Config: host=...` suffix)."""
     text = _SDK_DEBUG_SUFFIX.sub("", str(error)).strip()
     return text.splitlines()[0] if text else type(error).__name__
 

@@ -31,6 +31,7 @@ import pyarrow as pa
 from quality.engines.connectivity import (
     Say,
     credentials,
+    first_line,
     parse_host,
     redact,
     say_on_stderr,
@@ -413,7 +414,7 @@ class DatabricksEngine:
             raise TargetError(self._no_session_message(f"no session within {timeout_s:g} s", warehouse_state))
         if "error" in outcome:
             error = outcome["error"]
-            cause = f"{type(error).__name__}: {_first_line(error)}"
+            cause = f"{type(error).__name__}: {first_line(error)}"
             raise TargetError(redact(self._no_session_message(cause, warehouse_state), *self._credentials.secrets))
         connection: Connection = outcome["connection"]
         self._connection = self._wrap(connection) if self._wrap is not None else connection
@@ -452,11 +453,6 @@ class DatabricksEngine:
                 )
             ) from None
         return self._wrap(connection) if self._wrap is not None else connection
-
-
-def _first_line(error: BaseException) -> str:
-    text = str(error).strip()
-    return text.splitlines()[0] if text else type(error).__name__
 
 
 def _connector_connect() -> ConnectFn:

@@ -77,11 +77,11 @@ def _import_clients() -> None:
     del databricks, sql
 
 
-def connect_timeout_s() -> float:
-    """Seconds to wait for the workspace: QUALITY_CONNECT_TIMEOUT, a positive number, else the default."""
+def connect_timeout_s(default: float = DEFAULT_TIMEOUT_S) -> float:
+    """Seconds to wait for the workspace: QUALITY_CONNECT_TIMEOUT, a positive number, else `default`."""
     text = os.environ.get("QUALITY_CONNECT_TIMEOUT", "").strip()
     if not text:
-        return DEFAULT_TIMEOUT_S
+        return default
     try:
         seconds = float(text)
     except ValueError:

@@ -39,6 +39,7 @@ from typing import Any, cast
 from quality import interrupts
 from quality.engines import run_log
 from quality.engines.base import Engine
+from quality.engines.connectivity import first_line
 from quality.errors import PublishError, QualityError
 
 ATOMIC = "atomic"
@@ -511,18 +512,18 @@ def _undo_ddl(
     error: BaseException,
 ) -> PublishError:
     """The block did not commit (Databricks rolled every table write back): undo the DDL done before it."""
-    reason = _first_line(error)
+    reason = first_line(error)
     problems: list[str] = []
     for step in views:
         try:
             _put_view_back(engine, step)
         except Exception as undo_error:
-            problems.append(f"view {step.prod_schema}.{step.prod_name}: {_first_line(undo_error)}")
+            problems.append(f"view {step.prod_schema}.{step.prod_name}: {first_line(undo_error)}")
     for step in created:
         try:
             engine.execute(f"drop table if exists {_prod_ref(engine, step)}")
         except Exception as undo_error:
-            problems.append(f"new table {step.prod_schema}.{step.prod_name}: {_first_line(undo_error)}")
+            problems.append(f"new table {step.prod_schema}.{step.prod_name}: {first_line(undo_error)}")
     if problems:
         return PublishError(
             f"Publishing to catalog {engine.database} failed: {reason}. The transaction wrote no table, but "
@@ -618,10 +619,6 @@ def _put_view_back(engine: Any, step: PublishStep) -> None:
         engine.execute(f"create or replace view {target} as {step.previous_definition}")
 
 
-def _first_line(error: BaseException) -> str:
-    return next((line.strip() for line in str(error).splitlines() if line.strip()), type(error).__name__)
-
-
 def _undo_partial_publish(
     engine: Any,
     touched: list[PublishStep],
@@ -631,7 +628,7 @@ def _undo_partial_publish(
 ) -> PublishError:
     """Put back every relation the publish touched (the failed one included: its statement may have
     committed before the error reached us); delete the `publishing` row when all went back."""
-    reason = _first_line(error)
+    reason = first_line(error)
     done, problems = _put_back(engine, touched)
     tables = sum(1 for step in done if step.kind == "table")
     views = len(done) - tables
@@ -679,7 +676,7 @@ def _put_back(engine: Any, steps: list[PublishStep]) -> tuple[list[PublishStep],
                 version = "drop it (it is new)" if step.prod_version is None else f"VERSION AS OF {step.prod_version}"
             else:
                 version = "its previous definition"
-            problems.append(f"{step.prod_schema}.{step.prod_name} ({version}): {_first_line(undo_error)}")
+            problems.append(f"{step.prod_schema}.{step.prod_name} ({version}): {first_line(undo_error)}")
     return done, problems
 
 

@@ -26,7 +26,6 @@ from quality.engines.base import Engine
 
 LOG_SCHEMA = "quality"
 LOG_TABLE = "publish_log"
-_REF = f'"{LOG_SCHEMA}"."{LOG_TABLE}"'
 _COLUMNS = "run_id, target, published_at, steps, status, rolled_back_at"
 PUBLISHING = "publishing"
 PUBLISHED = "published"
@@ -44,7 +43,7 @@ def kept_in(engine: Engine) -> bool:
 
 
 def ref(engine: Engine) -> str:
-    return _REF if engine.name == "duckdb" else engine.relation_ref(LOG_SCHEMA, LOG_TABLE)
+    return engine.relation_ref(LOG_SCHEMA, LOG_TABLE)
 
 
 def ensure_table(engine: Engine, *, catalog_managed: bool = False) -> None:
@@ -53,7 +52,7 @@ def ensure_table(engine: Engine, *, catalog_managed: bool = False) -> None:
     engine.create_schema(LOG_SCHEMA)
     if engine.name == "duckdb":
         engine.execute(
-            f"create table if not exists {_REF} (run_id varchar primary key, target varchar not null, "
+            f"create table if not exists {ref(engine)} (run_id varchar primary key, target varchar not null, "
             "published_at timestamptz not null, steps varchar not null, status varchar not null, "
             "rolled_back_at timestamptz)"
         )
@@ -74,7 +73,7 @@ def record_publish(
     if engine.name == "duckdb":
         ensure_table(engine)
         engine.execute(
-            f"insert into {_REF} ({_COLUMNS}) values (?, ?, ?, ?, ?, null)",
+            f"insert into {ref(engine)} ({_COLUMNS}) values (?, ?, ?, ?, ?, null)",
             [run_id, target, datetime.now(UTC), _json(steps), status],
         )
         return
@@ -118,7 +117,7 @@ def mark_rolled_back(engine: Engine, run_id: str) -> None:
         return
     if engine.name == "duckdb":
         engine.execute(
-            f"update {_REF} set status = 'rolled_back', rolled_back_at = ? where run_id = ?",
+            f"update {ref(engine)} set status = 'rolled_back', rolled_back_at = ? where run_id = ?",
             [datetime.now(UTC), run_id],
         )
         return
@@ -145,10 +144,6 @@ def unfinished(engine: Engine, target: str) -> list[dict[str, Any]]:
     return [record for record in records(engine, target) if record["status"] in UNFINISHED]
 
 
-def exists(engine: Engine) -> bool:
-    return _exists(engine)
-
-
 def sql_string(text: str) -> str:
     """A Databricks SQL string literal (backslash escapes are on by default there, so both `\\` and `'`
     are escaped with a backslash)."""
@@ -160,7 +155,7 @@ def _json(steps: list[dict[str, Any]]) -> str:
 
 
 def _exists(engine: Engine) -> bool:
-    return kept_in(engine) and LOG_SCHEMA in engine.list_schemas() and engine.relation_exists(LOG_SCHEMA, LOG_TABLE)
+    return kept_in(engine) and engine.relation_exists(LOG_SCHEMA, LOG_TABLE)
 
 
 def _select(engine: Engine, where: str, params: list[Any]) -> list[dict[str, Any]]:

@@ -11,7 +11,6 @@ OAuth secret. A bare `databricks://token:...@host` URL can only carry a token.
 
 from __future__ import annotations
 
-import os
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -77,11 +76,9 @@ def add_datasource(context: AbstractDataContext, target: str | Engine) -> SQLDat
 
 def databricks_connect_timeout_s() -> float:
     """QUALITY_CONNECT_TIMEOUT when set (the harness-wide connect timeout), else DATABRICKS_CONNECT_TIMEOUT_S."""
-    if not os.environ.get("QUALITY_CONNECT_TIMEOUT", "").strip():
-        return DATABRICKS_CONNECT_TIMEOUT_S
     from quality.engines.factory import connect_timeout_s
 
-    return connect_timeout_s()
+    return connect_timeout_s(default=DATABRICKS_CONNECT_TIMEOUT_S)
 
 
 def _add_duckdb(context: AbstractDataContext, url: str, creator: Callable[[], Any] | None) -> SQLDatasource:
