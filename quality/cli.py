@@ -30,6 +30,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "metrics",
     "rollback",
     "diff",
+    "pr",
     "doctor",
     "compile",
     "emulator",

@@ -257,21 +257,22 @@ class DbtInvoker:
         seeds_first: Sequence[str] = (),
         after_seeds: Callable[[], None] | None = None,
         expect_pass: bool = True,
+        args: Sequence[str] = (),
     ) -> DbtRun:
-        """`dbt build` of the project; the seeds named in `seeds_first` (read through `source()`, so dbt orders
-        nothing after them) are built with their tests first, then `after_seeds` runs, and then the rest, as
-        one `DbtRun`."""
+        """`dbt build` of the project (`args` narrow it, e.g. to resource types); the seeds named in
+        `seeds_first` (read through `source()`, so dbt orders nothing after them) are built with their tests
+        first, then `after_seeds` runs, and then the rest, as one `DbtRun`."""
         if not seeds_first:
-            return self.run(["build"], expect_pass=expect_pass)
-        first = self.run(["build", "--select", *seeds_first], expect_pass=False)
+            return self.run(["build", *args], expect_pass=expect_pass)
+        first = self.run(["build", *args, "--select", *seeds_first], expect_pass=False)
         if first.success:
             if after_seeds is not None:
                 after_seeds()
             earlier = _results_of(first.run_results_path)
-            second = self.run(["build", "--exclude", *seeds_first], expect_pass=False)
+            second = self.run(["build", *args, "--exclude", *seeds_first], expect_pass=False)
             _prepend_results(second.run_results_path, earlier)
             first = DbtRun(
-                args=("build",),
+                args=("build", *args),
                 success=second.success,
                 nodes=first.nodes + second.nodes,
                 target_path=self.target_path,

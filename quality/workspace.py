@@ -85,14 +85,18 @@ def open_workspace(
     progress: ProgressCallback | None = None,
     quiet: bool = False,
     dbt_vars: dict[str, Any] | None = None,
+    duckdb_file: Path | None = None,
 ) -> Workspace:
     """Create an ephemeral workspace (a new base, or a given one after the prod guard); `dbt_vars` are the
-    project's own vars (dbt's --vars), passed to every dbt command of the workspace."""
+    project's own vars (dbt's --vars), passed to every dbt command of the workspace. On DuckDB, `duckdb_file`
+    names the file of its own that the caller provides (and deletes), e.g. one file for several workspaces
+    built one after another."""
     base = base or new_base(prefix, run_id=run_id, worker=worker)
     assert_ephemeral(base, prod_schemas={target.schema})
     owns_file = False
-    if target.engine == "duckdb" and separate_file:
-        target = dataclasses.replace(target, duckdb_path=(EPHEMERAL_DIR / f"{base}.duckdb").resolve())
+    if target.engine == "duckdb" and (separate_file or duckdb_file is not None):
+        path = duckdb_file if duckdb_file is not None else EPHEMERAL_DIR / f"{base}.duckdb"
+        target = dataclasses.replace(target, duckdb_path=path.resolve())
         owns_file = True
     engine = open_engine(target)
     artifacts_dir = artifacts_root / base
