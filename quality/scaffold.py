@@ -71,6 +71,7 @@ def plan(project_dir: Path, root: Path) -> list[Change]:
         pytest_change(layout),
         example_test_change(layout),
         pre_commit_change(layout),
+        review_workflow_change(layout),
         gitignore_change(layout),
     ]
 
@@ -517,6 +518,54 @@ def _insert_repo(text: str, snippet: str) -> str | None:
 
 
 # --- .gitignore -----------------------------------------------------------------------------------------
+
+
+REVIEW_WORKFLOW = Path(".github/workflows/quality-pr.yml")
+_REVIEW_WORKFLOW_TEXT = """\
+# dbt-quality-harness: the data change review of every pull request (`quality pr`). The PR's working tree and
+# its merge base are built on the same raw data and every relation is compared by key; a change of data that
+# the PR does not declare under the model's meta.quality.changes fails this job.
+name: data change review
+
+on:
+  pull_request:
+
+permissions: {{}}
+
+jobs:
+  data-change-review:
+    runs-on: ubuntu-24.04
+    timeout-minutes: 30
+    permissions:
+      contents: read
+    env:
+      BASE_REF: ${{{{ github.base_ref }}}}
+    steps:
+      - uses: actions/checkout@11bd71901bbe5b1630ceea73d27597364c9af683 # v4.2.2
+        with:
+          persist-credentials: false
+          fetch-depth: 0 # the base branch's history, for git merge-base
+      - uses: actions/setup-python@0b93645e9fea7318ecaed2b359559ac225c90a2b # v5.3.0
+        with:
+          python-version: "3.11"
+      - name: Install the locked environment
+        run: |
+          python -m pip install uv
+          uv sync --frozen
+      - name: Every data change is declared
+        run: uv run quality pr --project-dir {project} --base "origin/$BASE_REF" --summary "$GITHUB_STEP_SUMMARY"
+"""
+
+
+def review_workflow_change(layout: Layout) -> Change:
+    """The PR job running `quality pr` (a workflow file of its own; an existing one is left alone)."""
+    path = layout.root / REVIEW_WORKFLOW
+    what = "a pull-request workflow running the data change review (`quality pr`)"
+    text = _REVIEW_WORKFLOW_TEXT.format(project=layout.project_ref)
+    if path.exists():
+        same = path.read_text(encoding="utf-8") == text
+        return Change(path, "present" if same else "kept", what, note="" if same else "your file is left as it is")
+    return Change(path, "create", what, text=text)
 
 
 def gitignore_change(layout: Layout) -> Change:

@@ -67,7 +67,10 @@ def print_outcome(changes: list[Change], *, dry_run: bool, deps: bool = False) -
         console.print(f"would write {len(writes)} file(s); run `quality init` without --dry-run to write them.")
     else:
         first = "`uv run dbt deps` (see the note), " if deps else ""
-        console.print(f"wrote {len(writes)} file(s). Next: {first}`uv run pytest`, then `uv run quality gate`.")
+        console.print(
+            f"wrote {len(writes)} file(s). Next: {first}`uv run pytest`, then `uv run quality gate`; "
+            "`uv run quality pr --base HEAD` reviews the data a change alters."
+        )
 
 
 def _shown(path: Path) -> str:

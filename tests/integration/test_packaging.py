@@ -79,7 +79,7 @@ def test_uv_add_of_the_wheel_resolves_with_the_pytest_cap(user_project: Path) ->
 
 def test_init_then_pytest_and_the_gate_pass_with_nothing_else_to_do(uv: str, user_project: Path) -> None:
     first = _ok(_run([uv, "run", "quality", "init"], cwd=user_project))
-    assert "wrote 6 file(s)" in first
+    assert "wrote 7 file(s)" in first
     assert "nothing to change" in _ok(_run([uv, "run", "quality", "init"], cwd=user_project))
 
     tests = _ok(_run([uv, "run", "pytest", "-n", "2", "-p", "no:cacheprovider"], cwd=user_project))
@@ -88,3 +88,11 @@ def test_init_then_pytest_and_the_gate_pass_with_nothing_else_to_do(uv: str, use
     gate = _ok(_run([uv, "run", "quality", "gate"], cwd=user_project))
     assert "PUBLISHED" in gate
     assert list((user_project / ".quality").glob("ephemeral/*.duckdb")) == []  # every workspace was dropped
+
+    # The data change review that `quality init` wired into the PR workflow runs on the user's project too.
+    identity = ["-c", "user.name=User", "-c", "user.email=user@example.invalid"]
+    _ok(_run(["git", "init", "--quiet", "--initial-branch", "main"], cwd=user_project))
+    _ok(_run(["git", *identity, "add", "--all"], cwd=user_project))
+    _ok(_run(["git", *identity, "commit", "--quiet", "-m", "feat: the project"], cwd=user_project))
+    review = _ok(_run([uv, "run", "quality", "pr", "--base", "HEAD"], cwd=user_project))
+    assert "PASSED, every data change is declared" in review

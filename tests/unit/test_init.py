@@ -49,6 +49,7 @@ def test_a_fresh_project_gets_every_piece_listed_before_it_is_written(project: P
         "pyproject.toml": "append",
         "tests/test_dbt_quality.py": "create",
         ".pre-commit-config.yaml": "create",
+        ".github/workflows/quality-pr.yml": "create",
         ".gitignore": "create",
     }
 
@@ -57,7 +58,7 @@ def test_dry_run_shows_the_plan_and_writes_nothing(project: Path, capsys: pytest
     before = _files(project)
     assert main(["init", "--dry-run"]) == 0
     out = capsys.readouterr().out
-    assert "would write 6 file(s)" in out
+    assert "would write 7 file(s)" in out
     assert "macros/generate_schema_name.sql" in out
     assert _files(project) == before
 
@@ -250,3 +251,31 @@ def test_the_harness_names_the_python_versions_it_runs_on(version: tuple[int, in
     if message:
         assert f"runs on Python 3.11 to 3.13, not {version[0]}.{version[1]}" in message
         assert 'requires-python = ">=3.11,<3.14"' in message
+
+
+def test_the_review_workflow_runs_quality_pr_on_the_project_and_is_schema_valid_and_zizmor_clean(
+    project: Path,
+) -> None:
+    import subprocess
+    import sys
+
+    scaffold.apply(scaffold.plan(project, project))
+    workflow = project / ".github" / "workflows" / "quality-pr.yml"
+    text = workflow.read_text(encoding="utf-8")
+    assert 'uv run quality pr --project-dir . --base "origin/$BASE_REF" --summary "$GITHUB_STEP_SUMMARY"' in text
+    assert "fetch-depth: 0" in text
+    bin_dir = Path(sys.executable).parent
+    schema = subprocess.run(
+        [str(bin_dir / "check-jsonschema"), "--builtin-schema", "vendor.github-workflows", str(workflow)],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert schema.returncode == 0, schema.stdout + schema.stderr
+    audit = subprocess.run(
+        [str(bin_dir / "zizmor"), "--offline", "--no-progress", str(workflow.parent)],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert audit.returncode == 0, audit.stdout + audit.stderr

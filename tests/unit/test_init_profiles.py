@@ -84,7 +84,7 @@ def test_profiles_yml_in_the_working_directory_is_the_one_changed_not_a_new_one_
     assert not (repo / "dbt_project" / "profiles.yml").exists()
     outputs = yaml.safe_load((repo / "profiles.yml").read_text())["jaffle_sample"]["outputs"]
     assert list(outputs) == ["local", "dev"]
-    assert "wrote 6 file(s)" in capsys.readouterr().out
+    assert "wrote 7 file(s)" in capsys.readouterr().out
     assert main(["init", "--project-dir", "dbt_project"]) == 0  # and a second run finds it there again
     assert "nothing to change" in capsys.readouterr().out
 

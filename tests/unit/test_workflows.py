@@ -198,6 +198,15 @@ class TestPullRequestWorkflow:
         assert '--base "$base" dbt/dbt_project.yml' in contract
         assert not any(SECRET_USE.search(str(value)) for _, value in walk(job))
 
+    def test_the_data_change_review_runs_quality_pr_against_the_merge_base_with_no_secret(self) -> None:
+        job = load(ROOT / ".github" / "workflows" / "pr.yml")["jobs"]["data-change-review"]
+        runs = [" ".join(str(step.get("run", "")).split()) for step in job["steps"]]
+
+        assert job["steps"][0]["with"] == {"persist-credentials": False, "fetch-depth": 0}
+        assert 'uv run quality pr --project-dir dbt --base origin/main --summary "$GITHUB_STEP_SUMMARY"' in runs
+        assert job["permissions"] == {"contents": "read"}
+        assert not any(SECRET_USE.search(str(value)) for _, value in walk(job))
+
     def test_the_fidelity_job_compares_both_engines_on_the_fixtures_with_no_secret(self) -> None:
         job = load(ROOT / ".github" / "workflows" / "pr.yml")["jobs"]["fidelity"]
         runs = [" ".join(str(step.get("run", "")).split()) for step in job["steps"]]
