@@ -317,3 +317,34 @@ def test_sample_project_defect_in_an_aggregate_fails_naming_the_column(
     finding = outcome.undeclared()[("customers", "column number_of_orders")]
     assert finding["rows"] > 0
     assert re.match(r"customer_id=\d+: \d+ -> \d+", finding["examples"][0])
+
+
+def test_a_base_that_does_not_build_is_one_message_naming_it(
+    sample_repo: Repo, capsys: pytest.CaptureFixture[str]
+) -> None:
+    broken = sample_repo.path / "dbt" / "models" / "marts" / "broken.sql"
+    broken.write_text("select no_such_column from {{ ref('stg_customers') }}\n", encoding="utf-8")
+    commit_all(sample_repo.path, "feat: a broken model")
+    try:
+        broken.unlink()  # the working tree fixes it; the base (HEAD) still has it
+        code = main(["pr", "--project-dir", "dbt", "--base", "HEAD"])
+        message = " ".join(capsys.readouterr().err.split())
+        assert code == 1
+        assert "the base revision" in message
+        assert "does not build" in message
+        assert "broken" in message
+    finally:
+        git(sample_repo.path, "reset", "--quiet", "--hard", "HEAD~1")
+
+
+def test_a_shallow_clone_without_the_base_says_how_to_fetch_it(
+    sample: Repo, tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    clone = tmp_path / "clone"
+    git(tmp_path, "clone", "--quiet", "--depth", "1", sample.path.as_uri(), str(clone))
+    monkeypatch.chdir(clone)
+    code = main(["pr", "--project-dir", "dbt", "--base", "HEAD~1"])
+    message = " ".join(capsys.readouterr().err.split())
+    assert code == 2
+    assert "--base HEAD~1 is not a commit of this repository (this is a shallow clone" in message
+    assert "fetch-depth: 0" in message
