@@ -13,9 +13,9 @@ import re
 from collections.abc import Callable, Iterator, Mapping
 from typing import Any
 
+from hooks.check_values import SET_ARGUMENTS, plain
 from hooks.declared_checks import Check
 
-SET_ARGUMENTS = ("value_set", "values", "type_list")
 # Expectations where a smaller set lets more rows pass.
 SHRINK_WIDENS = ("not_be_in_set", "not_in_set", "contain_set", "not_accepted_values")
 ERROR_IF = re.compile(r"^\s*(?P<op>!=|<>|>=|>|=)\s*(?P<count>\d+)\s*$")
@@ -79,7 +79,7 @@ def _tolerance(old: Mapping[str, Any], new: Mapping[str, Any]) -> Iterator[str]:
 
 def _as_set(value: Any) -> dict[str, Any]:
     items = value if isinstance(value, list) else [value]
-    return {json.dumps(item, sort_keys=True, default=str): item for item in items}
+    return {json.dumps(plain(item), sort_keys=True, default=str): item for item in items}
 
 
 def _sets(test: str) -> Callable[[Mapping[str, Any], Mapping[str, Any]], Iterator[str]]:
