@@ -25,8 +25,9 @@ _TOKEN = re.compile(
     """,
     re.VERBOSE | re.DOTALL,
 )
-# Arguments of a singular test's `config()` that the guard compares on their own (severity, enabled).
-CONFIG_COMPARED_APART = frozenset({"severity", "enabled"})
+# The `config()` arguments of a singular test that decide what fails; severity and enabled are compared
+# on their own, the rest (tags, meta, store_failures, alias, ...) do not change what the test checks.
+CONFIG_DECIDING = frozenset({"where", "error_if", "warn_if", "fail_calc", "limit"})
 _NO_SPACE_BEFORE = frozenset({",", ")", "]", ".", "}", ":"})
 _NO_SPACE_AFTER = frozenset({"(", "[", ".", "{", ":"})
 # Words followed by ` (` rather than a call's `(`, when a message shows tokens as SQL.
@@ -76,8 +77,8 @@ def _argument_end(items: Sequence[str], start: int) -> int:
     return len(items)
 
 
-def without_config_arguments(items: Sequence[str], names: frozenset[str] = CONFIG_COMPARED_APART) -> list[str]:
-    """The tokens with the named keyword arguments of every `config(...)` call left out."""
+def without_config_arguments(items: Sequence[str], kept_names: frozenset[str] = CONFIG_DECIDING) -> list[str]:
+    """The tokens with every keyword argument of a `config(...)` call left out but `kept_names`."""
     result: list[str] = []
     index = 0
     while index < len(items):
@@ -89,7 +90,7 @@ def without_config_arguments(items: Sequence[str], names: frozenset[str] = CONFI
             while index < len(items) and items[index] != ")":
                 end = _argument_end(items, index)
                 argument = list(items[index:end])
-                if not (len(argument) > 1 and argument[0] in names and argument[1] == "="):
+                if not (len(argument) > 1 and argument[1] == "=" and argument[0] not in kept_names):
                     kept.append(argument)
                 index = end + 1 if end < len(items) and items[end] == "," else end
             result.extend(
@@ -101,7 +102,7 @@ def without_config_arguments(items: Sequence[str], names: frozenset[str] = CONFI
 
 
 def _without_empty_config(items: list[str]) -> list[str]:
-    """`{{ config() }}` (all its arguments compared apart) says nothing: leave it out."""
+    """`{{ config() }}` (no argument that decides what fails) says nothing: leave it out."""
     empty = ["{{", "config", "(", ")", "}}"]
     for start in range(len(items) - len(empty), -1, -1):
         if items[start : start + len(empty)] == empty:

@@ -1,8 +1,8 @@
-"""pre-commit hook and PR check: no data test, unit test or expectation removed or weakened without a waiver.
+"""pre-commit hook and PR check: no data test, unit test or expectation removed, weakened or edited without a waiver.
 
-The project's YAML (and singular tests) in the working tree is compared with a git revision: in
-pre-commit `HEAD` (what the commit changes), in CI `--base origin/main` (compared with the merge base,
-so a commit made with `--no-verify` is still seen). Fails on
+The project's YAML (with singular tests and unit-test fixture files) in the working tree is compared with
+a git revision: in pre-commit `HEAD` (what the commit changes), in CI `--base origin/main` (compared with
+the merge base, so a commit made with `--no-verify` is still seen). Fails on
 
 - a removed or disabled (`enabled: false`) data test, unit test, singular test or GX expectation of a
   resource that is still in the project (deleting a model with its tests is not a weakening);
@@ -10,6 +10,19 @@ so a commit made with `--no-verify` is still seen). Fails on
 - wider bounds: `min_value` lowered or removed, `max_value` raised or removed, `strict_min`/`strict_max`
   switched off, a `value_set`/`values` grown, `mostly` lowered, a reconcile `tolerance` raised, a
   `where`/`row_condition` filter added or changed, an `error_if` threshold raised;
+- an edit of what a check expects (`hooks.check_values`), in any direction:
+  - a unit test's `given` or `expect` rows: inline rows, `format: csv` text, `format: sql`, a `fixture:`
+    file under `<test path>/fixtures/`. Compared as what the rows say: reordered keys or rows, other YAML
+    quoting (`30.00`, `"30.0"`), dict rows rewritten as CSV are not edits;
+  - a singular test's SQL, compared as tokens: whitespace, comments (`--`, `/* */`, `{# #}`) and the
+    case of SQL words are not edits; a literal, a condition, a join are; in its `config()`, only the
+    arguments that decide what fails (`where`, `error_if`, `warn_if`, `fail_calc`, `limit`) count;
+  - an expectation's expected value: `value`, `value_set`, `sum_total`, any argument but the bounds, and
+    the SQL of an `unexpected_rows` query, a `row_condition`'s `condition`, a reconcile's `against`,
+    `group_by` and `measures`. Bounds are free to narrow: `min_value` raised, `max_value` lowered,
+    `mostly` raised, `tolerance` lowered, a value set of `..._be_in_set` grown is a weakening, not an edit
+    (its shrinking is an edit, as the set is what is expected). Data tests' arguments are compared for
+    weakening only;
 
 unless the same change records a waiver with a reason in the YAML of the check's owner (the model, seed,
 snapshot or source table; the model a unit test tests; dbt_project.yml `vars:` for singular tests):
@@ -20,11 +33,18 @@ snapshot or source table; the model a unit test tests; dbt_project.yml `vars:` f
           waivers:
             - check: "unique(order_id)"
               reason: "order_id is no longer unique after the split into order lines; see PR 123"
+            - check: "unit_test(fct_orders_totals_add_up)"       # a changed check names its new value
+              new_value: {expect: "sha256:3f1c0a9b2d4e"}
+              reason: "shipping is now part of order_total; finance agreed in PR 124"
 
-A waiver counts for the change it is written with: one already in the base revision does not waive the
-next removal. Waived changes are listed (and written to `--summary`, e.g. $GITHUB_STEP_SUMMARY).
-Contracts are left to `dbt-contract-guard` (with its own approval, `contract_change_approved`), which the
-PR workflow also runs against the merge base: they are not reported twice.
+A changed check (an edit, or a wider bound) is waived only by a waiver whose `new_value:` names what the
+change makes of it, as the failure prints it: short values as they are (`{value: 120}`,
+`{min_value: -10}`), rows and SQL by a digest of their canonical form (`sha256:` and 12 hex). A waiver
+naming another value does not waive: the next edit needs its own. A waiver counts for the change it is
+written with: one already in the base revision does not waive the next removal or edit. Waived changes
+are listed (and written to `--summary`, e.g. $GITHUB_STEP_SUMMARY). Contracts are left to
+`dbt-contract-guard` (with its own approval, `contract_change_approved`), which the PR workflow also runs
+against the merge base: they are not reported twice.
 """
 
 from __future__ import annotations

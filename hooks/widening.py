@@ -3,7 +3,8 @@
 Each rule looks at one argument, in data tests (`arguments:`, e.g. dbt_utils.accepted_range,
 dbt_expectations) and in expectations (`kwargs:`, and a reconcile's `tolerance`) alike. Only a change
 that lets more rows pass is reported; a change the guard cannot order (a bound of another type) is
-reported too, since it may. Changes of SQL (an `unexpected_rows` query, a condition) are left to review.
+reported too, since it may. An edit of what a check expects, in any direction (an expected value, SQL,
+unit-test rows), is `hooks.check_values`'s.
 """
 
 from __future__ import annotations

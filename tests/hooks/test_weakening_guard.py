@@ -663,6 +663,7 @@ class TestEditedSingularTests:
                 "\tOR/* refunds */amount_refunded>order_total+0.01 {# j #}",
             ),
             ("-- Captured payments never exceed", "-- Paid amounts never exceed"),
+            ("select\n", "{{ config(tags=['finance']) }}\nSELECT\n"),
         ],
     )
     def test_a_comment_or_whitespace_only_edit_passes(
