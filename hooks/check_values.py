@@ -262,6 +262,14 @@ def _multiset_minus(rows: list[Any], other: list[Any]) -> list[Any]:
     return kept
 
 
+def _rows_counted(rows: list[Any], verb: str) -> str:
+    """`1 row added: {product_id: 101, unit_cost: 1}`, `3 rows removed: {...}, ...`; "" for none."""
+    if not rows:
+        return ""
+    more = ", ..." if len(rows) > 1 else ""
+    return f"{len(rows)} row{'s' if len(rows) > 1 else ''} {verb}: {_show(rows[0], 60)}{more}"
+
+
 def describe_rows(old: Any, new: Any) -> str:
     """`row {order_line_id: 1}: net_amount 56.97 -> 57.97`, or rows added and removed."""
     if isinstance(old, Mapping) and isinstance(new, Mapping) and "sql" in old and "sql" in new:
@@ -272,8 +280,8 @@ def describe_rows(old: Any, new: Any) -> str:
     if len(removed) == len(added):
         changes = [_row_change(before, after) for before, after in zip(removed, added, strict=True)]
     else:
-        changes = [f"{len(removed)} row(s) removed, {len(added)} added"]
-        changes += [f"- {_show(row, 50)}" for row in removed[:1]] + [f"+ {_show(row, 50)}" for row in added[:1]]
+        changes = [_rows_counted(removed, "removed"), _rows_counted(added, "added")]
+        changes = [change for change in changes if change]
     more = f" (and {len(changes) - 2} more)" if len(changes) > 2 else ""
     return "; ".join(changes[:2]) + more
 
@@ -286,9 +294,9 @@ def _describe(key: str, old: Any, new: Any) -> Iterator[str]:
             elif name not in old:
                 yield f"given {name} added"
             elif old[name] != new[name]:
-                yield f"given {name} {describe_rows(old[name], new[name])}"
+                yield _labelled(f"given {name}", describe_rows(old[name], new[name]))
     elif key == "expect":
-        yield f"expect {describe_rows(old, new)}"
+        yield _labelled("expect", describe_rows(old, new))
     elif key in SQL_ARGUMENTS | {SINGULAR_SQL} and _sql_difference(old, new):
         yield f"{key} {_sql_difference(old, new)}"
     elif key in SET_ARGUMENTS and isinstance(old, list) and isinstance(new, list):
@@ -298,6 +306,11 @@ def _describe(key: str, old: Any, new: Any) -> Iterator[str]:
         )
     else:
         yield f"{key} {_show(old)} -> {_show(new)}"
+
+
+def _labelled(label: str, change: str) -> str:
+    """`expect row {id: 1}: ...`, `given ref('x'): 1 row added: ...`."""
+    return f"{label} {change}" if change.startswith("row ") else f"{label}: {change}"
 
 
 def _is_tokens(value: Any) -> bool:
