@@ -21,10 +21,12 @@ from dataclasses import dataclass, field
 from pathlib import PurePosixPath
 from typing import Any
 
+from hooks.check_values import expectation_values, plain, singular_test_values, unit_test_values
 from hooks.dbt_layout import IGNORED_DIRS, as_mapping, model_meta
 from hooks.yaml_lines import LineList, line_of
 
 PROJECT_OWNER = "project"
+Fixtures = Mapping[tuple[str, str], str]  # unit-test fixture file text by (name, "csv" | "sql")
 NODE_SECTIONS = {"models": "model", "seeds": "seed", "snapshots": "snapshot"}
 TEST_KEYS = ("data_tests", "tests")
 TEST_CONFIG_KEYS = frozenset(
@@ -39,9 +41,16 @@ SQL_DISABLED = re.compile(r"enabled\s*=\s*false", re.IGNORECASE)
 
 @dataclass(frozen=True)
 class Waiver:
+    """`{check: ..., reason: ...}`, and for an edited check `new_value:` (kept as JSON; None when absent)."""
+
     check: str
     reason: str
     line: int
+    new_value: str | None = None
+
+    @property
+    def written_value(self) -> Any:
+        return json.loads(self.new_value) if self.new_value is not None else None
 
 
 @dataclass(frozen=True)
@@ -76,6 +85,7 @@ class Check:
     where: str = ""
     error_if: str = ""
     enabled: bool = True
+    values: Mapping[str, Any] = field(default_factory=dict)  # what it expects, canonical (hooks.check_values)
 
     @property
     def qualified(self) -> str:
@@ -119,7 +129,8 @@ def waivers_of(meta: Mapping[str, Any]) -> tuple[Waiver, ...]:
     for item in items if isinstance(items, list) else []:
         if isinstance(item, Mapping) and item.get("check"):
             reason = " ".join(str(item.get("reason") or "").split())
-            waivers.append(Waiver(" ".join(str(item["check"]).split()), reason, line_of(item)))
+            written = json.dumps(plain(item["new_value"]), sort_keys=True) if "new_value" in item else None
+            waivers.append(Waiver(" ".join(str(item["check"]).split()), reason, line_of(item), written))
     return tuple(waivers)
 
 
@@ -234,19 +245,19 @@ def _expectations(holder: Mapping[str, Any], owner: str, column: str | None, pat
             params,
             severity,
             row_condition,
+            values=expectation_values(params),
         )
 
 
-def _unit_tests(document: Mapping[str, Any], path: str) -> Iterator[Check]:
+def _unit_tests(document: Mapping[str, Any], path: str, fixtures: Fixtures) -> Iterator[Check]:
     items = document.get("unit_tests")
     for item in items if isinstance(items, list) else []:
         if isinstance(item, Mapping) and item.get("name") and item.get("model"):
             enabled = as_mapping(item.get("config")).get("enabled", True) is not False
             group = f"unit_test({item['name']})"
             owner = f"model {item['model']}"
-            yield Check(
-                owner, "unit test", group, "", "unit_test", path, line_of(item), _content(item), enabled=enabled
-            )
+            line, content, values = line_of(item), _content(item), unit_test_values(item, fixtures)
+            yield Check(owner, "unit test", group, "", "unit_test", path, line, content, enabled=enabled, values=values)
 
 
 def _node_checks(entry: Mapping[str, Any], owner: str, path: str, severity: str) -> Iterator[Check]:
@@ -270,8 +281,13 @@ def _sources(document: Mapping[str, Any]) -> Iterator[tuple[str, Mapping[str, An
                     yield f"source {source['name']}.{table['name']}", table
 
 
-def read_document(declared: Declared, document: Any, path: str, severity: str) -> None:
-    """Add the owners and checks of one properties file; `severity` is the folder's default for data tests."""
+def read_document(
+    declared: Declared, document: Any, path: str, severity: str, fixtures: Fixtures | None = None
+) -> None:
+    """Add the owners and checks of one properties file; `severity` is the folder's default for data tests.
+
+    `fixtures` holds the text of the unit-test fixture files by (name, format): `("orders", "csv")`.
+    """
     if not isinstance(document, Mapping):
         return
     entries: list[tuple[str, Mapping[str, Any]]] = [
@@ -284,7 +300,7 @@ def read_document(declared: Declared, document: Any, path: str, severity: str) -
         declared.owners[key] = _owner(key, entry, path)
         for check in _node_checks(entry, key, path, severity):
             declared.add(check)
-    for check in _unit_tests(document, path):
+    for check in _unit_tests(document, path, fixtures or {}):
         declared.add(check)
 
 
@@ -306,8 +322,20 @@ def singular_test(path: str, sql: str, config: Mapping[str, Any], severity: str)
     effective = sql_severity["value"] if sql_severity else str(config.get("severity") or severity)
     enabled = not SQL_DISABLED.search(body) and config.get("enabled", True) is not False
     group = f"singular_test({name})"
+    values = singular_test_values(sql)
     return Check(
-        PROJECT_OWNER, "singular test", group, "", "singular_test", path, 1, sql, {}, effective.lower(), enabled=enabled
+        PROJECT_OWNER,
+        "singular test",
+        group,
+        "",
+        "singular_test",
+        path,
+        1,
+        sql,
+        {},
+        effective.lower(),
+        enabled=enabled,
+        values=values,
     )
 
 

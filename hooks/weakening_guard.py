@@ -1,8 +1,8 @@
-"""pre-commit hook and PR check: no data test, unit test or expectation removed or weakened without a waiver.
+"""pre-commit hook and PR check: no data test, unit test or expectation removed, weakened or edited without a waiver.
 
-The project's YAML (and singular tests) in the working tree is compared with a git revision: in
-pre-commit `HEAD` (what the commit changes), in CI `--base origin/main` (compared with the merge base,
-so a commit made with `--no-verify` is still seen). Fails on
+The project's YAML (with singular tests and unit-test fixture files) in the working tree is compared with
+a git revision: in pre-commit `HEAD` (what the commit changes), in CI `--base origin/main` (compared with
+the merge base, so a commit made with `--no-verify` is still seen). Fails on
 
 - a removed or disabled (`enabled: false`) data test, unit test, singular test or GX expectation of a
   resource that is still in the project (deleting a model with its tests is not a weakening);
@@ -10,6 +10,19 @@ so a commit made with `--no-verify` is still seen). Fails on
 - wider bounds: `min_value` lowered or removed, `max_value` raised or removed, `strict_min`/`strict_max`
   switched off, a `value_set`/`values` grown, `mostly` lowered, a reconcile `tolerance` raised, a
   `where`/`row_condition` filter added or changed, an `error_if` threshold raised;
+- an edit of what a check expects (`hooks.check_values`), in any direction:
+  - a unit test's `given` or `expect` rows: inline rows, `format: csv` text, `format: sql`, a `fixture:`
+    file under `<test path>/fixtures/`. Compared as what the rows say: reordered keys or rows, other YAML
+    quoting (`30.00`, `"30.0"`), dict rows rewritten as CSV are not edits;
+  - a singular test's SQL, compared as tokens: whitespace, comments (`--`, `/* */`, `{# #}`) and the
+    case of SQL words are not edits; a literal, a condition, a join are; in its `config()`, only the
+    arguments that decide what fails (`where`, `error_if`, `warn_if`, `fail_calc`, `limit`) count;
+  - an expectation's expected value: `value`, `value_set`, `sum_total`, any argument but the bounds, and
+    the SQL of an `unexpected_rows` query, a `row_condition`'s `condition`, a reconcile's `against`,
+    `group_by` and `measures`. Bounds are free to narrow: `min_value` raised, `max_value` lowered,
+    `mostly` raised, `tolerance` lowered, a value set of `..._be_in_set` grown is a weakening, not an edit
+    (its shrinking is an edit, as the set is what is expected). Data tests' arguments are compared for
+    weakening only;
 
 unless the same change records a waiver with a reason in the YAML of the check's owner (the model, seed,
 snapshot or source table; the model a unit test tests; dbt_project.yml `vars:` for singular tests):
@@ -20,11 +33,18 @@ snapshot or source table; the model a unit test tests; dbt_project.yml `vars:` f
           waivers:
             - check: "unique(order_id)"
               reason: "order_id is no longer unique after the split into order lines; see PR 123"
+            - check: "unit_test(fct_orders_totals_add_up)"       # a changed check names its new value
+              new_value: {expect: "sha256:3f1c0a9b2d4e"}
+              reason: "shipping is now part of order_total; finance agreed in PR 124"
 
-A waiver counts for the change it is written with: one already in the base revision does not waive the
-next removal. Waived changes are listed (and written to `--summary`, e.g. $GITHUB_STEP_SUMMARY).
-Contracts are left to `dbt-contract-guard` (with its own approval, `contract_change_approved`), which the
-PR workflow also runs against the merge base: they are not reported twice.
+A changed check (an edit, or a wider bound) is waived only by a waiver whose `new_value:` names what the
+change makes of it, as the failure prints it: short values as they are (`{value: 120}`,
+`{min_value: -10}`), rows and SQL by a digest of their canonical form (`sha256:` and 12 hex). A waiver
+naming another value does not waive: the next edit needs its own. A waiver counts for the change it is
+written with: one already in the base revision does not waive the next removal or edit. Waived changes
+are listed (and written to `--summary`, e.g. $GITHUB_STEP_SUMMARY). Contracts are left to
+`dbt-contract-guard` (with its own approval, `contract_change_approved`), which the PR workflow also runs
+against the merge base: they are not reported twice.
 """
 
 from __future__ import annotations
@@ -38,6 +58,7 @@ from pathlib import Path, PurePosixPath
 from typing import TextIO
 
 from hooks import git_files
+from hooks.check_values import NewValue, edits, flow_yaml, new_value, waiver_matches
 from hooks.dbt_layout import DEFAULT_PROJECT_DIR, Project, as_mapping, load_project
 from hooks.declared_checks import (
     PROJECT_OWNER,
@@ -59,6 +80,8 @@ from hooks.yaml_lines import InvalidYaml, line_of, load_text
 YAML_SUFFIXES = (".yml", ".yaml")
 RESOURCE_SUFFIXES = (".sql", ".py", ".csv")
 REASON_PLACEHOLDER = "<why this check may go or be weaker>"
+EDIT_REASON_PLACEHOLDER = "<why the new value is right>"
+FIXTURE_SUFFIXES = (".csv", ".sql")
 
 
 @dataclass(frozen=True)
@@ -74,6 +97,7 @@ class Weakening:
     line: int
     waiver: Waiver | None = None
     waiver_problem: str = ""
+    new_values: tuple[NewValue, ...] = ()  # what an edit made of the check: a waiver must name it
 
     @property
     def headline(self) -> str:
@@ -103,9 +127,29 @@ def _under(project: Project, path: str, folders: Sequence[str]) -> bool:
     return any(PurePosixPath(path).is_relative_to((project.root / folder).as_posix()) for folder in folders)
 
 
+def _is_fixture(project: Project, path: str) -> bool:
+    """A unit-test fixture file: `<test path>/fixtures/**/<name>.csv` or `.sql`, as dbt looks them up."""
+    fixtures = [f"{folder}/fixtures" for folder in _paths(project, "test-paths", "tests")]
+    return path.endswith(FIXTURE_SUFFIXES) and _under(project, path, fixtures)
+
+
 def _is_singular_test(project: Project, path: str) -> bool:
     tests = _paths(project, "test-paths", "tests")
-    return path.endswith(".sql") and _under(project, path, tests) and "generic" not in PurePosixPath(path).parts
+    return (
+        path.endswith(".sql")
+        and _under(project, path, tests)
+        and "generic" not in PurePosixPath(path).parts
+        and not _is_fixture(project, path)
+    )
+
+
+def _fixtures(project: Project, texts: Mapping[str, str]) -> dict[tuple[str, str], str]:
+    """The unit-test fixture files by (name, format), e.g. `("stg_orders_rows", "csv")`."""
+    return {
+        (PurePosixPath(path).stem, PurePosixPath(path).suffix[1:]): text
+        for path, text in sorted(texts.items())
+        if _is_fixture(project, path)
+    }
 
 
 def _project_file(project: Project) -> str:
@@ -128,6 +172,7 @@ def read_side(project: Project, texts: Mapping[str, str], project_config: Mappin
         PROJECT_OWNER, _project_file(project), line_of(project_config, "vars"), waivers_of(vars_)
     )
     singular_configs: dict[str, Mapping[str, object]] = {}
+    fixtures = _fixtures(project, texts)
     for path, text in sorted(texts.items()):
         if not path.endswith(YAML_SUFFIXES) or path == _project_file(project):
             continue
@@ -136,7 +181,7 @@ def read_side(project: Project, texts: Mapping[str, str], project_config: Mappin
         except InvalidYaml:
             continue  # the working tree's side reports it; a base that did not parse compares as empty
         severity = default_severity(project_config, project.name, _folders(project, path))
-        read_document(declared, document, path, severity)
+        read_document(declared, document, path, severity, fixtures)
         singular_configs.update(singular_test_configs(document))
     for path, text in sorted(texts.items()):
         if _is_singular_test(project, path):
@@ -226,35 +271,69 @@ def _weakenings_of_owner(owner: str, old: list[Check], new: list[Check]) -> list
             names = frozenset({check.group, check.qualified} if not labelled else {check.qualified})
             found.append(Weakening(owner, check.kind, name, names, "removed", check.path, check.line))
         for before, after in pairs:
-            changes = weakenings(before, after)
-            if changes:
+            what, new_values = _changes(before, after)
+            if what:
                 name = after.qualified if labelled else after.group
                 names = frozenset({after.group, after.qualified, before.qualified} if not labelled else {name})
-                what = changes[0] if changes[0].startswith("disabled") else "weakened: " + "; ".join(changes)
-                found.append(Weakening(owner, after.kind, name, names, what, after.path, after.line))
+                found.append(
+                    Weakening(owner, after.kind, name, names, what, after.path, after.line, new_values=new_values)
+                )
     return found
 
 
+def _changes(before: Check, after: Check) -> tuple[str, tuple[NewValue, ...]]:
+    """What got weaker or changed in a kept check ("" when nothing did), and the new values to waive it by.
+
+    A weakening of an argument (`min_value lowered ...`) names its new value too; an edit of what the
+    check expects (rows, SQL, an expected value) is reported once, by the weakening when there is one.
+    """
+    weaker = weakenings(before, after)
+    if weaker and weaker[0].startswith("disabled"):
+        return weaker[0], ()
+    reported = list(dict.fromkeys(message.split(" ", 1)[0] for message in weaker))
+    arguments = [key for key in reported if key in before.params or key in after.params]
+    changed = [edit for edit in edits(before.values, after.values) if edit.key not in reported]
+    new_values = (*(new_value(key, after.params.get(key)) for key in arguments), *(edit.new for edit in changed))
+    if weaker:
+        return "weakened: " + "; ".join([*weaker, *(edit.what for edit in changed)]), new_values
+    if changed:
+        return "changed: " + "; ".join(edit.what for edit in changed), new_values
+    return "", ()
+
+
+def _waiver_problem(weakening: Weakening, waiver: Waiver, old: set[tuple[str, str]]) -> str:
+    """Why a waiver that names the check does not cover this change ("" when it does)."""
+    if not waiver.reason:
+        return "has no reason"
+    if (waiver.check, waiver.reason) in old:
+        return "was already in the base revision: a waiver covers the change it comes with, write this change's reason"
+    if not weakening.new_values:
+        return ""  # removed, disabled or less severe: the reason is enough
+    expected = flow_yaml(weakening.new_values)
+    if waiver.new_value is None:
+        return f"has no new_value: a changed check's waiver names what it changes to, new_value: {expected}"
+    if not waiver_matches(waiver.written_value, weakening.new_values):
+        written = json.dumps(waiver.written_value, ensure_ascii=False)
+        return f"names new_value {written}, but this change makes it {expected}"
+    return ""
+
+
 def _waive(weakening: Weakening, owner: Owner | None, base_owner: Owner | None) -> Weakening:
-    """The weakening with the waiver that covers it: one of its names, a reason, new in this change."""
+    """The weakening with the waiver that covers it: one of its names, a reason (and for an edit the new
+    value), new in this change."""
     if owner is None:
         return weakening
     candidates = [waiver for waiver in owner.waivers if waiver.check in weakening.names]
     old = {(waiver.check, waiver.reason) for waiver in (base_owner.waivers if base_owner else ())}
-    for waiver in candidates:
-        if waiver.reason and (waiver.check, waiver.reason) not in old:
+    problems = [_waiver_problem(weakening, waiver, old) for waiver in candidates]
+    for waiver, problem in zip(candidates, problems, strict=True):
+        if not problem:
             return dataclasses.replace(weakening, waiver=waiver)
     if not candidates:
         return weakening
-    waiver = candidates[0]
-    at = f"{owner.path}:{waiver.line}"
-    problem = (
-        f"the waiver at {at} has no reason"
-        if not waiver.reason
-        else f"the waiver at {at} was already in the base revision: a waiver covers the change it comes with, "
-        "write this change's reason"
+    return dataclasses.replace(
+        weakening, waiver_problem=f"the waiver at {owner.path}:{candidates[0].line} {problems[0]}"
     )
-    return dataclasses.replace(weakening, waiver_problem=problem)
 
 
 def compare(old: Declared, new: Declared) -> list[Weakening]:
@@ -276,8 +355,11 @@ def _quoted(text: str) -> str:
     return json.dumps(text, ensure_ascii=False)
 
 
-def snippet(name: str) -> str:
-    return f'- check: {_quoted(name)}\n  reason: "{REASON_PLACEHOLDER}"'
+def snippet(name: str, new_values: tuple[NewValue, ...] = ()) -> str:
+    """The waiver to paste: `check:` and `reason:`, and for a changed check `new_value:` between them."""
+    if not new_values:
+        return f'- check: {_quoted(name)}\n  reason: "{REASON_PLACEHOLDER}"'
+    return f'- check: {_quoted(name)}\n  new_value: {flow_yaml(new_values)}\n  reason: "{EDIT_REASON_PLACEHOLDER}"'
 
 
 def _place(weakening: Weakening, owner: Owner | None) -> str:
@@ -292,7 +374,7 @@ def _place(weakening: Weakening, owner: Owner | None) -> str:
 
 def to_finding(weakening: Weakening, owner: Owner | None) -> Finding:
     verb = "restore it" if weakening.what == "removed" else "undo it"
-    lines = snippet(weakening.name).replace("\n", "\n          ")
+    lines = snippet(weakening.name, weakening.new_values).replace("\n", "\n          ")
     problem = f" ({weakening.waiver_problem})" if weakening.waiver_problem else ""
     fix = f"{verb}, or record why in {_place(weakening, owner)}{problem}:\n          {lines}"
     return Finding(weakening.path, weakening.line, weakening.headline, fix)
@@ -320,9 +402,11 @@ def write_summary(stream: TextIO, base: str, failing: list[Weakening], waived: l
 
 
 def _relevant(project: Project, paths: Sequence[str]) -> bool:
-    """Whether a changed path can change a check: YAML, a singular test, a model/seed file (one removed)."""
+    """Whether a changed path can change a check: YAML, a singular test, a unit-test fixture file."""
     return any(
-        not is_ignored(path) and (path.endswith(YAML_SUFFIXES) or _is_singular_test(project, path)) for path in paths
+        not is_ignored(path)
+        and (path.endswith(YAML_SUFFIXES) or _is_singular_test(project, path) or _is_fixture(project, path))
+        for path in paths
     )
 
 

@@ -3,7 +3,8 @@
 Each rule looks at one argument, in data tests (`arguments:`, e.g. dbt_utils.accepted_range,
 dbt_expectations) and in expectations (`kwargs:`, and a reconcile's `tolerance`) alike. Only a change
 that lets more rows pass is reported; a change the guard cannot order (a bound of another type) is
-reported too, since it may. Changes of SQL (an `unexpected_rows` query, a condition) are left to review.
+reported too, since it may. An edit of what a check expects, in any direction (an expected value, SQL,
+unit-test rows), is `hooks.check_values`'s.
 """
 
 from __future__ import annotations
@@ -13,9 +14,9 @@ import re
 from collections.abc import Callable, Iterator, Mapping
 from typing import Any
 
+from hooks.check_values import SET_ARGUMENTS, plain
 from hooks.declared_checks import Check
 
-SET_ARGUMENTS = ("value_set", "values", "type_list")
 # Expectations where a smaller set lets more rows pass.
 SHRINK_WIDENS = ("not_be_in_set", "not_in_set", "contain_set", "not_accepted_values")
 ERROR_IF = re.compile(r"^\s*(?P<op>!=|<>|>=|>|=)\s*(?P<count>\d+)\s*$")
@@ -79,7 +80,7 @@ def _tolerance(old: Mapping[str, Any], new: Mapping[str, Any]) -> Iterator[str]:
 
 def _as_set(value: Any) -> dict[str, Any]:
     items = value if isinstance(value, list) else [value]
-    return {json.dumps(item, sort_keys=True, default=str): item for item in items}
+    return {json.dumps(plain(item), sort_keys=True, default=str): item for item in items}
 
 
 def _sets(test: str) -> Callable[[Mapping[str, Any], Mapping[str, Any]], Iterator[str]]:

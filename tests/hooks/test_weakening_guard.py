@@ -5,6 +5,7 @@ Seeded defects in a git repository holding a copy of this project's dbt folder.
 
 from __future__ import annotations
 
+import re
 import subprocess
 import tarfile
 from io import BytesIO
@@ -18,6 +19,7 @@ from tests.hooks.conftest import PROJECT_ROOT, PreCommit, commit_all, git, init_
 FACTS = "dbt/models/marts/facts/_facts.yml"
 UNIT_TESTS = "dbt/models/marts/facts/_unit_tests.yml"
 PLACEHOLDER = '            reason: "<why this check may go or be weaker>"'
+EDIT_PLACEHOLDER = '            reason: "<why the new value is right>"'
 
 
 def copy_dbt_project(destination: Path) -> None:
@@ -73,21 +75,23 @@ def owner_line(model: str) -> int:
     return line_of(FACTS, f"  - name: {model}\n")
 
 
-def fix(verb: str, check: str, model: str = "fct_orders") -> list[str]:
+def fix(verb: str, check: str, model: str = "fct_orders", new_value: str = "") -> list[str]:
+    """The fix lines of a finding; with `new_value`, those of a changed check (its waiver names the value)."""
     return [
         f"    fix: {verb}, or record why in model '{model}' ({FACTS}:{owner_line(model)}), "
         "under `config: meta: quality: waivers:`:",
         f'          - check: "{check}"',
-        PLACEHOLDER,
+        *([f"            new_value: {new_value}", EDIT_PLACEHOLDER] if new_value else [PLACEHOLDER]),
     ]
 
 
-def add_waiver(check: str, reason: str, model: str = "fct_orders") -> None:
+def add_waiver(check: str, reason: str, model: str = "fct_orders", new_value: str = "") -> None:
+    written = f"              new_value: {new_value}\n" if new_value else ""
     edit(
         FACTS,
         "      meta:\n        quality:\n",
         f'      meta:\n        quality:\n          waivers:\n            - check: "{check}"\n'
-        f'              reason: "{reason}"\n',
+        f'{written}              reason: "{reason}"\n',
         after=f"  - name: {model}\n",
     )
 
@@ -293,7 +297,7 @@ class TestWeakenings:
             [
                 f"{FACTS}:{line}: model 'fct_orders': expectation 'expect_column_values_to_be_between(net_amount)' "
                 "weakened: min_value lowered from 0 to -10",
-                *fix("undo it", "expect_column_values_to_be_between(net_amount)"),
+                *fix("undo it", "expect_column_values_to_be_between(net_amount)", new_value="{min_value: -10}"),
             ],
         )
 
@@ -473,3 +477,298 @@ class TestPreCommit:
 
         assert result.returncode == 1, output_of(result)
         assert "model 'int_orders_enriched': data test 'unique(order_id)' removed" in output_of(result)
+
+
+INTERMEDIATE = "dbt/models/intermediate/_intermediate.yml"
+INT_UNIT_TESTS = "dbt/models/intermediate/_unit_tests.yml"
+PRICED = "int_order_lines_priced"
+PRICED_TEST = "unit_test(int_order_lines_priced_computes_line_money)"
+EXPECT_ROW_1 = (
+    "        - {order_line_id: 1, gross_amount: 59.97, net_amount: 56.97, cost_amount: 21.75,\n"
+    "           margin_amount: 35.22, is_recognized: true, customer_id: 1, store_id: 5}\n"
+)
+DIGEST = re.compile(r'^            new_value: \{expect: "sha256:[0-9a-f]{12}"\}$')
+
+
+def edit_expected_net_amount(new: str) -> None:
+    edit(INT_UNIT_TESTS, "net_amount: 56.97", f"net_amount: {new}", after="    expect:\n")
+
+
+def waive_priced(lines: list[str]) -> None:
+    """A waiver under int_order_lines_priced (which has no `config:` yet), its item given as YAML lines."""
+    block = "".join(f"            {line}\n" for line in lines)
+    edit(
+        INTERMEDIATE,
+        f"  - name: {PRICED}\n",
+        f"  - name: {PRICED}\n    config:\n      meta:\n        quality:\n          waivers:\n{block}",
+    )
+
+
+def pasted_new_value(out: list[str]) -> str:
+    """The `new_value:` line of the printed waiver, as the author pastes it."""
+    return next(line for line in out if line.lstrip().startswith("new_value: ")).strip()
+
+
+class TestEditedUnitTests:
+    HEADLINE = (
+        f"{INT_UNIT_TESTS}:2: model '{PRICED}': unit test '{PRICED_TEST}' changed: "
+        "expect row {order_line_id: 1}: net_amount 56.97 -> 56.98"
+    )
+
+    def test_an_edited_expect_row_fails_naming_the_check_the_change_and_the_waiver(
+        self, project: Path, capsys: pytest.CaptureFixture[str]
+    ) -> None:
+        edit_expected_net_amount("56.98")
+
+        code, out = guard(capsys)
+
+        assert code == 1
+        assert out[:3] == [
+            self.HEADLINE,
+            f"    fix: undo it, or record why in model '{PRICED}' ({INTERMEDIATE}:2), "
+            "under `config: meta: quality: waivers:`:",
+            f'          - check: "{PRICED_TEST}"',
+        ]
+        assert DIGEST.match(out[3]), out[3]
+        assert out[4:] == [EDIT_PLACEHOLDER]
+
+    def test_the_same_edit_with_the_printed_waiver_passes_and_is_listed(
+        self, project: Path, capsys: pytest.CaptureFixture[str]
+    ) -> None:
+        edit_expected_net_amount("56.98")
+        new_value = pasted_new_value(guard(capsys)[1])
+        waive_priced([f'- check: "{PRICED_TEST}"', f"  {new_value}", '  reason: "discount now rounds up; PR 7"'])
+
+        assert guard(capsys) == (
+            0,
+            ["waived (listed, not failing):", f"{self.HEADLINE} - waived: discount now rounds up; PR 7"],
+        )
+
+    def test_a_waiver_naming_another_new_value_does_not_waive(
+        self, project: Path, capsys: pytest.CaptureFixture[str]
+    ) -> None:
+        edit_expected_net_amount("56.99")
+        other = pasted_new_value(guard(capsys)[1])
+        edit(INT_UNIT_TESTS, "net_amount: 56.99", "net_amount: 56.98")
+        waive_priced([f'- check: "{PRICED_TEST}"', f"  {other}", '  reason: "discount now rounds up"'])
+
+        code, out = guard(capsys)
+
+        assert code == 1
+        assert out[0] == self.HEADLINE
+        waiver_line = line_of(INTERMEDIATE, f'- check: "{PRICED_TEST}"')
+        printed = pasted_new_value(out)
+        assert printed != other
+        written = other.removeprefix("new_value: ").replace("expect", '"expect"')
+        assert out[1].endswith(
+            f"(the waiver at {INTERMEDIATE}:{waiver_line} names new_value {written}, "
+            f"but this change makes it {printed.removeprefix('new_value: ')}):"
+        )
+
+    def test_a_waiver_without_new_value_does_not_waive_an_edit(
+        self, project: Path, capsys: pytest.CaptureFixture[str]
+    ) -> None:
+        edit_expected_net_amount("56.98")
+        printed = pasted_new_value(guard(capsys)[1])
+        waive_priced([f'- check: "{PRICED_TEST}"', '  reason: "discount now rounds up"'])
+
+        code, out = guard(capsys)
+
+        assert code == 1
+        assert "has no new_value: a changed check's waiver names what it changes to, " + printed in out[1]
+
+    def test_a_reformat_of_the_same_rows_passes(self, project: Path, capsys: pytest.CaptureFixture[str]) -> None:
+        edit(  # the two expected rows swapped, keys reordered, values quoted, block style
+            INT_UNIT_TESTS,
+            EXPECT_ROW_1,
+            "",
+            after="    expect:\n",
+        )
+        edit(
+            INT_UNIT_TESTS,
+            "           margin_amount: 12.74, is_recognized: false, customer_id: 1, store_id: 5}\n",
+            "           margin_amount: 12.74, is_recognized: false, customer_id: 1, store_id: 5}\n"
+            "        - store_id: 5\n          customer_id: '1'\n          order_line_id: 1\n"
+            '          is_recognized: "true"\n          margin_amount: 35.220\n          cost_amount: "21.75"\n'
+            "          net_amount: 56.97\n          gross_amount: 59.97\n",
+            after="    expect:\n",
+        )
+        edit(  # a given input as inline CSV instead of dict rows
+            INT_UNIT_TESTS,
+            "        rows:\n          - {product_id: 100, unit_cost: 7.25}\n",
+            "        format: csv\n        rows: |\n          unit_cost,product_id\n          7.250,100\n",
+        )
+
+        assert guard(capsys) == (0, [])
+
+    def test_a_given_row_edited_in_a_fixture_file_fails_and_its_reformat_passes(
+        self, project: Path, capsys: pytest.CaptureFixture[str]
+    ) -> None:
+        edit(
+            INT_UNIT_TESTS,
+            "        rows:\n          - {product_id: 100, unit_cost: 7.25}\n",
+            "        format: csv\n        fixture: priced_products\n",
+        )
+        write(project, "dbt/tests/fixtures/priced_products.csv", "product_id,unit_cost\n100,7.25\n")
+        commit_all(project, "test: products from a fixture file")
+        write(project, "dbt/tests/fixtures/priced_products.csv", "unit_cost , product_id\n7.250 , 100\n\n")
+        assert guard(capsys) == (0, [])
+
+        write(project, "dbt/tests/fixtures/priced_products.csv", "product_id,unit_cost\n100,7.50\n")
+        code, out = guard(capsys)
+
+        assert code == 1
+        assert out[0] == (
+            f"{INT_UNIT_TESTS}:2: model '{PRICED}': unit test '{PRICED_TEST}' changed: "
+            "given ref('stg_products') row {product_id: 100}: unit_cost 7.25 -> 7.5"
+        )
+        assert re.fullmatch(r'new_value: \{given: "sha256:[0-9a-f]{12}"\}', pasted_new_value(out))
+
+
+class TestEditedSingularTests:
+    SQL = "dbt/tests/assert_payments_never_exceed_order_total.sql"
+    CHECK = "singular_test(assert_payments_never_exceed_order_total)"
+
+    def test_an_edited_condition_fails_and_the_waiver_goes_in_dbt_project_vars(
+        self, project: Path, capsys: pytest.CaptureFixture[str]
+    ) -> None:
+        edit(self.SQL, "amount_paid > order_total + 0.01", "amount_paid > order_total + 1.00")
+
+        code, out = guard(capsys)
+
+        assert code == 1
+        assert out[:3] == [
+            f"{self.SQL}:1: project: singular test '{self.CHECK}' changed: sql "
+            "`amount_paid > order_total + 0.01 or amount_refunded > order_total` -> "
+            "`amount_paid > order_total + 1.00 or amount_refunded > order_total`",
+            f"    fix: undo it, or record why in dbt_project.yml (dbt/dbt_project.yml:{line_of('dbt/dbt_project.yml', 'vars:')}), "
+            "under `vars: quality: waivers:`:",
+            f'          - check: "{self.CHECK}"',
+        ]
+        assert re.fullmatch(r'new_value: \{sql: "sha256:[0-9a-f]{12}"\}', pasted_new_value(out))
+        edit(
+            "dbt/dbt_project.yml",
+            "vars:\n",
+            f'vars:\n  quality:\n    waivers:\n      - check: "{self.CHECK}"\n        {pasted_new_value(out)}\n'
+            '        reason: "split payments round to the dollar"\n',
+        )
+        assert guard(capsys)[0] == 0
+
+    @pytest.mark.parametrize(
+        ("old", "new"),
+        [
+            ("where\n    amount_paid", "-- the condition:\nwhere amount_paid"),
+            (
+                "    or amount_refunded > order_total + 0.01",
+                "\tOR/* refunds */amount_refunded>order_total+0.01 {# j #}",
+            ),
+            ("-- Captured payments never exceed", "-- Paid amounts never exceed"),
+            ("select\n", "{{ config(tags=['finance']) }}\nSELECT\n"),
+        ],
+    )
+    def test_a_comment_or_whitespace_only_edit_passes(
+        self, project: Path, capsys: pytest.CaptureFixture[str], old: str, new: str
+    ) -> None:
+        edit(self.SQL, old, new)
+
+        assert guard(capsys) == (0, [])
+
+
+ROW_COUNT = "                  kwargs: {value: 100}\n"
+
+
+class TestEditedExpectations:
+    def add_row_count(self, project: Path) -> None:
+        edit(
+            FACTS,
+            "          expectations:\n",
+            "          expectations:\n            - expectation: expect_table_row_count_to_equal\n"
+            + ROW_COUNT.replace("                  ", "              "),
+            after=FCT_ORDERS,
+        )
+        commit_all(project, "test: a row count")
+
+    def test_an_edited_expected_value_fails_and_passes_with_its_waiver(
+        self, project: Path, capsys: pytest.CaptureFixture[str]
+    ) -> None:
+        self.add_row_count(project)
+        edit(FACTS, "{value: 100}", "{value: 120}")
+        line = line_of(FACTS, "- expectation: expect_table_row_count_to_equal")
+
+        assert guard(capsys) == (
+            1,
+            [
+                f"{FACTS}:{line}: model 'fct_orders': expectation 'expect_table_row_count_to_equal' changed: "
+                "value 100 -> 120",
+                *fix("undo it", "expect_table_row_count_to_equal", new_value="{value: 120}"),
+            ],
+        )
+        add_waiver("expect_table_row_count_to_equal", "orders now include drafts", new_value="{value: 110}")
+        code, out = guard(capsys)
+        assert code == 1
+        assert 'names new_value {"value": 110}, but this change makes it {value: 120}' in out[1]
+
+        edit(FACTS, "new_value: {value: 110}", "new_value: {value: 120}")
+        assert guard(capsys)[0] == 0
+
+    @pytest.mark.parametrize(
+        ("old", "new", "change"),
+        [
+            (
+                'measures: ["count(*)"]',
+                'measures: ["count(distinct order_id)"]',
+                "measures `count(*)` -> `count(distinct order_id)`",
+            ),
+            (
+                'against: "{source:raw.orders}"',
+                'against: "{ref:stg_orders}"',
+                "against `{source:raw.orders}` -> `{ref:stg_orders}`",
+            ),
+            ("{value_set: [0, 4.99, 9.99]}", "{value_set: [0, 4.99]}", "value_set lost [9.99]"),
+            (
+                'condition: "order_date = cast(ordered_at as date)"',
+                'condition: "order_date >= cast(ordered_at as date)"',
+                "condition `order_date = cast(ordered_at as` -> `order_date >= cast(ordered_at as`",
+            ),
+        ],
+    )
+    def test_any_change_of_what_an_expectation_expects_fails(
+        self, project: Path, capsys: pytest.CaptureFixture[str], old: str, new: str, change: str
+    ) -> None:
+        edit(FACTS, old, new)
+
+        code, out = guard(capsys)
+
+        assert code == 1
+        assert out[0].endswith(f" changed: {change}")
+
+    def test_a_reformatted_value_set_and_query_pass(self, project: Path, capsys: pytest.CaptureFixture[str]) -> None:
+        edit(FACTS, "{value_set: [0, 4.99, 9.99]}", "{value_set: [9.99, 0.0, 4.990]}")
+        edit(
+            FACTS,
+            "                where amount_paid > order_total + 0.01\n",
+            "                where amount_paid>order_total+0.01  -- a cent\n",
+        )
+
+        assert guard(capsys) == (0, [])
+
+
+class TestEditsInPreCommit:
+    def test_the_hook_fails_a_commit_that_edits_a_singular_test_condition(
+        self, pre_commit: PreCommit, gate_repo: Path
+    ) -> None:
+        sql = "dbt/tests/assert_orders_have_customers.sql"
+        body = "select order_id\nfrom {{ ref('int_orders_enriched') }}\nwhere customer_id is null\n"
+        write(gate_repo, sql, body)
+        commit_all(gate_repo, "test: orders have customers", pre_commit.env)
+        write(gate_repo, sql, "-- orders whose customer is unknown\n" + body.replace("\n", "\n  "))
+        assert run_hook(pre_commit, gate_repo, "dbt-weakening-guard", [sql]).returncode == 0
+
+        write(gate_repo, sql, body.replace("is null", "is null and order_id > 100"))
+        result = run_hook(pre_commit, gate_repo, "dbt-weakening-guard", [sql])
+
+        assert result.returncode == 1, output_of(result)
+        assert (
+            f"{sql}:1: project: singular test 'singular_test(assert_orders_have_customers)' changed: sql "
+            "`where customer_id is null` -> `where customer_id is null and order_id > 100`"
+        ) in output_of(result)
