@@ -16,6 +16,20 @@ from typing import Any
 from quality.engines.base import Engine
 
 Example = tuple[tuple[Any, ...], Any, Any]  # key values, before, after
+# Floating-point columns compare within this relative tolerance (absolute below 1): summing the same doubles
+# in another order (a parallel aggregate, a refactored query) is not a change of data.
+FLOAT_TOLERANCE = 1e-9
+FLOAT_TYPES = frozenset({"DOUBLE", "FLOAT", "REAL", "FLOAT4", "FLOAT8", "DOUBLE PRECISION"})
+
+
+def differs(left: str, right: str, *, approximate: bool = False) -> str:
+    """SQL that is true when two values differ (NULL-safe); floats beyond FLOAT_TOLERANCE."""
+    if not approximate:
+        return f"{left} is distinct from {right}"
+    return (
+        f"(case when {left} is null or {right} is null then {left} is distinct from {right} "
+        f"else abs({left} - {right}) > {FLOAT_TOLERANCE} * greatest(abs({left}), abs({right}), 1) end)"
+    )
 
 
 @dataclass
@@ -96,18 +110,20 @@ def diff_model(
     *,
     ignore: frozenset[str] = frozenset(),
     examples: int = 0,
+    approximate: frozenset[str] = frozenset(),
 ) -> ModelDiff:
     """Compare by key: counts of rows added, removed, changed, unchanged, and changed rows per column; with
-    `examples`, that many examples per changed column and of added and removed keys."""
+    `examples`, that many examples per changed column and of added and removed keys. Columns in `approximate`
+    (floating point) differ only beyond FLOAT_TOLERANCE."""
     shared = [c for c in pr_columns if c in prod_columns and c not in diff.key and c not in ignore]
     diff.ignored_columns = sorted(c for c in pr_columns if c in ignore and c not in diff.key)
     diff.new_columns = [c for c in pr_columns if c not in prod_columns]
     diff.dropped_columns = [c for c in prod_columns if c not in pr_columns]
-    row = engine.query(_counts_sql(diff, shared))[0]
+    row = engine.query(_counts_sql(diff, shared, approximate))[0]
     diff.added, diff.removed, diff.changed, diff.unchanged = (int(v or 0) for v in row[:4])
     diff.column_changes = {c: int(v or 0) for c, v in zip(shared, row[4:], strict=True) if v}
     if examples:
-        _add_examples(engine, diff, examples)
+        _add_examples(engine, diff, examples, approximate)
     return diff
 
 
@@ -116,11 +132,12 @@ def _join(diff: ModelDiff) -> str:
     return f"{diff.pr_relation} as pr full outer join {diff.prod_relation} as prod on {on}"
 
 
-def _counts_sql(diff: ModelDiff, shared: list[str]) -> str:
+def _counts_sql(diff: ModelDiff, shared: list[str], approximate: frozenset[str]) -> str:
     first = diff.key[0]
-    any_change = " or ".join(f"pr.{c} is distinct from prod.{c}" for c in shared) or "false"
+    changes = [differs(f"pr.{c}", f"prod.{c}", approximate=c in approximate) for c in shared]
+    any_change = " or ".join(changes) or "false"
     per_column = "".join(f", sum(case when in_both and pr_{i} then 1 else 0 end)" for i, _ in enumerate(shared))
-    flags = "".join(f", pr.{c} is distinct from prod.{c} as pr_{i}" for i, c in enumerate(shared))
+    flags = "".join(f", {change} as pr_{i}" for i, change in enumerate(changes))
     return f"""
         with joined as (
             select pr.{first} is not null and prod.{first} is null as added,
@@ -136,14 +153,15 @@ def _counts_sql(diff: ModelDiff, shared: list[str]) -> str:
     """
 
 
-def _add_examples(engine: Engine, diff: ModelDiff, limit: int) -> None:
+def _add_examples(engine: Engine, diff: ModelDiff, limit: int, approximate: frozenset[str]) -> None:
     first, width = diff.key[0], len(diff.key)
     pr_keys, prod_keys = (", ".join(f"{side}.{k}" for k in diff.key) for side in ("pr", "prod"))
     for column in diff.column_changes:
         rows = engine.query(
             f"select {pr_keys}, prod.{column}, pr.{column} from {_join(diff)} "
-            f"where pr.{first} is not null and prod.{first} is not null and pr.{column} is distinct from "
-            f"prod.{column} order by {pr_keys} limit {limit}"
+            f"where pr.{first} is not null and prod.{first} is not null and "
+            f"{differs(f'pr.{column}', f'prod.{column}', approximate=column in approximate)} "
+            f"order by {pr_keys} limit {limit}"
         )
         diff.examples[column] = [(tuple(r[:width]), r[width], r[width + 1]) for r in rows]
     if diff.added:

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from quality.diff import FLOAT_TYPES
 from quality.errors import QualityError
 from quality.literal_sources import bridge_seed_stand_ins, load_fixture_stand_ins, plan_stand_ins
 from quality.project import DbtProject
@@ -34,6 +35,7 @@ class Relation:
     alias: str
     columns: tuple[str, ...]
     node: dict[str, Any]
+    approximate: frozenset[str] = frozenset()  # floating-point columns, compared within a tolerance
 
 
 @dataclass
@@ -76,7 +78,7 @@ def build_revision(
 def built_relations(workspace: Workspace, manifest: dict[str, Any]) -> dict[str, Relation]:
     """Every seed, model and snapshot of the manifest that exists in the workspace, with its columns."""
     relations = {}
-    by_schema: dict[str, dict[str, list[str]]] = {}
+    by_schema: dict[str, dict[str, list[tuple[str, str]]]] = {}
     for unique_id, node in manifest.get("nodes", {}).items():
         if node.get("resource_type") not in RELATION_TYPES or node.get("config", {}).get("materialized") == "ephemeral":
             continue
@@ -85,21 +87,24 @@ def built_relations(workspace: Workspace, manifest: dict[str, Any]) -> dict[str,
             by_schema[schema] = _columns_of_schema(workspace, schema)
         columns = by_schema[schema].get(alias.lower())
         if columns:
+            floats = frozenset(name for name, kind in columns if kind.upper() in FLOAT_TYPES)
+            names = tuple(name for name, _ in columns)
             relations[unique_id] = Relation(
-                unique_id, node["name"], node["resource_type"], schema, alias, tuple(columns), node
+                unique_id, node["name"], node["resource_type"], schema, alias, names, node, floats
             )
     return relations
 
 
-def _columns_of_schema(workspace: Workspace, schema: str) -> dict[str, list[str]]:
+def _columns_of_schema(workspace: Workspace, schema: str) -> dict[str, list[tuple[str, str]]]:
+    """Per relation (lower case): its columns and their types, in order."""
     rows = workspace.engine.query(
-        "select table_name, column_name from information_schema.columns where table_schema = ? "
+        "select table_name, column_name, data_type from information_schema.columns where table_schema = ? "
         "order by table_name, ordinal_position",
         [schema],
     )
-    columns: dict[str, list[str]] = {}
-    for table, column in rows:
-        columns.setdefault(str(table).lower(), []).append(str(column))
+    columns: dict[str, list[tuple[str, str]]] = {}
+    for table, column, kind in rows:
+        columns.setdefault(str(table).lower(), []).append((str(column), str(kind)))
     return columns
 
 

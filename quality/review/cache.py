@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 CACHE_DIR = Path(".quality/cache/pr")
-CACHE_FORMAT = "1"
+CACHE_FORMAT = "2"
 KEEP_ENTRIES = 4
 
 

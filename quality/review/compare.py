@@ -69,7 +69,13 @@ def find_volatile(engine: Engine, first: BuiltRevision, second: BuiltRevision) -
         sides = _sides(engine, again, relation, first.manifest, Volatility())
         volatility = Volatility()
         if sides.key:
-            diff = diff_model(engine, _model_diff(relation, sides), list(again.columns), list(relation.columns))
+            diff = diff_model(
+                engine,
+                _model_diff(relation, sides),
+                list(again.columns),
+                list(relation.columns),
+                approximate=relation.approximate,
+            )
             volatility.columns = set(diff.column_changes)
             volatility.key_differs = bool(diff.added or diff.removed)
         if not sides.key or volatility.key_differs:
@@ -99,7 +105,15 @@ def compare_revisions(
         diff = _model_diff(relation, sides)
         ignore = frozenset(volatility.columns)
         if sides.key:
-            diff_model(engine, diff, list(relation.columns), list(before.columns), ignore=ignore, examples=examples)
+            diff_model(
+                engine,
+                diff,
+                list(relation.columns),
+                list(before.columns),
+                ignore=ignore,
+                examples=examples,
+                approximate=relation.approximate | before.approximate,
+            )
         else:
             diff_rows(engine, diff, list(relation.columns), list(before.columns), ignore=ignore, examples=examples)
         comparisons.append(Comparison(relation, before, diff, sides.source, sides.note))

@@ -194,7 +194,8 @@ def _record(build: BuiltRevision, volatile: dict[str, Volatility]) -> dict[str, 
         "base": build.base,
         "manifest": build.manifest,
         "relations": {
-            uid: {"schema": r.schema, "alias": r.alias, "columns": r.columns} for uid, r in build.relations.items()
+            uid: {"schema": r.schema, "alias": r.alias, "columns": r.columns, "approximate": sorted(r.approximate)}
+            for uid, r in build.relations.items()
         },
         "volatile": {uid: v.as_dict() for uid, v in volatile.items()},
     }
@@ -211,6 +212,7 @@ def _from_record(record: dict[str, Any]) -> BuiltRevision:
             entry["alias"],
             tuple(entry["columns"]),
             manifest["nodes"][uid],
+            frozenset(entry.get("approximate", [])),
         )
         for uid, entry in record["relations"].items()
     }
