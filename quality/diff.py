@@ -10,6 +10,7 @@ it is compared with.
 
 from __future__ import annotations
 
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -100,6 +101,35 @@ def _tested_unique(unique_id: str, manifest: dict[str, Any]) -> list[str]:
         if str(meta.get("name", "")).endswith("unique_combination_of_columns"):
             combinations.append([str(c) for c in kwargs.get("combination_of_columns") or []])
     return next((columns for columns in combinations if columns), [])
+
+
+def inferred_key(
+    engine: Engine,
+    columns: Sequence[str],
+    other_columns: Sequence[str],
+    refs: Sequence[str],
+    *,
+    exclude: Collection[str] = (),
+) -> list[str]:
+    """With no key declared or tested: the first id-like column (`id`, `*_id`, `*_key`) of both sides that is
+    unique and never null in every relation of `refs`, so rows still match and changes show per column."""
+    for column in columns:
+        name = column.lower()
+        if not (name == "id" or name.endswith(("_id", "_key"))) or column not in other_columns or column in exclude:
+            continue
+        if all(is_unique(engine, ref, [column]) and _never_null(engine, ref, column) for ref in refs):
+            return [column]
+    return []
+
+
+def is_unique(engine: Engine, ref: str, key: Sequence[str]) -> bool:
+    columns = ", ".join(key)
+    rows = engine.query(f"select count(*) from (select {columns} from {ref} group by {columns} having count(*) > 1) d")
+    return int(rows[0][0] or 0) == 0
+
+
+def _never_null(engine: Engine, ref: str, column: str) -> bool:
+    return int(engine.query(f"select count(*) from {ref} where {column} is null")[0][0] or 0) == 0
 
 
 def diff_model(
@@ -202,6 +232,16 @@ def diff_rows(
     if examples and diff.removed:
         diff.removed_examples = [tuple(r) for r in engine.query(f"{only_prod} order by 1 limit {examples}")]
     return diff
+
+
+def relation_columns(engine: Engine, schema: str, name: str) -> list[str]:
+    """The relation's column names in order (none when it does not exist)."""
+    rows = engine.query(
+        "select column_name from information_schema.columns where table_schema = ? and table_name = ? "
+        "order by ordinal_position",
+        [schema, name],
+    )
+    return [str(row[0]) for row in rows]
 
 
 def to_markdown(diffs: list[ModelDiff], skipped: dict[str, str]) -> str:

@@ -16,7 +16,7 @@ from quality.commands.common import (
     project_and_target,
     terminate_as_interrupt,
 )
-from quality.diff import ModelDiff, diff_model, primary_key, to_markdown
+from quality.diff import ModelDiff, diff_model, primary_key, relation_columns, to_markdown
 from quality.engines.base import Engine
 from quality.gate import PARSE_CACHE
 from quality.runner import DbtInvoker
@@ -94,22 +94,13 @@ def _compare(
             skipped[node["name"]] = "no primary key declared" if not key else "not in prod manifest"
             continue
         result = ModelDiff(node["name"], key, node["relation_name"], prod_node["relation_name"])
-        prod_columns = columns(engine, prod_node["schema"], prod_node["alias"])
+        prod_columns = relation_columns(engine, prod_node["schema"], prod_node["alias"])
         if not prod_columns:
             result.prod_exists = False
             diffs.append(result)
             continue
-        diffs.append(diff_model(engine, result, columns(engine, node["schema"], node["alias"]), prod_columns))
+        diffs.append(diff_model(engine, result, relation_columns(engine, node["schema"], node["alias"]), prod_columns))
     return diffs, skipped
-
-
-def columns(engine: Engine, schema: str, name: str) -> list[str]:
-    rows = engine.query(
-        "select column_name from information_schema.columns where table_schema = ? and table_name = ? "
-        "order by ordinal_position",
-        [schema, name],
-    )
-    return [row[0] for row in rows]
 
 
 def register(app: typer.Typer) -> None:

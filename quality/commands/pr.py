@@ -41,6 +41,11 @@ def pr(
     ] = None,
     examples: Annotated[int, typer.Option(min=0, help="example rows shown per change")] = 3,
     cache: Annotated[bool, typer.Option(help="reuse the base build of the same base project and raw data")] = True,
+    against_prod: Annotated[
+        bool,
+        typer.Option(help="where the target holds prod, also compare the changed models with it (a report)"),
+    ] = True,
+    prod_sample: Annotated[int, typer.Option(min=1, help="keys per relation compared with prod")] = 1000,
     summary: Annotated[
         Path | None, typer.Option(help="append the markdown summary to this file (e.g. $GITHUB_STEP_SUMMARY)")
     ] = None,
@@ -65,6 +70,8 @@ def pr(
         artifacts_root=artifacts_dir,
         examples=examples,
         use_cache=cache,
+        against_prod=against_prod,
+        prod_sample=prod_sample,
     )
     project, resolved = project_and_target(project_dir, profiles_dir, target)
     result = review(

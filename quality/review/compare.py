@@ -15,7 +15,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from quality.diff import ModelDiff, comparison_key, diff_model, diff_rows, quality_meta
+from quality.diff import ModelDiff, comparison_key, diff_model, diff_rows, inferred_key, is_unique, quality_meta
 from quality.engines.base import Engine
 from quality.review.build import BuiltRevision, Relation
 
@@ -130,36 +130,17 @@ def _sides(engine: Engine, head: Relation, base: Relation, manifest: dict[str, A
     if head.resource_type == "snapshot" and key:
         return _versioned_sides(head, head_ref, base_ref, key)
     if not key:
-        key, source = _inferred_key(engine, head, (head_ref, base_ref), base.columns, volatility)
+        key = inferred_key(engine, head.columns, base.columns, (head_ref, base_ref), exclude=volatility.columns)
+        source = "inferred: unique and not null in both builds" if key else ""
     missing = [k for k in key if k not in head.columns or k not in base.columns]
     if not key or missing or volatility.key_differs or key_is_volatile(key, volatility):
         why = _keyless_reason(key, missing, volatility)
         return _Sides(head_ref, base_ref, [], "whole rows", why)
-    duplicated = [ref for ref in (head_ref, base_ref) if not _unique(engine, ref, key)]
+    duplicated = [ref for ref in (head_ref, base_ref) if not is_unique(engine, ref, key)]
     if duplicated:
         note = f"key ({', '.join(key)}) is not unique in {' and '.join(duplicated)}: compared as whole rows"
         return _Sides(head_ref, base_ref, [], "whole rows", note)
     return _Sides(head_ref, base_ref, key, source)
-
-
-def _inferred_key(
-    engine: Engine, head: Relation, refs: tuple[str, str], base_columns: tuple[str, ...], volatility: Volatility
-) -> tuple[list[str], str]:
-    """With no key declared or tested: the first id-like column (`*_id`, `*_key`, `id`) that is unique and
-    never null in both builds, so rows still match and changes show per column."""
-    for column in head.columns:
-        name = column.lower()
-        if not (name == "id" or name.endswith(("_id", "_key"))) or column not in base_columns:
-            continue
-        if column in volatility.columns:
-            continue
-        if all(_unique(engine, ref, [column]) and _never_null(engine, ref, column) for ref in refs):
-            return [column], "inferred: unique and not null in both builds"
-    return [], ""
-
-
-def _never_null(engine: Engine, ref: str, column: str) -> bool:
-    return int(engine.query(f"select count(*) from {ref} where {column} is null")[0][0] or 0) == 0
 
 
 def key_is_volatile(key: list[str], volatility: Volatility) -> bool:
@@ -203,12 +184,6 @@ def _versioned_sides(head: Relation, head_ref: str, base_ref: str, key: list[str
         )
 
     return _Sides(numbered(head_ref), numbered(base_ref), [*key, VERSION_COLUMN], "snapshot unique_key and version")
-
-
-def _unique(engine: Engine, ref: str, key: list[str]) -> bool:
-    columns = ", ".join(key)
-    rows = engine.query(f"select count(*) from (select {columns} from {ref} group by {columns} having count(*) > 1) d")
-    return int(rows[0][0] or 0) == 0
 
 
 def _columns_differing_as_sets(

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from quality.diff import to_markdown as diff_markdown
 from quality.review.findings import Finding
 from quality.review.run import Review
 
@@ -32,7 +33,20 @@ def to_markdown(review: Review) -> str:
         lines += [f"- {d.describe()} ({d.file})" for d in unmatched]
     lines += _volatile_section(review)
     lines += _relations_table(review)
+    lines += _prod_section(review)
     return "\n".join(lines) + "\n"
+
+
+def _prod_section(review: Review) -> list[str]:
+    title = "### Against prod (a report, not a verdict)"
+    if review.prod is None:
+        return ["", title, "", review.prod_note or "not compared (--no-against-prod)"]
+    intro = (
+        f"The changed models and their children built on prod's raw data, unchanged parents read from prod, "
+        f"compared on a sample of at most {review.prod.sample} keys per relation."
+    )
+    table = diff_markdown(review.prod.diffs, review.prod.skipped).splitlines()[1:]  # without its own title
+    return ["", title, "", intro, *table]
 
 
 def _findings_table(title: str, findings: list[Finding], *, reasons: bool = False) -> list[str]:
@@ -109,6 +123,7 @@ def to_json(review: Review) -> dict[str, Any]:
             for f in review.findings
         ],
         "unmatched_declarations": [d.describe() for d in review.declarations.unmatched()],
+        "against_prod": _prod_json(review),
         "volatile": {uid: v.as_dict() for uid, v in review.volatile.items()},
         "relations": [
             {
@@ -139,9 +154,38 @@ def to_console(review: Review) -> list[str]:
         if finding.declared_by is not None
     ]
     lines += [f"declared but not found: {d.describe()} ({d.file})" for d in review.declarations.unmatched()]
+    if review.prod is not None:
+        changed = [d.model for d in review.prod.diffs if d.added or d.removed or d.changed]
+        lines.append(
+            f"against prod (report, sample of {review.prod.sample} keys): {len(review.prod.diffs)} relation(s) "
+            f"compared, {len(changed)} differ{': ' + ', '.join(changed) if changed else ''}"
+        )
+    elif review.prod_note:
+        lines.append(f"against prod: {review.prod_note}")
     names = {c.relation.unique_id: c.relation.name for c in review.comparisons}
     lines += [
         f"ignored (differs between two builds of the same code): {names.get(uid, uid)} {', '.join(sorted(v.columns))}"
         for uid, v in sorted(review.volatile.items())
     ]
     return lines
+
+
+def _prod_json(review: Review) -> dict[str, Any]:
+    if review.prod is None:
+        return {"compared": False, "note": review.prod_note}
+    return {
+        "compared": True,
+        "sample": review.prod.sample,
+        "relations": [
+            {
+                "relation": d.model,
+                "key": d.key,
+                "added": d.added,
+                "removed": d.removed,
+                "changed": d.changed,
+                "columns_changed": d.column_changes,
+            }
+            for d in review.prod.diffs
+        ],
+        "skipped": review.prod.skipped,
+    }

@@ -20,8 +20,10 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from quality.errors import QualityError
 from quality.project import DbtProject, load_project
 from quality.review import cache
+from quality.review.against_prod import DEFAULT_SAMPLE, ProdReport, compare_with_prod, holds_prod
 from quality.review.build import BuiltRevision, Relation, build_revision, open_revision_workspace
 from quality.review.compare import Comparison, Volatility, compare_revisions, find_volatile
 from quality.review.declarations import DeclarationSet, check_columns, read_declarations
@@ -43,6 +45,8 @@ class ReviewOptions:
     artifacts_root: Path = Path("artifacts/pr")
     examples: int = DEFAULT_EXAMPLES
     use_cache: bool = True
+    against_prod: bool = True  # where the target holds prod: the change's models against it, as a report
+    prod_sample: int = DEFAULT_SAMPLE
 
 
 @dataclass
@@ -56,6 +60,8 @@ class Review:
     base_cached: bool
     artifacts_dir: Path
     timings: dict[str, float] = field(default_factory=dict)
+    prod: ProdReport | None = None  # the change's models against prod, on a sample of keys
+    prod_note: str = ""  # why there is no prod report
 
     @property
     def undeclared(self) -> list[Finding]:
@@ -121,7 +127,44 @@ def review(
         findings = findings_of(comparisons, declarations)
     finally:
         session.close()
-    return Review(base, options.batches, comparisons, findings, declarations, volatile, cached, artifacts_dir, timings)
+    result = Review(
+        base, options.batches, comparisons, findings, declarations, volatile, cached, artifacts_dir, timings
+    )
+    if options.against_prod:
+        with _timed(timings, "against_prod"):
+            _against_prod(result, project, target, base_build.manifest, options, run_id, announce)
+    return result
+
+
+def _against_prod(
+    result: Review,
+    project: DbtProject,
+    target: Target,
+    base_manifest: dict[str, Any],
+    options: ReviewOptions,
+    run_id: str,
+    announce: Callable[[str], None],
+) -> None:
+    """The report against prod, where the target holds one; a failure there is reported, never fatal."""
+    if not holds_prod(target):
+        result.prod_note = f"{target.describe()} holds no prod here"
+        return
+    announce(f"comparing the changed models with prod on {target.describe()} (a sample of {options.prod_sample} keys)")
+    try:
+        result.prod = compare_with_prod(
+            project,
+            target,
+            base_manifest,
+            dbt_vars=options.dbt_vars,
+            artifacts_dir=result.artifacts_dir,
+            run_id=run_id,
+            sample=options.prod_sample,
+        )
+    except QualityError as error:
+        result.prod_note = f"not compared: {error}"
+        return
+    if result.prod is None:
+        result.prod_note = f"nothing of this project is published on {target.describe()}"
 
 
 def _base_build(

@@ -20,6 +20,7 @@ import pytest
 
 from quality.cli import main
 from tests.hooks.conftest import GIT_IDENTITY, commit_all, git, init_repo
+from tests.integration.warehouse import fingerprint
 
 # One repository per module, changed and restored by one test after another: one worker runs them all.
 pytestmark = [pytest.mark.integration, pytest.mark.xdist_group("pr_review")]
@@ -244,6 +245,34 @@ def test_a_working_tree_that_does_not_build_is_one_message(repo: Repo, capsys: p
     err = " ".join(capsys.readouterr().err.split())
     assert "the working tree does not build on raw data batch 1" in err
     assert "stg_payments" in err
+
+
+def test_where_the_target_holds_prod_the_changed_models_are_compared_with_it_and_prod_is_untouched(
+    repo: Repo, capsys: pytest.CaptureFixture[str]
+) -> None:
+    warehouse = repo.path / ".quality" / "warehouse.duckdb"
+    assert main(["gate", "--project-dir", "dbt", "--fixtures", "tests/fixtures/raw"]) == 0
+    before = fingerprint(warehouse)
+    try:
+        repo.replace(
+            "dbt/models/staging/stg_payments.sql",
+            "cast(amount as decimal(18, 2)) as amount",
+            "cast(amount / 100 as decimal(18, 2)) as amount",
+        )
+        outcome = review(repo, capsys=capsys)
+        assert outcome.code == 1
+        against = outcome.report["against_prod"]
+        assert against["compared"] is True
+        orders = next(r for r in against["relations"] if r["relation"] == "fct_orders")
+        assert orders["changed"] > 0
+        assert set(orders["columns_changed"]) == {"amount_paid", "amount_refunded", "card_amount_paid"}
+        payments = next(r for r in against["relations"] if r["relation"] == "stg_payments")
+        assert payments["key"] == ["payment_id"]  # no key declared: inferred, unique in both
+        assert set(payments["columns_changed"]) == {"amount"}
+        assert fingerprint(warehouse) == before
+    finally:
+        for leftover in warehouse.parent.glob("warehouse.duckdb*"):
+            leftover.unlink()
 
 
 def _declare(repo: Repo, declarations: dict[str, list[dict[str, Any]]]) -> None:
