@@ -294,6 +294,17 @@ def _declare(repo: Repo, declarations: dict[str, list[dict[str, Any]]]) -> None:
 # --- the seeds-only sample project, made ready with `quality init` ----------------------------------------------
 
 VOLATILE_MODEL = "select customer_id, current_timestamp as built_at from {{ ref('stg_customers') }}\n"
+# A check-strategy snapshot stamps its versions with the time it ran.
+CHECK_SNAPSHOT = """
+snapshots:
+  - name: customers_snapshot
+    relation: ref('stg_customers')
+    config:
+      schema: snapshots
+      unique_key: customer_id
+      strategy: check
+      check_cols: all
+"""
 
 
 @pytest.fixture(scope="module")
@@ -304,6 +315,8 @@ def sample(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Repo]:
     shutil.copytree(SAMPLE, path / "dbt")
     (path / "pyproject.toml").write_text('[project]\nname = "jaffle"\nversion = "0.1.0"\n', encoding="utf-8")
     (path / "dbt" / "models" / "marts" / "customer_builds.sql").write_text(VOLATILE_MODEL, encoding="utf-8")
+    (path / "dbt" / "snapshots").mkdir()
+    (path / "dbt" / "snapshots" / "customers_snapshot.yml").write_text(CHECK_SNAPSHOT, encoding="utf-8")
     with pytest.MonkeyPatch.context() as patch:
         for name, value in GIT_IDENTITY.items():
             patch.setenv(name, value)
@@ -324,13 +337,22 @@ def sample_repo(sample: Repo) -> Iterator[Repo]:
 def test_sample_project_harmless_change_passes_and_run_timestamps_are_found_and_ignored(
     sample_repo: Repo, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    sample_repo.replace(
-        "dbt/models/marts/customers.sql", "with orders as (", "-- one row per customer\nwith orders as ("
+    sample_repo.edit(  # a comment, a renamed CTE and a reformatted file
+        "dbt/models/marts/customers.sql",
+        lambda text: (
+            "-- one row per customer\n"
+            + text.replace("with orders as", "with order_totals as")
+            .replace("join orders as", "join order_totals as")
+            .replace("    ", "  ")
+        ),
     )
     outcome = review(sample_repo, capsys=capsys)
     assert outcome.code == 0, outcome.output
     volatile = {uid.split(".")[-1]: v["columns"] for uid, v in outcome.report["volatile"].items()}
-    assert volatile == {"customer_builds": ["built_at"]}
+    assert volatile == {
+        "customer_builds": ["built_at"],
+        "customers_snapshot": ["dbt_scd_id", "dbt_updated_at", "dbt_valid_from"],
+    }
     assert "ignored (differs between two builds of the same code): customer_builds built_at" in outcome.output
     assert outcome.report["batches"] == []  # the seeds are the raw data
 
