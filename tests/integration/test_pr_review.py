@@ -48,6 +48,15 @@ class Repo:
         git(self.path, "clean", "-fdq", "--", "dbt")
 
 
+def divide_amounts_by_100(repo: Repo) -> None:
+    """The seeded unit defect: staging converts amounts that are already in currency units."""
+    repo.replace(
+        "dbt/models/staging/stg_payments.sql",
+        "cast(amount as decimal(18, 2)) as amount",
+        "cast(amount / 100 as decimal(18, 2)) as amount",
+    )
+
+
 def _replace_once(text: str, old: str, new: str) -> str:
     assert text.count(old) == 1, f"expected one {old!r}"
     return text.replace(old, new)
@@ -118,11 +127,7 @@ def test_harmless_changes_pass_with_no_declaration(repo: Repo, capsys: pytest.Ca
 def test_a_unit_conversion_in_staging_fails_naming_model_column_and_values(
     repo: Repo, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    repo.replace(
-        "dbt/models/staging/stg_payments.sql",
-        "cast(amount as decimal(18, 2)) as amount",
-        "cast(amount / 100 as decimal(18, 2)) as amount",
-    )
+    divide_amounts_by_100(repo)
     outcome = review(repo, capsys=capsys)
     assert outcome.code == 1
     amount = outcome.undeclared()[("stg_payments", "column amount")]
@@ -198,11 +203,7 @@ def test_a_snapshot_tracking_the_load_time_gains_versions_and_fails(
 def test_a_declared_change_passes_and_a_declaration_matching_nothing_is_reported(
     repo: Repo, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    repo.replace(
-        "dbt/models/staging/stg_payments.sql",
-        "cast(amount as decimal(18, 2)) as amount",
-        "cast(amount / 100 as decimal(18, 2)) as amount",
-    )
+    divide_amounts_by_100(repo)
     reason = "amounts are now in units of 100"
     declarations = {
         "stg_payments": [{"columns": ["amount"], "reason": reason}],
@@ -254,11 +255,7 @@ def test_where_the_target_holds_prod_the_changed_models_are_compared_with_it_and
     assert main(["gate", "--project-dir", "dbt", "--fixtures", "tests/fixtures/raw"]) == 0
     before = fingerprint(warehouse)
     try:
-        repo.replace(
-            "dbt/models/staging/stg_payments.sql",
-            "cast(amount as decimal(18, 2)) as amount",
-            "cast(amount / 100 as decimal(18, 2)) as amount",
-        )
+        divide_amounts_by_100(repo)
         outcome = review(repo, capsys=capsys)
         assert outcome.code == 1
         against = outcome.report["against_prod"]
