@@ -24,6 +24,7 @@ from quality.engines.publish import PublishStep, copy_table, order_views, publis
 from quality.errors import GateFailed, PublishError, QualityError, UsageError
 from quality.fixtures import locate_bad_values
 from quality.project import DbtProject
+from quality.publish_plan import check_publish_plan
 from quality.raw_sources import (
     check_fixture_tables,
     declared_sources,
@@ -412,6 +413,7 @@ def plan_publish(
                     backup_schema=backup_schema,
                 )
             )
+    check_publish_plan(steps, prod, target=workspace.target.describe())  # before anything is built
     depends = {uid: node.get("depends_on", {}).get("nodes", []) for uid, node in audit.get("nodes", {}).items()}
     return order_views(steps, depends)
 

@@ -144,3 +144,25 @@ class TestAnInvalidDateInOrdersCsv:
         out = plain(capsys.readouterr().out)
         assert "[error]: Runtime Error in model fct_order_lines" in out, "rich markup does not eat [error]"
         assert "- [harness] dim_date" in out
+
+
+class TestAPublishPlanThatWritesTwoRelationsOntoOne:
+    def test_is_refused_before_anything_is_built_naming_both(
+        self, shop: Path, capsys: pytest.CaptureFixture[str]
+    ) -> None:
+        # A source declared in the marts schema, with a raw table named like the mart model.
+        schema_yml = shop / "dbt" / "models" / "schema.yml"
+        text = schema_yml.read_text(encoding="utf-8").replace("var('raw_schema', 'raw')", "var('raw_schema', 'marts')")
+        schema_yml.write_text(text.replace("      - name: sales\n", "      - name: sales\n      - name: fct_sales\n"))
+        (shop / "fixtures" / "fct_sales.csv").write_text("sale_id,amount\n9,1.00\n", encoding="utf-8")
+
+        assert gate(shop, "--fixtures", "fixtures") == 1
+
+        out = plain(capsys.readouterr().out)
+        assert "would write 2 relations onto one prod relation marts.fct_sales" in out
+        assert "the raw table fct_sales" in out
+        assert "model fct_sales" in out
+        report = only_report(shop / "runs")
+        assert report["published"] == []
+        assert "dbt_build" not in report["timings"], "refused before the build"
+        assert schemas(shop / "shop.duckdb") == {"main"}, "nothing published, audit schemas dropped"
