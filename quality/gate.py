@@ -17,7 +17,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from quality import interrupts
+from quality import gate_warnings, interrupts
 from quality.artifacts import DEFAULT_ROOT, RunArtifacts
 from quality.engines import run_log
 from quality.engines.publish import PublishStep, copy_table, order_views, publish
@@ -57,6 +57,7 @@ class GateOptions:
     threads: int | None = None
     full_refresh: tuple[str, ...] = ()  # incremental models rebuilt from their sources, not merged onto prod
     dbt_vars: dict[str, Any] = field(default_factory=dict)  # the project's own vars (dbt's --vars)
+    accept_new_warnings: bool = False  # publish although warnings appeared since the last publish
 
 
 @dataclass
@@ -73,6 +74,11 @@ class GateReport:
     models: list[dict[str, Any]] = field(default_factory=list)
     tests: list[dict[str, Any]] = field(default_factory=list)
     expectations: list[dict[str, Any]] = field(default_factory=list)
+    # Every warning (dbt tests and GX expectations), `new` when the last publish (`warnings_baseline`) did
+    # not have it; `accepted_new_warnings`: the gate ran with --accept-new-warnings (quality.gate_warnings).
+    warnings: list[dict[str, Any]] = field(default_factory=list)
+    warnings_baseline: str | None = None
+    accepted_new_warnings: bool = False
     published: list[dict[str, Any]] = field(default_factory=list)
     # How prod was switched: "transaction" (DuckDB), "atomic" (one BEGIN ATOMIC block) or "clone-with-undo"
     # (Databricks), and why that one (docs/publish.md).
@@ -257,6 +263,7 @@ def _audit_and_publish(
         failures.append(
             f"Great Expectations suites not run because a model they read was not built: {', '.join(blocked)}."
         )
+    failures += _check_warnings(workspace, target, options, report)
     if failures:
         raise GateFailed("\n".join([*failures, f"Nothing was published: prod on {target.describe()} is untouched."]))
     if not options.publish:
@@ -283,9 +290,32 @@ def _audit_and_publish(
         announce(f"published in mode {done.mode}: {done.reason}")
         interrupts.crash_point("publish_after_commit")
         record = {**_publish_record(workspace, report, target), "mode": done.mode, "mode_reason": done.reason}
+        record |= {"warnings": report.warnings, "accepted_new_warnings": report.accepted_new_warnings}
         artifacts.write_json(artifacts.publish_path, record)
+        _record_warnings(workspace, report, target, announce)
         report.status = "published"
         report.dropped_backups = _enforce_retention(workspace, options, backup, announce)
+
+
+def _check_warnings(workspace: Workspace, target: Target, options: GateOptions, report: GateReport) -> list[str]:
+    """Every warning of the run, in the report, marked new against the last publish; the gate's message
+    for the new ones, unless the user accepted them (quality.gate_warnings)."""
+    baseline = gate_warnings.baseline(workspace.engine, target.name, options.artifacts_root)
+    found = gate_warnings.mark_new(gate_warnings.collect(report.tests, report.expectations), baseline)
+    report.warnings = [asdict(warning) for warning in found]
+    report.warnings_baseline = baseline.run_id if baseline is not None else None
+    report.accepted_new_warnings = options.accept_new_warnings
+    message = gate_warnings.failure(found, baseline)
+    return [] if message is None or options.accept_new_warnings else [message]
+
+
+def _record_warnings(workspace: Workspace, report: GateReport, target: Target, announce: Callable[[str], None]) -> None:
+    """The published run's warnings, in the warehouse for the next gate (report.json holds them too)."""
+    found = [gate_warnings.GateWarning(**warning) for warning in report.warnings]
+    try:
+        gate_warnings.record(workspace.engine, report.run_id, target.name, found)
+    except Exception as error:  # prod is published; the next gate reads this run's report.json instead
+        announce(f"published, but recording its warnings in the warehouse failed ({error}); report.json has them")
 
 
 def _with_merge_keys(steps: list[PublishStep], audit: dict[str, Any]) -> list[PublishStep]:
@@ -507,7 +537,10 @@ def _record_build(report: GateReport, build: DbtRun) -> None:
             "message": node.message,
             "failures": node.failures,
         }
-        (report.tests if node.resource_type in {"test", "unit_test"} else report.models).append(entry)
+        if node.resource_type in {"test", "unit_test"}:
+            report.tests.append({**entry, "model": node.tested_model, "column": node.column})
+        else:
+            report.models.append(entry)
 
 
 def _validate(
