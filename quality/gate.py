@@ -250,7 +250,9 @@ def _audit_and_publish(
     _record_build(report, build)
     failures = []
     if not build.success:
-        failures.append(describe_failures(build, target, workspace.base))
+        failures.append(
+            describe_failures(build, target, workspace.base, _failing_rows(workspace, build, audit_manifest))
+        )
         if options.fixtures_dir is not None:
             failures += locate_bad_values(options.fixtures_dir, [node.message for node in build.failed])
     built = {n.name for n in build.nodes if n.resource_type in PUBLISHED_TYPES and n.status == "success"}
@@ -295,6 +297,26 @@ def _audit_and_publish(
         _record_warnings(workspace, report, target, announce)
         report.status = "published"
         report.dropped_backups = _enforce_retention(workspace, options, backup, announce)
+
+
+def _failing_rows(workspace: Workspace, build: DbtRun, manifest: dict[str, Any]) -> dict[str, list[str]]:
+    """Rows behind each failed test, by query (quality.failure_rows): a data test's first failing rows; for a
+    unit test that errored before dbt compared its rows, the model's rows on the given inputs and the
+    expected ones."""
+    from quality.failure_rows import queried_lines, sample_lines
+
+    definitions = manifest.get("unit_tests", {})
+    rows = {
+        node.unique_id: sample_lines(workspace.engine, node.compiled_path)
+        for node in build.failed
+        if node.resource_type == "test"
+    }
+    rows |= {
+        node.unique_id: queried_lines(workspace.engine, workspace.dbt.target_path, definitions[node.unique_id])
+        for node in build.failed
+        if node.resource_type == "unit_test" and node.status == "error" and node.unique_id in definitions
+    }
+    return rows
 
 
 def _check_warnings(workspace: Workspace, target: Target, options: GateOptions, report: GateReport) -> list[str]:
