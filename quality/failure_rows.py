@@ -141,7 +141,7 @@ def queried_lines(engine: Engine, target_path: Path, definition: Mapping[str, An
     if sql is None or not columns:
         return lines
     try:
-        table = engine.fetch_arrow(f"select * from ({sql}) as unit_test_actual limit {SHOWN_ROWS + 1}")
+        table = engine.fetch_arrow(f"select * from (\n{sql}\n) as unit_test_actual limit {SHOWN_ROWS + 1}")
     except Exception as error:  # the given rows themselves may be what the warehouse refuses
         return [*lines, f"  actual: the model's SQL on the given rows fails too: {' '.join(str(error).split())[:300]}"]
     actual = [{str(key).lower(): value for key, value in row.items()} for row in table.to_pylist()]
@@ -180,7 +180,7 @@ def sample_lines(engine: Engine, compiled_path: Path | None) -> list[str]:
         return []
     sql = compiled_path.read_text(encoding="utf-8").strip().rstrip(";")
     try:
-        table = engine.fetch_arrow(f"select * from ({sql}) as failing_rows limit {SAMPLE_ROWS + 1}")
+        table = engine.fetch_arrow(f"select * from (\n{sql}\n) as failing_rows limit {SAMPLE_ROWS + 1}")
     except Exception:  # a test whose SQL cannot be wrapped (or a database gone): its message stands alone
         return []
     rows = table.to_pylist()

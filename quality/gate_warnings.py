@@ -47,6 +47,7 @@ class GateWarning:
     model: str | None
     column: str | None
     count: Any  # failing rows of a test; unexpected count (else observed value) of an expectation
+    counted: str = "failing row(s)"  # what `count` counts: "failing row(s)", "unexpected" or "observed"
     detail: str | None = None  # dbt's "configured to warn if != 0", or the expectation's description
     new: bool = False
 
@@ -56,12 +57,10 @@ class GateWarning:
         where += f", column {self.column}" if self.column else ""
         if self.count is None:
             count = ""
-        elif self.kind == "test":
-            count = f": {self.count} failing row(s)"
-        elif isinstance(self.count, int) and not isinstance(self.count, bool):
-            count = f": {self.count} unexpected"
-        else:
+        elif self.counted == "observed":
             count = f": observed {self.count!r}"
+        else:
+            count = f": {self.count} {self.counted}"
         detail = f" ({self.detail})" if self.detail else ""
         return f"{self.kind} {self.name}{where}{count}{detail}{' [new]' if self.new else ''}"
 
@@ -105,6 +104,7 @@ def _expectation_warning(expectation: Mapping[str, Any]) -> GateWarning:
         model=model,
         column=column,
         count=count if count is not None else expectation.get("observed_value"),
+        counted="unexpected" if count is not None else "observed",
         detail=description,
     )
 
