@@ -139,8 +139,8 @@ def failure(warnings: Sequence[GateWarning], baseline: Baseline | None) -> str |
 def baseline(engine: Engine, target: str, artifacts_root: Path) -> Baseline | None:
     """The last published run of the target and its warnings; None when the target has none."""
     published = [r for r in run_log.records(engine, target) if r["status"] == run_log.PUBLISHED]
-    if published:
-        run_id = str(published[-1]["run_id"])
+    if published:  # the newest by publish time: two runs started in one second sort by their random part
+        run_id = str(max(published, key=lambda r: (str(r["published_at"] or ""), str(r["run_id"])))["run_id"])
         keys = _warehouse_keys(engine, run_id)
         return Baseline(run_id, keys if keys is not None else _report_keys(artifacts_root / run_id))
     if run_log.kept_in(engine):
@@ -172,7 +172,8 @@ def _report_keys(folder: Path) -> frozenset[str] | None:
 
 def _last_published_run_folder(root: Path, target: str) -> Baseline | None:
     """For an engine with no warehouse record: the newest run folder that published to the target."""
-    for folder in sorted((p for p in root.glob("*") if (p / "publish.json").is_file()), reverse=True):
+    published = [folder for folder in root.glob("*") if (folder / "publish.json").is_file()]
+    for folder in sorted(published, key=lambda folder: (folder / "publish.json").stat().st_mtime, reverse=True):
         try:
             record = json.loads((folder / "publish.json").read_text(encoding="utf-8"))
         except (OSError, ValueError):

@@ -35,7 +35,8 @@ def gate(root: Path, *args: str) -> int:
 
 
 def last_run(root: Path) -> Path:
-    return sorted((root / "runs").glob("*/report.json"))[-1].parent
+    """The newest run folder (two runs in one second sort by their random part: order by start instead)."""
+    return max((root / "runs").glob("*/report.json"), key=lambda path: read(path)["started_at"]).parent
 
 
 def read(path: Path) -> dict[str, Any]:
