@@ -292,7 +292,6 @@ def _audit_and_publish(
         announce(f"published in mode {done.mode}: {done.reason}")
         interrupts.crash_point("publish_after_commit")
         record = {**_publish_record(workspace, report, target), "mode": done.mode, "mode_reason": done.reason}
-        record |= {"warnings": report.warnings, "accepted_new_warnings": report.accepted_new_warnings}
         artifacts.write_json(artifacts.publish_path, record)
         _record_warnings(workspace, report, target, announce)
         report.status = "published"
@@ -354,7 +353,8 @@ def _with_merge_keys(steps: list[PublishStep], audit: dict[str, Any]) -> list[Pu
 
 
 def _publish_record(workspace: Workspace, report: GateReport, target: Target) -> dict[str, Any]:
-    """publish.json: a copy of the warehouse's record (DuckDB and Databricks), else the record itself.
+    """publish.json: a copy of the warehouse's record (DuckDB and Databricks), else the record itself, with
+    the run's warnings and whether new ones were accepted.
 
     Prod and its warehouse record are committed by now: if reading the record back fails, the copy is
     made from what publish returned (the same steps).
@@ -363,7 +363,8 @@ def _publish_record(workspace: Workspace, report: GateReport, target: Target) ->
         kept = run_log.read(workspace.engine, report.run_id)
     except Exception:
         kept = None
-    return kept or {"run_id": report.run_id, "target": target.name, "steps": report.published}
+    record = kept or {"run_id": report.run_id, "target": target.name, "steps": report.published}
+    return {**record, "warnings": report.warnings, "accepted_new_warnings": report.accepted_new_warnings}
 
 
 def _enforce_retention(
