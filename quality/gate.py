@@ -17,7 +17,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from quality import interrupts
+from quality import gate_warnings, interrupts
 from quality.artifacts import DEFAULT_ROOT, RunArtifacts
 from quality.engines import run_log
 from quality.engines.publish import PublishStep, copy_table, order_views, publish
@@ -58,6 +58,7 @@ class GateOptions:
     threads: int | None = None
     full_refresh: tuple[str, ...] = ()  # incremental models rebuilt from their sources, not merged onto prod
     dbt_vars: dict[str, Any] = field(default_factory=dict)  # the project's own vars (dbt's --vars)
+    accept_new_warnings: bool = False  # publish although warnings appeared since the last publish
 
 
 @dataclass
@@ -74,6 +75,11 @@ class GateReport:
     models: list[dict[str, Any]] = field(default_factory=list)
     tests: list[dict[str, Any]] = field(default_factory=list)
     expectations: list[dict[str, Any]] = field(default_factory=list)
+    # Every warning (dbt tests and GX expectations), `new` when the last publish (`warnings_baseline`) did
+    # not have it; `accepted_new_warnings`: the gate ran with --accept-new-warnings (quality.gate_warnings).
+    warnings: list[dict[str, Any]] = field(default_factory=list)
+    warnings_baseline: str | None = None
+    accepted_new_warnings: bool = False
     published: list[dict[str, Any]] = field(default_factory=list)
     # How prod was switched: "transaction" (DuckDB), "atomic" (one BEGIN ATOMIC block) or "clone-with-undo"
     # (Databricks), and why that one (docs/publish.md).
@@ -245,7 +251,9 @@ def _audit_and_publish(
     _record_build(report, build)
     failures = []
     if not build.success:
-        failures.append(describe_failures(build, target, workspace.base))
+        failures.append(
+            describe_failures(build, target, workspace.base, _failing_rows(workspace, build, audit_manifest))
+        )
         if options.fixtures_dir is not None:
             failures += locate_bad_values(options.fixtures_dir, [node.message for node in build.failed])
     built = {n.name for n in build.nodes if n.resource_type in PUBLISHED_TYPES and n.status == "success"}
@@ -258,6 +266,7 @@ def _audit_and_publish(
         failures.append(
             f"Great Expectations suites not run because a model they read was not built: {', '.join(blocked)}."
         )
+    failures += _check_warnings(workspace, target, options, report)
     if failures:
         raise GateFailed("\n".join([*failures, f"Nothing was published: prod on {target.describe()} is untouched."]))
     if not options.publish:
@@ -285,8 +294,50 @@ def _audit_and_publish(
         interrupts.crash_point("publish_after_commit")
         record = {**_publish_record(workspace, report, target), "mode": done.mode, "mode_reason": done.reason}
         artifacts.write_json(artifacts.publish_path, record)
+        _record_warnings(workspace, report, target, announce)
         report.status = "published"
         report.dropped_backups = _enforce_retention(workspace, options, backup, announce)
+
+
+def _failing_rows(workspace: Workspace, build: DbtRun, manifest: dict[str, Any]) -> dict[str, list[str]]:
+    """Rows behind each failed test, by query (quality.failure_rows): a data test's first failing rows; for a
+    unit test that errored before dbt compared its rows, the model's rows on the given inputs and the
+    expected ones."""
+    from quality.failure_rows import queried_lines, sample_lines
+
+    definitions = manifest.get("unit_tests", {})
+    rows = {
+        node.unique_id: sample_lines(workspace.engine, node.compiled_path)
+        for node in build.failed
+        if node.resource_type == "test"
+    }
+    rows |= {
+        node.unique_id: queried_lines(workspace.engine, workspace.dbt.target_path, definitions[node.unique_id])
+        for node in build.failed
+        if node.resource_type == "unit_test" and node.status == "error" and node.unique_id in definitions
+    }
+    return rows
+
+
+def _check_warnings(workspace: Workspace, target: Target, options: GateOptions, report: GateReport) -> list[str]:
+    """Every warning of the run, in the report, marked new against the last publish; the gate's message
+    for the new ones, unless the user accepted them (quality.gate_warnings)."""
+    baseline = gate_warnings.baseline(workspace.engine, target.name, options.artifacts_root)
+    found = gate_warnings.mark_new(gate_warnings.collect(report.tests, report.expectations), baseline)
+    report.warnings = [asdict(warning) for warning in found]
+    report.warnings_baseline = baseline.run_id if baseline is not None else None
+    report.accepted_new_warnings = options.accept_new_warnings
+    message = gate_warnings.failure(found, baseline)
+    return [] if message is None or options.accept_new_warnings else [message]
+
+
+def _record_warnings(workspace: Workspace, report: GateReport, target: Target, announce: Callable[[str], None]) -> None:
+    """The published run's warnings, in the warehouse for the next gate (report.json holds them too)."""
+    found = [gate_warnings.GateWarning(**warning) for warning in report.warnings]
+    try:
+        gate_warnings.record(workspace.engine, report.run_id, target.name, found)
+    except Exception as error:  # prod is published; the next gate reads this run's report.json instead
+        announce(f"published, but recording its warnings in the warehouse failed ({error}); report.json has them")
 
 
 def _with_merge_keys(steps: list[PublishStep], audit: dict[str, Any]) -> list[PublishStep]:
@@ -303,7 +354,8 @@ def _with_merge_keys(steps: list[PublishStep], audit: dict[str, Any]) -> list[Pu
 
 
 def _publish_record(workspace: Workspace, report: GateReport, target: Target) -> dict[str, Any]:
-    """publish.json: a copy of the warehouse's record (DuckDB and Databricks), else the record itself.
+    """publish.json: a copy of the warehouse's record (DuckDB and Databricks), else the record itself, with
+    the run's warnings and whether new ones were accepted.
 
     Prod and its warehouse record are committed by now: if reading the record back fails, the copy is
     made from what publish returned (the same steps).
@@ -312,7 +364,8 @@ def _publish_record(workspace: Workspace, report: GateReport, target: Target) ->
         kept = run_log.read(workspace.engine, report.run_id)
     except Exception:
         kept = None
-    return kept or {"run_id": report.run_id, "target": target.name, "steps": report.published}
+    record = kept or {"run_id": report.run_id, "target": target.name, "steps": report.published}
+    return {**record, "warnings": report.warnings, "accepted_new_warnings": report.accepted_new_warnings}
 
 
 def _enforce_retention(
@@ -509,7 +562,10 @@ def _record_build(report: GateReport, build: DbtRun) -> None:
             "message": node.message,
             "failures": node.failures,
         }
-        (report.tests if node.resource_type in {"test", "unit_test"} else report.models).append(entry)
+        if node.resource_type in {"test", "unit_test"}:
+            report.tests.append({**entry, "model": node.tested_model, "column": node.column})
+        else:
+            report.models.append(entry)
 
 
 def _validate(

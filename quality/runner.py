@@ -16,7 +16,7 @@ import re
 import shutil
 import sys
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -420,24 +420,40 @@ def _tested_model(node: Any) -> str | None:
     return depends[0].split(".")[-1] if len(depends) == 1 else None
 
 
-def describe_failures(run: DbtRun, target: Target, schema_base: str | None) -> str:
+def describe_failures(
+    run: DbtRun, target: Target, schema_base: str | None, more: Mapping[str, list[str]] | None = None
+) -> str:
+    """Every failed node: where, its status and message (`more`: further lines per unique id)."""
     lines = [
         f"dbt {' '.join(run.args)} failed on {target.describe()}, schema base {schema_base or '(target default)'}: "
         f"{len(run.failed)} node(s) failed."
     ]
     for node in run.failed:
-        detail = [line for line in (node.message or "").strip().splitlines() if line.strip()]
+        detail = _detail(node)
         if node.resource_type in {"test", "unit_test"}:
             on = f"model {node.tested_model}" if node.tested_model else "several models"
             where = f"{node.name} on {on}" + (f", column {node.column}" if node.column else "")
         else:
             where = f"{node.schema}.{node.name}" if node.schema else node.name
         lines.append(f"  - {node.resource_type} {where} [{node.status}]: {detail[0] if detail else 'no message'}")
-        lines += [f"      {line}" for line in detail[1:MESSAGE_LINES]]
+        lines += [f"      {line}" for line in detail[1:]]
+        lines += [f"    {line}" for line in (more or {}).get(node.unique_id, [])]
         if node.compiled_path:
             lines.append(f"    compiled SQL: {node.compiled_path}")
     lines.append("Fix the model or the data, then run again.")
     return "\n".join(lines)
+
+
+def _detail(node: NodeResult) -> list[str]:
+    """A failed node's message as lines: a unit test's differing rows (expected and actual) when its message
+    holds dbt's diff (quality.failure_rows), else the message's first MESSAGE_LINES non-blank lines."""
+    if node.resource_type == "unit_test":
+        from quality.failure_rows import explain
+
+        explained = explain(node.message)
+        if explained is not None:
+            return explained
+    return [line for line in (node.message or "").strip().splitlines() if line.strip()][:MESSAGE_LINES]
 
 
 def dbt_error_text(error: BaseException | None, project_root: Path) -> str:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import datetime
 from pathlib import Path
 from typing import Annotated
@@ -11,6 +12,7 @@ from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from quality import gate_warnings
 from quality.artifacts import DEFAULT_KEEP_RUNS, KEEP_RUNS_ENV, prune_runs
 from quality.commands.common import (
     DEFAULT_PROJECT_DIR,
@@ -57,6 +59,13 @@ def gate(
         list[str] | None,
         typer.Option(help="incremental model to rebuild from its sources instead of merging onto prod (repeat)"),
     ] = None,
+    accept_new_warnings: Annotated[
+        bool,
+        typer.Option(
+            "--accept-new-warnings",
+            help="publish although tests or expectations warn that did not at the last publish (recorded)",
+        ),
+    ] = False,
 ) -> int:
     """Build into an ephemeral audit schema, run dbt tests and GX suites, publish to prod only if all pass."""
     terminate_as_interrupt()
@@ -73,6 +82,7 @@ def gate(
         threads=threads,
         full_refresh=tuple(full_refresh or ()),
         dbt_vars=parse_dbt_vars(dbt_vars, option="--vars"),
+        accept_new_warnings=accept_new_warnings,
     )
     check_options(options)  # usage errors first: before the target is resolved (or a local endpoint started)
     project, resolved = project_and_target(project_dir, profiles_dir, target)
@@ -135,23 +145,14 @@ def print_summary(report: GateReport) -> None:
 
 
 def warned_lines(report: GateReport) -> list[str]:
-    """One line per warned expectation and dbt test, named, so a 'warned' count says what warned."""
-    lines = [f"warned expectation: {_expectation_label(e)}" for e in report.expectations if _warned(e)]
-    lines += [f"warned test: {t['name']}" for t in report.tests if t["status"] == "warn"]
+    """One line per warning (dbt tests, then expectations) with its count, named so a 'warned' count says
+    what warned; `[new]` when the last publish did not have it (report.warnings)."""
+    new = {str(warning["key"]) for warning in report.warnings if warning.get("new")}
+    found = gate_warnings.collect(report.tests, report.expectations)
+    lines = [f"warned {replace(warning, new=warning.key in new).describe()}" for warning in found]
+    if new and report.accepted_new_warnings:
+        lines.append(f"{len(new)} new warning(s) accepted with {gate_warnings.FLAG}")
     return lines
-
-
-def _warned(expectation: dict[str, object]) -> bool:
-    return not expectation.get("success") and expectation.get("severity") == "warn"
-
-
-def _expectation_label(expectation: dict[str, object]) -> str:
-    column = expectation.get("column")
-    label = f"{expectation['model']}{f'.{column}' if column else ''} {expectation['expectation']}"
-    count = expectation.get("unexpected_count")
-    detail = f" ({count} unexpected)" if count else ""
-    description = expectation.get("description")
-    return f"{label}{detail}{f': {description}' if description else ''}"
 
 
 def _counts(nodes: list[dict[str, object]], ok_status: str) -> tuple[str, str, str, str]:

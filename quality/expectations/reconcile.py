@@ -7,12 +7,17 @@
         - "count(*)"
         - {batch: "sum(net_amount)", against: "sum(amount)"}
       tolerance: 0.005                        # absolute, per measure and group (default 0)
+      key: order_id                           # optional: the row key, or {batch: ..., against: ...}
+
 
     - expectation: row_condition              # columns of one row that must agree
       condition: "order_date = cast(ordered_at as date)"
 
 A failing reconciliation returns one row per group that differs, with each measure's actual (this model)
 and expected (`against`) value, so the report reads "order_date=2026-03-02: count 12, expected 14".
+With a `key`, each such row also says which rows: `missing_keys` (keys of `against` the model lacks) and
+`extra_keys` (keys of the model `against` lacks), each a count, and `missing_key_examples` /
+`extra_key_examples`, the smallest few of them (as text, comma-separated).
 The SQL is plain (full outer join, coalesce, abs) and runs on DuckDB and Databricks alike.
 """
 
@@ -25,7 +30,7 @@ RECONCILE: Final = "reconcile"
 ROW_CONDITION: Final = "row_condition"
 KINDS: Final = frozenset({RECONCILE, ROW_CONDITION})
 KEYS: Final = {
-    RECONCILE: frozenset({"against", "group_by", "measures", "tolerance"}),
+    RECONCILE: frozenset({"against", "group_by", "measures", "tolerance", "key"}),
     ROW_CONDITION: frozenset({"condition"}),
 }
 ALL_KEYS: Final = frozenset().union(*KEYS.values())
@@ -48,8 +53,9 @@ def shape_problems(name: str, item: Mapping[str, Any], where: str) -> list[str]:
             f"{where}: `measures` is a list of SQL aggregates, each a string or {{batch: ..., against: ...}}, "
             'e.g. ["count(*)", "sum(net_amount)"]'
         )
-    if "group_by" in item and not _pair(item["group_by"]):
-        problems.append(f"{where}: `group_by` is an expression, or {{batch: ..., against: ...}}")
+    for name_ in ("group_by", "key"):
+        if name_ in item and not _pair(item[name_]):
+            problems.append(f"{where}: `{name_}` is an expression, or {{batch: ..., against: ...}}")
     tolerance = item.get("tolerance", 0)
     if isinstance(tolerance, bool) or not isinstance(tolerance, int | float) or tolerance < 0:
         problems.append(f"{where}: `tolerance` is a number >= 0 (an absolute difference), got {tolerance!r}")
@@ -78,12 +84,50 @@ def compile_query(name: str, item: Mapping[str, Any]) -> str:
     differs = " or ".join(
         f"abs(coalesce(b.m{n}, 0) - coalesce(a.m{n}, 0)) > {tolerance!r}" for n in range(len(measures))
     )
+    row_key = _pair(item["key"]) if "key" in item else None
+    keyed = _key_ctes(row_key, group, str(item["against"])) if row_key else ""
     return (
-        f"with {', '.join(sides)} "
-        f"select coalesce(b.group_key, a.group_key) as group_key, {compared} "
+        f"with {', '.join(sides)}{keyed} "
+        f"select coalesce(b.group_key, a.group_key) as group_key, {compared}{_KEY_COLUMNS if row_key else ''} "
         "from batch_side b full outer join against_side a on b.group_key = a.group_key "
+        f"{_KEY_JOINS if row_key else ''}"
         f"where b.group_key is null or a.group_key is null or {differs}"
     )
+
+
+EXAMPLES = 3  # missing and extra keys named per differing group
+_KEY_COLUMNS = (
+    ", coalesce(mk.n, 0) as missing_keys, mk.examples as missing_key_examples, "
+    "coalesce(xk.n, 0) as extra_keys, xk.examples as extra_key_examples"
+)
+_KEY_JOINS = (
+    "left join missing_keys mk on mk.group_key = coalesce(b.group_key, a.group_key) "
+    "left join extra_keys xk on xk.group_key = coalesce(b.group_key, a.group_key) "
+)
+
+
+def _key_ctes(key: tuple[str, str], group: tuple[str, str] | None, against: str) -> str:
+    """CTEs `missing_keys` and `extra_keys`: per group, how many keys one side lacks and the smallest few.
+
+    Portable SQL (DuckDB, Spark, Databricks): the examples are numbered with row_number and joined with
+    concat_ws, which skips NULLs; no array or string aggregate, whose names differ between engines.
+    """
+    ctes = []
+    for side, relation, index in (("batch", "{batch}", 0), ("against", against, 1)):
+        group_key = group[index] if group else "1"
+        ctes.append(f"{side}_keys as (select distinct {group_key} as group_key, {key[index]} as k from {relation})")
+    for name, this, other in (("missing", "against", "batch"), ("extra", "batch", "against")):
+        ctes.append(
+            f"{name}_rows as (select t.group_key, t.k, row_number() over (partition by t.group_key order by t.k) as r "
+            f"from {this}_keys t left join {other}_keys o on o.group_key = t.group_key and o.k = t.k "
+            "where o.k is null and t.k is not null)"
+        )
+        examples = ", ".join(f"max(case when r = {n} then cast(k as string) end)" for n in range(1, EXAMPLES + 1))
+        ctes.append(
+            f"{name}_keys as (select group_key, count(*) as n, concat_ws(', ', {examples}) as examples "
+            f"from {name}_rows group by group_key)"
+        )
+    return ", " + ", ".join(ctes)
 
 
 def _pair(value: Any) -> tuple[str, str] | None:

@@ -234,6 +234,19 @@ def test_a_revenue_bug_in_the_code_is_caught_by_the_reconciliation(
     assert prod.fingerprint() == before
 
 
+def _missing_lines_of_cancelled_orders() -> str:
+    """The count check's missing keys when the cancelled orders' lines are gone: count, first and last."""
+    status = {row["order_id"]: row["status"] for row in read_csv(BATCH2 / "orders.csv")}
+    lines = [
+        int(r["order_line_id"]) for r in read_csv(BATCH2 / "order_lines.csv") if status[r["order_id"]] == "cancelled"
+    ]
+    assert lines, "the second batch has cancelled orders"
+    return (
+        f"'missing_keys': {len(lines)}, 'first_missing_key': {min(lines)}, 'last_missing_key': {max(lines)}, "
+        "'extra_keys': 0, 'first_extra_key': None, 'last_extra_key': None}]"
+    )
+
+
 # Seeded code defects (issue 12): each is caught by the check named, with a message naming model and column.
 CODE_DEFECTS = {
     # order_date computed two hours late: nothing else changes, every table shifts alike.
@@ -268,9 +281,10 @@ CODE_DEFECTS = {
         [
             "test assert_order_totals_equal_sum_of_lines on several models [fail]",
             "[FAILED] fct_order_lines unexpected_rows\n    rule: one row for every raw order line",
-            # the count check says how many rows there are and how many there should be
+            # the count check says how many rows there are, how many there should be, and which are missing
             "sample: [{'rows_in_model': ",
             ", 'rows_expected': ",
+            _missing_lines_of_cancelled_orders(),
         ],
     ),
 }

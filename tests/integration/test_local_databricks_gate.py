@@ -138,3 +138,14 @@ def test_the_publish_record_is_a_delta_table_in_the_catalog_and_publish_json_its
     assert json.loads(steps) == copy["steps"]
     assert {step["mode"] for step in copy["steps"]} == {"clone-with-undo"}
     assert "published in mode clone-with-undo" in gate.result.stdout + gate.result.stderr
+
+
+def test_the_publish_keeps_its_warnings_in_the_catalog_for_the_next_gate(gate: GateRun, prod: Session) -> None:
+    """quality.publish_warnings is written on Databricks too (a Delta table next to publish_log), so the next
+    gate of a Databricks job, whose run folders are gone, knows the last publish's warnings."""
+    copy = gate.json("publish.json")
+    [(kept,)] = prod.query("select warnings from main.quality.publish_warnings where run_id = ?", [gate.run_dir.name])
+
+    assert json.loads(kept) == copy["warnings"]
+    assert copy["accepted_new_warnings"] is False
+    assert "recording its warnings in the warehouse failed" not in gate.result.stdout + gate.result.stderr

@@ -212,6 +212,26 @@ def test_a_source_without_fixture_or_seed_is_one_error_naming_it(pytester: pytes
     assert _ephemeral_leftovers(pytester.path) == []
 
 
+def test_a_broken_unit_test_fails_dbt_build_showing_the_expected_and_the_actual_rows(shop: pytest.Pytester) -> None:
+    """The plugin's failure names the row that differs, both sides, not dbt's `4.00→3.00` (issue 16, item 5a)."""
+    (shop.path / "dbt" / "models" / "unit.yml").write_text(
+        "unit_tests:\n  - name: fct_sales_casts_amount\n    model: fct_sales\n    given:\n"
+        "      - input: ref('stg_sales')\n        rows: [{sale_id: 2, amount: 3}]\n"
+        "    expect:\n      rows: [{sale_id: 2, amount: 4}]\n",
+        encoding="utf-8",
+    )
+    shop.makepyfile(test_shop=BUILD_ONLY)
+    result = shop.runpytest_subprocess("-p", "no:cacheprovider", "--schema-prefix", "dev")
+    result.assert_outcomes(errors=1)
+    result.stdout.fnmatch_lines(
+        [
+            "*- unit_test fct_sales_casts_amount on model fct_sales [[]fail]: 1 row(s) differ from the expected rows:",
+            "*    expected: sale_id=2, amount=4.00",
+            "*    actual:   sale_id=2, amount=3.00   (differs in amount)",
+        ]
+    )
+
+
 def test_a_raw_fixtures_dir_passed_on_the_command_line_must_exist(shop: pytest.Pytester) -> None:
     shop.makepyfile(test_shop=BUILD_ONLY)
     result = shop.runpytest_subprocess("-p", "no:cacheprovider", "--raw-fixtures-dir", "nowhere")

@@ -28,28 +28,48 @@ def _report() -> GateReport:
         _expectation("fct_sales", "amount", "error", True),
     ]
     report.tests = [
-        {"name": "unique_fct_orders_order_id", "resource_type": "test", "status": "warn"},
+        {
+            "unique_id": "test.retail.unique_fct_orders_order_id.1a2b3c",
+            "name": "unique_fct_orders_order_id",
+            "resource_type": "test",
+            "status": "warn",
+            "failures": 2,
+            "message": "Got 2 results, configured to warn if != 0",
+            "model": "fct_orders",
+            "column": "order_id",
+        },
         {"name": "not_null_fct_orders_order_id", "resource_type": "test", "status": "pass"},
     ]
     return report
 
 
-def test_each_warned_expectation_and_test_is_named() -> None:
+def test_each_warned_expectation_and_test_is_named_with_its_count() -> None:
     assert warned_lines(_report()) == [
-        "warned expectation: fct_orders.order_total expect_x (3 unexpected): no refunds",
-        "warned expectation: dim_customers expect_x",
-        "warned test: unique_fct_orders_order_id",
+        "warned test unique_fct_orders_order_id on model fct_orders, column order_id: 2 failing row(s) "
+        "(configured to warn if != 0)",
+        "warned expectation expect_x on model fct_orders, column order_total: 3 unexpected (no refunds)",
+        "warned expectation expect_x on model dim_customers",
     ]
+
+
+def test_new_warnings_are_marked_and_their_acceptance_said() -> None:
+    report = _report()
+    report.warnings = [{"key": "test.retail.unique_fct_orders_order_id.1a2b3c", "new": True}]
+    assert warned_lines(report)[0].endswith("(configured to warn if != 0) [new]")
+    assert not warned_lines(report)[1].endswith("[new]")
+    assert "1 new warning(s) accepted with --accept-new-warnings" not in warned_lines(report)
+    report.accepted_new_warnings = True
+    assert warned_lines(report)[-1] == "1 new warning(s) accepted with --accept-new-warnings"
 
 
 def test_the_summary_prints_the_warned_names_under_its_table(capsys: pytest.CaptureFixture[str]) -> None:
     print_summary(_report())
-    out = capsys.readouterr().out
+    out = " ".join(capsys.readouterr().out.split())  # the console wraps long lines
     table_end = out.index("published relations")
-    named = out.index("warned expectation: fct_orders.order_total expect_x (3 unexpected): no refunds")
+    named = out.index("warned expectation expect_x on model fct_orders, column order_total: 3 unexpected")
     assert table_end < named < out.index("PUBLISHED")
 
 
 def test_a_summary_without_warnings_names_none(capsys: pytest.CaptureFixture[str]) -> None:
     print_summary(GateReport(run_id="20261130t120000_abcdef", target="local", status="published"))
-    assert "warned expectation" not in capsys.readouterr().out
+    assert "warned test" not in capsys.readouterr().out
