@@ -10,6 +10,8 @@ A model, seed or snapshot declares the values its change alters in its own YAML,
               reason: "amounts are now in currency units, not cents (PR 123)"
             - rows: [added, removed]           # rows that appear or go
               reason: "cancelled orders are no longer modelled"
+            - macros: [databricks__week_start]  # a macro only Databricks runs (quality.review.unseen)
+              reason: "weeks start on Monday on Databricks too"
 
 A declaration counts for the change set it is written in: one that the base revision already had does
 not declare the next change (as a waiver does not). Columns dropped from a relation are declared by name
@@ -35,6 +37,7 @@ class Declaration:
     rows: tuple[str, ...]
     reason: str
     file: str
+    macros: tuple[str, ...] = ()
 
     def covers_column(self, column: str) -> bool:
         return ANY_COLUMN in self.columns or column.lower() in {c.lower() for c in self.columns}
@@ -42,9 +45,13 @@ class Declaration:
     def covers_rows(self, kind: str) -> bool:
         return kind in self.rows or ANY_COLUMN in self.columns
 
+    def covers_macro(self, macro: str) -> bool:
+        return macro.lower() in {m.lower() for m in self.macros}
+
     def describe(self) -> str:
         parts = [f"columns {', '.join(self.columns)}"] if self.columns else []
         parts += [f"rows {', '.join(self.rows)}"] if self.rows else []
+        parts += [f"macros {', '.join(self.macros)}"] if self.macros else []
         return f"{self.model} ({'; '.join(parts)}): {self.reason}"
 
 
@@ -56,10 +63,14 @@ class DeclarationSet:
     inherited: list[Declaration] = field(default_factory=list)
     used: set[Declaration] = field(default_factory=set)
 
-    def covering(self, model: str, *, column: str | None = None, rows: str | None = None) -> Declaration | None:
+    def covering(
+        self, model: str, *, column: str | None = None, rows: str | None = None, macro: str | None = None
+    ) -> Declaration | None:
         for declaration in self.by_model.get(model, []):
-            if (column is not None and declaration.covers_column(column)) or (
-                rows is not None and declaration.covers_rows(rows)
+            if (
+                (column is not None and declaration.covers_column(column))
+                or (rows is not None and declaration.covers_rows(rows))
+                or (macro is not None and declaration.covers_macro(macro))
             ):
                 self.used.add(declaration)
                 return declaration
@@ -115,14 +126,17 @@ def _declaration(model: str, entry: Any, where: str) -> Declaration:
     example = "e.g. {columns: [amount], reason: 'amounts are now in currency units'}"
     if not isinstance(entry, dict) or not str(entry.get("reason") or "").strip():
         raise UsageError(f"{where}: a change declared for {model} needs a reason: {example}.")
-    columns = entry.get("columns") or []
-    rows = entry.get("rows") or []
-    columns = [columns] if isinstance(columns, str) else columns
-    rows = [rows] if isinstance(rows, str) else rows
+    columns, rows, macros = (_listed(entry.get(field)) for field in ("columns", "rows", "macros"))
     bad_rows = [kind for kind in rows if kind not in ROW_KINDS]
-    if bad_rows or not (columns or rows):
+    if bad_rows or not (columns or rows or macros):
         raise UsageError(
-            f"{where}: the change declared for {model} must name `columns` (or '*') and/or `rows` "
-            f"({' and '.join(ROW_KINDS)}); got {entry!r}: {example}."
+            f"{where}: the change declared for {model} must name `columns` (or '*'), `rows` "
+            f"({' and '.join(ROW_KINDS)}) or `macros`; got {entry!r}: {example}."
         )
-    return Declaration(model, tuple(str(c) for c in columns), tuple(rows), str(entry["reason"]).strip(), where)
+    return Declaration(model, columns, rows, str(entry["reason"]).strip(), where, macros)
+
+
+def _listed(value: Any) -> tuple[str, ...]:
+    if not value:
+        return ()
+    return (str(value),) if isinstance(value, str) else tuple(str(item) for item in value)

@@ -8,11 +8,13 @@ everything else needs a declaration (`quality.review.declarations`), or the revi
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from quality.review.compare import Comparison
 from quality.review.declarations import Declaration, DeclarationSet
+from quality.review.unseen import UnseenChange
 
 
 @dataclass(frozen=True)
@@ -34,10 +36,16 @@ class Finding:
         return f"{self.model}: {self.what}"
 
 
-def findings_of(comparisons: list[Comparison], declarations: DeclarationSet) -> list[Finding]:
+def findings_of(
+    comparisons: list[Comparison], declarations: DeclarationSet, unseen: Sequence[UnseenChange] = ()
+) -> list[Finding]:
     found: list[Finding] = []
     for comparison in comparisons:
         found += _findings(comparison, declarations)
+    for change in unseen:
+        runs = f", which runs {change.runs_instead}" if change.runs_instead else ""
+        what = f"macro {change.macro} changed: Databricks runs it, the review's engine ({change.engine}{runs}) does not"
+        found.append(Finding(change.model, what, 0, (), declarations.covering(change.model, macro=change.macro)))
     return found
 
 

@@ -9,6 +9,13 @@ from quality.review.findings import Finding
 from quality.review.run import Review
 
 
+UNSEEN_HINT = (
+    "A macro only Databricks runs changed: its data cannot be compared on this engine. Review it on Spark SQL "
+    "with `uv run quality pr --target local_databricks` (the local Databricks endpoint), or declare it under "
+    "the model's meta.quality.changes: `- {macros: [<macro>], reason: ...}`."
+)
+
+
 def to_markdown(review: Review) -> str:
     verdict = (
         f"**FAILED: {len(review.undeclared)} data change(s) not declared**"
@@ -148,6 +155,8 @@ def to_console(review: Review) -> list[str]:
         + ("PASSED, every data change is declared" if review.ok else f"FAILED, {len(review.undeclared)} undeclared")
     ]
     lines += [f"undeclared: {finding.describe()}" for finding in review.undeclared]
+    if any(finding.what.startswith("macro ") for finding in review.undeclared):
+        lines.append(UNSEEN_HINT)
     lines += [
         f"declared: {finding.describe()} ({finding.declared_by.reason})"
         for finding in review.findings

@@ -29,6 +29,7 @@ from quality.review.compare import Comparison, Volatility, compare_revisions, fi
 from quality.review.declarations import DeclarationSet, check_columns, read_declarations
 from quality.review.findings import Finding, findings_of
 from quality.review.revision import BaseRevision, resolve_base, write_project
+from quality.review.unseen import unseen_changes
 from quality.schemas import drop_ephemeral, new_run_id
 from quality.targets import Target
 from quality.workspace import Workspace
@@ -124,7 +125,8 @@ def review(
             comparisons = compare_revisions(head_ws.engine, base_build, head, volatile, examples=options.examples)
         declarations = read_declarations(head.manifest, base_build.manifest)
         check_columns(declarations, _known_columns(base_build, head))
-        findings = findings_of(comparisons, declarations)
+        unseen = unseen_changes(base_build.manifest, head.manifest, target.engine)
+        findings = findings_of(comparisons, declarations, unseen)
     finally:
         session.close()
     result = Review(

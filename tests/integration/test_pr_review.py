@@ -200,6 +200,37 @@ def test_a_snapshot_tracking_the_load_time_gains_versions_and_fails(
     assert relation["key"] == ["customer_id", "quality_version"]
 
 
+SPARK_WEEKDAY = "extract(dayofweek_iso from {{ date_expression }})"
+
+
+def test_a_change_to_a_macro_only_databricks_runs_fails_though_duckdb_data_is_equal(
+    repo: Repo, capsys: pytest.CaptureFixture[str]
+) -> None:
+    repo.replace("dbt/macros/calendar.sql", SPARK_WEEKDAY, "extract(dayofweek from {{ date_expression }})")
+    outcome = review(repo, capsys=capsys)
+    assert outcome.code == 1
+    what = (
+        "macro default__day_of_week_iso changed: Databricks runs it, the review's engine (duckdb, which runs "
+        "duckdb__day_of_week_iso) does not"
+    )
+    assert set(outcome.undeclared()) == {("dim_date", what)}
+    assert "uv run quality pr --target local_databricks" in outcome.output
+    assert all(r["changed"] == 0 for r in outcome.report["relations"] if r["changed"] is not None)
+
+
+def test_a_reformatted_databricks_macro_passes_and_a_declared_change_to_it_too(
+    repo: Repo, capsys: pytest.CaptureFixture[str]
+) -> None:
+    repo.replace("dbt/macros/calendar.sql", SPARK_WEEKDAY, "extract( dayofweek_iso  from {{ date_expression }} )")
+    assert review(repo, capsys=capsys).code == 0
+    repo.restore()
+    repo.replace("dbt/macros/calendar.sql", SPARK_WEEKDAY, "extract(dayofweek from {{ date_expression }})")
+    _declare(repo, {"dim_date": [{"macros": ["default__day_of_week_iso"], "reason": "Sunday first, as reports use"}]})
+    outcome = review(repo, capsys=capsys)
+    assert outcome.code == 0, outcome.output
+    assert [f["reason"] for f in outcome.report["findings"]] == ["Sunday first, as reports use"]
+
+
 def test_a_declared_change_passes_and_a_declaration_matching_nothing_is_reported(
     repo: Repo, capsys: pytest.CaptureFixture[str]
 ) -> None:
