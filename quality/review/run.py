@@ -226,11 +226,21 @@ def _base_project(project: DbtProject, base: BaseRevision) -> DbtProject:
     # One folder per project tree, so dbt's partial parse of the base is reused from one review to the next.
     folder = REVIEW_DIR.resolve() / "base_projects" / base.project_tree[:16]
     shutil.rmtree(folder, ignore_errors=True)
+    _prune(folder.parent, keep=cache.KEEP_ENTRIES - 1)
     root = write_project(base, folder)
     installed = project.root / "dbt_packages"
     if installed.is_dir() and not (root / "dbt_packages").exists():
         os.symlink(installed, root / "dbt_packages", target_is_directory=True)
     return load_project(root, project.profiles_dir)
+
+
+def _prune(folder: Path, *, keep: int) -> None:
+    """Keep the newest `keep` base projects (the one being written makes it one more)."""
+    if not folder.is_dir():
+        return
+    older = sorted(folder.iterdir(), key=lambda path: path.stat().st_mtime, reverse=True)[keep:]
+    for path in older:
+        shutil.rmtree(path, ignore_errors=True)
 
 
 def _record(build: BuiltRevision, volatile: dict[str, Volatility]) -> dict[str, Any]:
