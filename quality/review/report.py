@@ -8,7 +8,6 @@ from quality.diff import to_markdown as diff_markdown
 from quality.review.findings import Finding
 from quality.review.run import Review
 
-
 UNSEEN_HINT = (
     "A macro only Databricks runs changed: its data cannot be compared on this engine. Review it on Spark SQL "
     "with `uv run quality pr --target local_databricks` (the local Databricks endpoint), or declare it under "
