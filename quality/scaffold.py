@@ -425,6 +425,18 @@ def _relative_posix(path: Path, root: Path) -> str:
     return Path(os.path.relpath(path, root)).as_posix()
 
 
+# --- serial or -n 2 ----------------------------------------------------------------------------------------
+
+# Measured with bench/bench_shared_build.py (4 rounds, 2-core machine shared with other work, load ~4): the
+# sample project's four tests all read the one shared build, so -n 2 only adds xdist's start and stop of two
+# workers (about 0.9 s each way) and the second worker's imports running beside the build.
+PARALLEL_NOTE = (
+    "parallel: run `uv run pytest` serially while the tests are mostly the one build: `-n 2` shares that build "
+    "but adds xdist's start and stop of two workers (measured on a 5-model project: 5.2 s serial, 8.0 s with -n 2); "
+    "use `-n 2` once the tests besides the build take longer than that."
+)
+
+
 # --- the target pytest and the gate use -----------------------------------------------------------------
 
 

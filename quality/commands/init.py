@@ -11,7 +11,17 @@ from rich.markup import escape
 from rich.table import Table
 
 from quality.commands.common import DEFAULT_PROJECT_DIR, ProjectDirOption, console, find_project_dir
-from quality.scaffold import Change, Layout, apply, deps_note, plan, raw_fixtures_note, target_note, written_files
+from quality.scaffold import (
+    PARALLEL_NOTE,
+    Change,
+    Layout,
+    apply,
+    deps_note,
+    plan,
+    raw_fixtures_note,
+    target_note,
+    written_files,
+)
 
 LABELS = {
     "create": "create",
@@ -36,7 +46,7 @@ def init(
         console.print(f"[yellow]note[/]: {escape(note)}", highlight=False, soft_wrap=True)
     if not dry_run:
         apply(changes)
-    for line in (raw_fixtures_note(Layout(found.resolve(), Path.cwd().resolve())), target_note(found)):
+    for line in (raw_fixtures_note(Layout(found.resolve(), Path.cwd().resolve())), target_note(found), PARALLEL_NOTE):
         if line:
             console.print(escape(line), highlight=False, soft_wrap=True)
     print_outcome(changes, dry_run=dry_run, deps=note is not None)

@@ -387,3 +387,12 @@ def test_the_review_workflow_runs_quality_pr_on_the_project_and_is_schema_valid_
         check=False,
     )
     assert audit.returncode == 0, audit.stdout + audit.stderr
+
+
+def test_init_says_when_serial_is_the_better_choice_with_the_numbers(
+    project: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["init", "--dry-run"]) == 0
+    out = " ".join(capsys.readouterr().out.split())
+    assert "parallel: run `uv run pytest` serially while the tests are mostly the one build" in out
+    assert "5.2 s serial, 8.0 s with -n 2" in out
