@@ -2,11 +2,14 @@
 the gate's JSON report, the publish record and GX Data Docs.
 
 Run folders (these, and the plugin's `artifacts/pytest/<schema base>/`) are pruned at the end of each gate
-and pytest session to the newest QUALITY_KEEP_RUNS runs (default 20): see `prune_runs`.
+and pytest session to the newest QUALITY_KEEP_RUNS runs (default 20) and then, oldest first, until they take
+at most QUALITY_KEEP_SIZE (default 500MB): see `prune_runs`. They hold artifacts, never dbt's caches
+(`quality.runner.CACHE_FILES`: the parse state lives in .quality/cache/partial_parse).
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import re
@@ -20,6 +23,10 @@ from quality.errors import UsageError
 DEFAULT_ROOT = Path("artifacts/runs")
 DEFAULT_KEEP_RUNS = 20
 KEEP_RUNS_ENV = "QUALITY_KEEP_RUNS"
+DEFAULT_KEEP_SIZE = "500MB"
+KEEP_SIZE_ENV = "QUALITY_KEEP_SIZE"
+_SIZE = re.compile(r"(\d+(?:\.\d+)?)\s*(B|KB|MB|GB|TB)?", re.IGNORECASE)
+_UNITS = {"B": 1, "KB": 10**3, "MB": 10**6, "GB": 10**9, "TB": 10**12}
 # `<yyyymmdd>t<hhmmss>_<run id>` in a folder name: a gate run folder, or an ephemeral base (`dev_..._gw0`).
 _RUN_KEY = re.compile(r"(?:^|_)(\d{8}t\d{6}_[0-9a-f]{6})(?:_gw\d+)?$")
 # What a pruned run keeps when it published: `quality rollback` and prod_smoke read these records.
@@ -83,26 +90,68 @@ def keep_runs_setting(value: str | None = None) -> int:
     return int(text)
 
 
-def prune_runs(root: Path, keep: int, *, current: str) -> list[Path]:
-    """Remove the run folders of all but the newest `keep` runs under root; returns the folders removed.
+def keep_size_setting(value: str | None = None) -> int:
+    """The most bytes run folders may take: the given text, else QUALITY_KEEP_SIZE, else 500MB; refuses what is
+    no size. Units B, KB, MB, GB, TB (powers of 1000; none is bytes); 0 keeps only the current run."""
+    text = (value if value is not None else os.environ.get(KEEP_SIZE_ENV, "")).strip() or DEFAULT_KEEP_SIZE
+    match = _SIZE.fullmatch(text)
+    if match is None:
+        raise UsageError(
+            f"{KEEP_SIZE_ENV}={text!r}: give the most disk space run folders may take, e.g. 500MB or 2GB "
+            "(units B, KB, MB, GB, TB; 0 keeps only the current run)."
+        )
+    return int(float(match.group(1)) * _UNITS[(match.group(2) or "B").upper()])
+
+
+def prune_runs(root: Path, keep: int, *, current: str, max_bytes: int | None = None) -> list[Path]:
+    """Remove the run folders of all but the newest `keep` runs under root, then, oldest first, those that
+    make the runs take more than `max_bytes` (None: no limit); returns the folders removed.
 
     A run is named by the `<yyyymmdd>t<hhmmss>_<run id>` in its folder names, so the folders of one run's
     xdist workers count as one run; the run whose id is `current` is always kept, folders of another shape
     (`prod_manifest_<target>`) are never touched, and a run that published keeps its records (RECORDS).
     """
+    runs = _runs(root)
+    older = [key for key in sorted(runs) if not key.endswith(f"_{current}")]
+    room = max(keep - (len(runs) - len(older)), 0)  # the current run takes one of the `keep` places
+    removed: list[Path] = []
+    cut = max(len(older) - room, 0)
+    for key in older[:cut]:
+        removed += _remove_folders(runs[key])
+    if max_bytes is not None:
+        sizes = {key: sum(_size(folder) for folder in folders) for key, folders in runs.items()}
+        total = sum(sizes.values())
+        for key in older[cut:]:
+            if total <= max_bytes:
+                break
+            removed += _remove_folders(runs[key])
+            total -= sizes[key] - sum(_size(folder) for folder in runs[key])
+    return removed
+
+
+def _runs(root: Path) -> dict[str, list[Path]]:
     runs: dict[str, list[Path]] = {}
     for path in root.iterdir() if root.is_dir() else []:
         match = _RUN_KEY.search(path.name)
         if match and path.is_dir():
             runs.setdefault(match.group(1), []).append(path)
-    older = [key for key in sorted(runs) if not key.endswith(f"_{current}")]
-    room = max(keep - (len(runs) - len(older)), 0)  # the current run takes one of the `keep` places
-    removed: list[Path] = []
-    for key in older[: max(len(older) - room, 0)]:
-        for folder in runs[key]:
-            removed.append(folder)
-            _remove_run(folder)
-    return removed
+    return runs
+
+
+def _remove_folders(folders: list[Path]) -> list[Path]:
+    for folder in folders:
+        _remove_run(folder)
+    return list(folders)
+
+
+def _size(root: Path) -> int:
+    """Bytes of the files under root (0 when it does not exist; a file removed meanwhile counts 0)."""
+    total = 0
+    for path in root.rglob("*") if root.is_dir() else []:
+        with contextlib.suppress(OSError):
+            if path.is_file() and not path.is_symlink():
+                total += path.stat().st_size
+    return total
 
 
 def _remove_run(folder: Path) -> None:

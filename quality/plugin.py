@@ -119,6 +119,12 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         "QUALITY_KEEP_RUNS, else 20)",
     )
     group.addoption(
+        "--keep-size",
+        default=None,
+        help="most disk space the run folders of the artifacts dir may take; the oldest beyond it are removed "
+        "at the end, after --keep-runs (default: QUALITY_KEEP_SIZE, else 500MB)",
+    )
+    group.addoption(
         "--runs-dir",
         default=None,
         help="run folders of `quality gate` (publish records for prod_smoke; default: artifacts/runs)",
@@ -145,7 +151,7 @@ def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", "prod_smoke: read-only checks of a deployed (prod) target")
     config.addinivalue_line("markers", "slow: takes more than a few seconds")
     if not hasattr(config, "workerinput"):
-        from quality.artifacts import keep_runs_setting
+        from quality.artifacts import keep_runs_setting, keep_size_setting
         from quality.errors import UsageError
         from quality.schemas import new_run_id
 
@@ -153,6 +159,7 @@ def pytest_configure(config: pytest.Config) -> None:
         config.stash[_started_key] = datetime.now(UTC).isoformat()
         try:
             config.stash[_keep_runs_key] = keep_runs_setting(config.getoption("--keep-runs"))
+            config.stash[_keep_size_key] = keep_size_setting(config.getoption("--keep-size"))
         except UsageError as error:
             raise pytest.UsageError(str(error)) from None
     else:
@@ -163,6 +170,7 @@ def pytest_configure(config: pytest.Config) -> None:
 _run_id_key = pytest.StashKey[str]()
 _started_key = pytest.StashKey[str]()
 _keep_runs_key = pytest.StashKey[int]()
+_keep_size_key = pytest.StashKey[int]()
 _controller_signal_key = pytest.StashKey["_terminate_as_interrupt"]()
 
 
@@ -193,7 +201,12 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
             del config.stash[_controller_signal_key]
     from quality.artifacts import prune_runs
 
-    prune_runs(_artifacts_root(config), config.stash[_keep_runs_key], current=config.stash[_run_id_key])
+    prune_runs(
+        _artifacts_root(config),
+        config.stash[_keep_runs_key],
+        current=config.stash[_run_id_key],
+        max_bytes=config.stash[_keep_size_key],
+    )
 
 
 def _drop_shared_build(config: pytest.Config) -> None:

@@ -33,6 +33,10 @@ _SNIPPET = re.compile(r"\d+\s*\|")  # dbt's quoted source lines: `5  |   tests: 
 _YAML_MARK = re.compile(r'in "<[^>]+>", (line \d+, column \d+)')  # PyYAML's position, as dbt passes it on
 _ANSI = re.compile(r"\x1b\[[0-9;]*m")  # colour codes dbt puts in some node messages
 FAILED_STATUSES = frozenset({"error", "fail", "runtime error"})
+# dbt's caches in a target folder: its parse state (the project's whole parsed content, fixture CSVs too) and
+# its pickled graph. Never kept in a run folder; the parse state lives in .quality/cache/partial_parse instead.
+CACHE_FILES = ("partial_parse.msgpack", "graph.gpickle")
+PARSE_STATE_DIR = Path(".quality/cache/partial_parse")  # as quality.workspace's: one folder of parse states
 ProgressCallback = Callable[[int, int, str, str], None]  # (done, total, unique_id, status)
 
 
@@ -116,7 +120,42 @@ class DbtInvoker:
         return values
 
     def parse(self) -> dict[str, Any]:
-        """Parse once (kept for later commands, so each build skips dbt's parse); returns manifest.json."""
+        """Parse once (kept for later commands, so each build skips dbt's parse); returns manifest.json.
+
+        Without a schema base (a prod manifest), dbt's partial-parse state is kept in PARSE_STATE_DIR, keyed
+        by project, target and vars; with one (unique per run) the parse is a full one. Either way the target
+        folder keeps no cache."""
+        exact = None if self.schema_base else self._state_file(PARSE_STATE_DIR, json.dumps(self.vars, sort_keys=True))
+        return self._parse_keeping_state(exact)
+
+    def drop_caches(self) -> None:
+        """Remove dbt's caches from the target folder (CACHE_FILES): a run folder keeps artifacts, not caches."""
+        for name in CACHE_FILES:
+            (self.target_path / name).unlink(missing_ok=True)
+
+    def _state_file(self, state_dir: Path, key: str = "") -> Path:
+        text = f"{self.project.root.resolve()}\0{self.target.name}" + (f"\0{key}" if key else "")
+        return state_dir / f"partial_parse_{hashlib.sha256(text.encode()).hexdigest()[:16]}.msgpack"
+
+    def _parse_keeping_state(self, state: Path | None) -> dict[str, Any]:
+        """`_parse` starting from dbt's partial-parse state in `state` (when given and there), which it then
+        updates: moved out of the target folder, atomically (xdist workers share it)."""
+        local = self.target_path / CACHE_FILES[0]
+        if state is not None and state.is_file():
+            local.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copyfile(state, local)
+        try:
+            manifest = self._parse()
+            if state is not None and local.is_file():
+                state.parent.mkdir(parents=True, exist_ok=True)
+                temporary = state.with_name(f"{state.name}.{os.getpid()}.tmp")
+                shutil.move(local, temporary)
+                temporary.replace(state)
+        finally:
+            self.drop_caches()
+        return manifest
+
+    def _parse(self) -> dict[str, Any]:
         from dbt.cli.main import dbtRunner
 
         with self._environment():
@@ -149,19 +188,8 @@ class DbtInvoker:
         base = self.schema_base
         if not base:
             return self.parse()
-        digest = hashlib.sha256(f"{self.project.root.resolve()}\0{self.target.name}".encode()).hexdigest()[:16]
-        state = state_dir / f"partial_parse_{digest}.msgpack"
-        local = self.target_path / "partial_parse.msgpack"
-        if state.is_file():
-            local.parent.mkdir(parents=True, exist_ok=True)
-            shutil.copyfile(state, local)
         with self._placeholder_base(base):
-            manifest = self.parse()
-        if local.is_file():  # publish the state for the next run; atomic, as xdist workers share it
-            state_dir.mkdir(parents=True, exist_ok=True)
-            temporary = state.with_name(f"{state.name}.{os.getpid()}.tmp")
-            shutil.copyfile(local, temporary)
-            temporary.replace(state)
+            manifest = self._parse_keeping_state(self._state_file(state_dir))
         try:
             relocate(self._manifest, manifest, base)
         except NotRelocatable:
@@ -231,8 +259,11 @@ class DbtInvoker:
         tracker = _ProgressTracker(self.progress)
         runner = dbtRunner(manifest=self._manifest, callbacks=[tracker])
         started = time.perf_counter()
-        with self._environment():
-            result = runner.invoke(self._args(list(args)))
+        try:
+            with self._environment():
+                result = runner.invoke(self._args(list(args)))
+        finally:
+            self.drop_caches()  # dbt writes its graph (and, when it parsed, its parse state) next to the artifacts
         _reraise_interrupt(result.exception)
         run = DbtRun(
             args=tuple(args),

@@ -65,21 +65,28 @@ def plan(project_dir: Path, root: Path) -> list[Change]:
 
     project = load_project(project_dir)
     layout = Layout(project.root, root.resolve())
+    settings = pytest_change(layout)
     return [
         macro_change(layout),
         profile_change(project.profile, _profiles_path(project.profiles_path, layout), layout),
-        pytest_change(layout),
+        settings,
         example_test_change(layout),
         pre_commit_change(layout),
+        dev_dependency_change(layout, settings),
         review_workflow_change(layout),
         gitignore_change(layout),
     ]
 
 
+def written_files(changes: Sequence[Change]) -> int:
+    """How many files the changes write (two changes of one file, e.g. pyproject.toml, write it once)."""
+    return len({change.path for change in changes if change.action in WRITES})
+
+
 def apply(changes: Sequence[Change]) -> list[Change]:
     """Write the create, append and insert changes; returns them."""
     written = [change for change in changes if change.action in WRITES]
-    for change in written:
+    for change in written:  # a later change of the same file carries the earlier one's text
         change.path.parent.mkdir(parents=True, exist_ok=True)
         change.path.write_text(change.text, encoding="utf-8")
     return written
@@ -245,48 +252,61 @@ def _with_local_output(document: dict[str, Any], profile: str) -> dict[str, Any]
 # --- pytest settings ------------------------------------------------------------------------------------
 
 PYTEST_KEY = "dbt_project_dir"
+RAW_FIXTURES_KEY = "raw_fixtures_dir"
+
+
+def pytest_settings(layout: Layout) -> dict[str, str]:
+    """The pytest ini settings the project needs: the dbt project, and a raw fixtures folder when the
+    default one would sit inside a folder dbt reads (see `raw_fixtures`)."""
+    settings = {PYTEST_KEY: layout.project_ref}
+    chosen = raw_fixtures(layout).setting
+    if chosen is not None:
+        settings[RAW_FIXTURES_KEY] = chosen
+    return settings
 
 
 def pytest_change(layout: Layout) -> Change:
-    what = f"pytest settings: {PYTEST_KEY} = {layout.project_ref}"
+    settings = pytest_settings(layout)
+    what = "pytest settings: " + ", ".join(f"{key} = {value}" for key, value in settings.items())
     root = layout.root
     for name in ("pytest.ini", ".pytest.ini"):
         if (root / name).is_file():
-            return _ini_change(root / name, "pytest", layout, what)
+            return _ini_change(root / name, "pytest", settings, what)
     pyproject = root / "pyproject.toml"
     if pyproject.is_file() and "pytest" in _toml(pyproject).get("tool", {}):
-        return _pyproject_change(pyproject, layout, what)
+        return _pyproject_change(pyproject, settings, what)
     for name, section in (("tox.ini", "pytest"), ("setup.cfg", "tool:pytest")):
         if (root / name).is_file() and _ini_has_section(root / name, section):
-            return _ini_change(root / name, section, layout, what)
+            return _ini_change(root / name, section, settings, what)
     if pyproject.is_file():
-        return _pyproject_change(pyproject, layout, what)
-    text = f"[pytest]\ntestpaths = tests\n{PYTEST_KEY} = {layout.project_ref}\n"
+        return _pyproject_change(pyproject, settings, what)
+    text = "[pytest]\ntestpaths = tests\n" + "".join(f"{key} = {value}\n" for key, value in settings.items())
     return Change(root / "pytest.ini", "create", what, text=text)
 
 
-def _pyproject_change(path: Path, layout: Layout, what: str) -> Change:
+def _pyproject_change(path: Path, settings: dict[str, str], what: str) -> Change:
     text = path.read_text(encoding="utf-8")
     document = _toml(path)
     pytest_table = document.get("tool", {}).get("pytest", {})
     options = pytest_table.get("ini_options")
-    if isinstance(options, dict) and PYTEST_KEY in options:
+    missing = {key: value for key, value in settings.items() if not (isinstance(options, dict) and key in options)}
+    if not missing:
         return Change(path, "present", what)
-    line = f'{PYTEST_KEY} = "{layout.project_ref}"\n'
+    lines = "".join(f'{key} = "{value}"\n' for key, value in missing.items())
     if options is None and not (set(pytest_table) - {"ini_options"}):
-        new_text = _joined(text, f'[tool.pytest.ini_options]\ntestpaths = ["tests"]\n{line}')
+        new_text = _joined(text, f'[tool.pytest.ini_options]\ntestpaths = ["tests"]\n{lines}')
     else:
         header = re.search(r"^\[tool\.pytest\.ini_options\][ \t]*(#.*)?\n", text, flags=re.MULTILINE)
-        new_text = text[: header.end()] + line + text[header.end() :] if header else ""
-    if new_text and _toml_parses_to(new_text, _with_pytest_key(document, layout.project_ref, options is None)):
+        new_text = text[: header.end()] + lines + text[header.end() :] if header else ""
+    if new_text and _toml_parses_to(new_text, _with_pytest_keys(document, missing, options is None)):
         return Change(path, _edit(text, new_text), what, text=new_text)
-    return Change(path, "manual", what, note=f"add {line.strip()} under [tool.pytest.ini_options]")
+    return Change(path, "manual", what, note=f"add under [tool.pytest.ini_options]:\n{lines}")
 
 
-def _with_pytest_key(document: dict[str, Any], value: str, new_table: bool) -> dict[str, Any]:
+def _with_pytest_keys(document: dict[str, Any], missing: dict[str, str], new_table: bool) -> dict[str, Any]:
     tool = dict(document.get("tool", {}))
     pytest_table = dict(tool.get("pytest", {}))
-    added = {"testpaths": ["tests"], PYTEST_KEY: value} if new_table else {PYTEST_KEY: value}
+    added: dict[str, Any] = {"testpaths": ["tests"], **missing} if new_table else dict(missing)
     pytest_table["ini_options"] = {**pytest_table.get("ini_options", {}), **added}
     return {**document, "tool": {**tool, "pytest": pytest_table}}
 
@@ -298,15 +318,17 @@ def _toml_parses_to(text: str, expected: dict[str, Any]) -> bool:
         return False
 
 
-def _ini_change(path: Path, section: str, layout: Layout, what: str) -> Change:
+def _ini_change(path: Path, section: str, settings: dict[str, str], what: str) -> Change:
     parser = _ini(path)
-    if parser.has_option(section, PYTEST_KEY):
+    missing = {key: value for key, value in settings.items() if not parser.has_option(section, key)}
+    if not missing:
         return Change(path, "present", what)
     text = path.read_text(encoding="utf-8")
+    lines = "".join(f"{key} = {value}\n" for key, value in missing.items())
     header = re.search(rf"^\[{re.escape(section)}\][ \t]*([#;].*)?\n", text, flags=re.MULTILINE)
     if header is None:
-        return Change(path, "manual", what, note=f"add `{PYTEST_KEY} = {layout.project_ref}` under [{section}]")
-    new_text = text[: header.end()] + f"{PYTEST_KEY} = {layout.project_ref}\n" + text[header.end() :]
+        return Change(path, "manual", what, note=f"add under [{section}]:\n{lines}")
+    new_text = text[: header.end()] + lines + text[header.end() :]
     return Change(path, _edit(text, new_text), what, text=new_text)
 
 
@@ -328,6 +350,120 @@ def _toml(path: Path) -> dict[str, Any]:
         return tomllib.loads(path.read_text(encoding="utf-8"))
     except tomllib.TOMLDecodeError as error:
         raise QualityError(f"{path}: not valid TOML ({error}); fix it and rerun `quality init`.") from None
+
+
+# --- raw fixtures: outside every folder dbt reads ------------------------------------------------------
+
+DEFAULT_RAW_FIXTURES = "tests/fixtures/raw"  # the plugin's default (ini raw_fixtures_dir)
+RAW_FIXTURES_CHOICES = (DEFAULT_RAW_FIXTURES, "fixtures/raw", "data/raw_fixtures")
+
+
+@dataclass(frozen=True)
+class RawFixtures:
+    """Where the raw fixture CSVs go. dbt parses every CSV under `<test-path>/fixtures` as a unit-test fixture
+    (and every one under a seed path as a seed) into its parse state, so with dbt_project.yml at the
+    repository root the default `tests/fixtures/raw` is inside dbt's default test path `tests/`."""
+
+    folder: str  # relative to the root, POSIX
+    dbt_folder: str | None  # the dbt test or seed path the default lies in; None when it lies outside
+    csv_files: int = 0  # CSVs already in the default folder there: left where they are, the note says move them
+    csv_bytes: int = 0
+
+    @property
+    def setting(self) -> str | None:
+        """The ini value to write; None when the default stands."""
+        return None if self.folder == DEFAULT_RAW_FIXTURES else self.folder
+
+
+def raw_fixtures(layout: Layout) -> RawFixtures:
+    read = _dbt_csv_folders(layout.project_dir)
+    default = layout.root / DEFAULT_RAW_FIXTURES
+    inside = _inside(default, read)
+    if inside is None:
+        return RawFixtures(DEFAULT_RAW_FIXTURES, None)
+    shown = _relative_posix(inside, layout.root)
+    csvs = sorted(default.rglob("*.csv")) if default.is_dir() else []
+    if csvs:
+        return RawFixtures(DEFAULT_RAW_FIXTURES, shown, len(csvs), sum(path.stat().st_size for path in csvs))
+    free = [name for name in RAW_FIXTURES_CHOICES[1:] if _inside(layout.root / name, read) is None]
+    return RawFixtures(free[0] if free else RAW_FIXTURES_CHOICES[-1], shown)
+
+
+def raw_fixtures_note(layout: Layout) -> str:
+    """One line for `quality init`: which raw fixtures folder pytest and the gate read, and why there."""
+    found = raw_fixtures(layout)
+    if found.dbt_folder is None:
+        return f"raw fixtures: {found.folder}/<table>.csv (the default; outside the dbt project's test and seed paths)."
+    why = (
+        f"{DEFAULT_RAW_FIXTURES} lies inside {found.dbt_folder}/, a test or seed path of dbt, which parses every CSV "
+        "there (as a unit-test fixture or a seed) into its parse state and manifest"
+    )
+    if found.csv_files:
+        moved = RawFixtures(RAW_FIXTURES_CHOICES[1], None).folder
+        return (
+            f"raw fixtures: {why}; its {found.csv_files} CSV file(s) ({found.csv_bytes / 1e6:.1f} MB) are parsed on "
+            f"every change. Move them out: `git mv {DEFAULT_RAW_FIXTURES} {moved}`, then run `quality init` again "
+            f"(it sets {RAW_FIXTURES_KEY} = {moved})."
+        )
+    return f"raw fixtures: {found.folder}/<table>.csv ({RAW_FIXTURES_KEY}), because {why}."
+
+
+def _dbt_csv_folders(project_dir: Path) -> list[Path]:
+    """The folders whose CSV files dbt reads: its test paths (fixtures under them) and its seed paths."""
+    config = yaml.safe_load((project_dir / "dbt_project.yml").read_text(encoding="utf-8")) or {}
+    tests = config.get("test-paths") or ["tests"]
+    seeds = config.get("seed-paths") or ["seeds"]
+    return [(project_dir / str(path)).resolve() for path in [*tests, *seeds]]
+
+
+def _inside(path: Path, folders: Sequence[Path]) -> Path | None:
+    resolved = path.resolve()
+    return next((folder for folder in folders if resolved.is_relative_to(folder)), None)
+
+
+def _relative_posix(path: Path, root: Path) -> str:
+    return Path(os.path.relpath(path, root)).as_posix()
+
+
+# --- serial or -n 2 ----------------------------------------------------------------------------------------
+
+# Measured with bench/bench_shared_build.py (4 rounds, 2-core machine shared with other work, load ~4): the
+# sample project's four tests all read the one shared build, so -n 2 only adds xdist's start and stop of two
+# workers (about 0.9 s each way) and the second worker's imports running beside the build.
+PARALLEL_NOTE = (
+    "parallel: run `uv run pytest` serially while the tests are mostly the one build: `-n 2` shares that build "
+    "but adds xdist's start and stop of two workers (measured on a 5-model project: 5.2 s serial, 8.0 s with -n 2); "
+    "use `-n 2` once the tests besides the build take longer than that."
+)
+
+
+# --- the target pytest and the gate use -----------------------------------------------------------------
+
+
+def target_note(project_dir: Path) -> str:
+    """Which target `pytest` and `quality gate` use: DBT_TARGET, else the profile's default."""
+    from quality.project import load_project
+    from quality.targets import default_target_name
+
+    try:
+        project = load_project(project_dir)
+        profiles = _load_yaml(project.profiles_path.read_text(encoding="utf-8"), project.profiles_path)
+        name = default_target_name(project)
+    except (OSError, QualityError):
+        return ""
+    profile = profiles.get(project.profile) or {}
+    default = str(profile.get("target") or "local")
+    kind = str(((profile.get("outputs") or {}).get(name) or {}).get("type") or "unknown")
+    source = (
+        f"DBT_TARGET; the profile's default is `{default}`"
+        if os.environ.get("DBT_TARGET")
+        else f"the default target of profile {project.profile} in {_posix(project.profiles_path)}"
+    )
+    other = "" if kind == "duckdb" else "; `DBT_TARGET=local uv run pytest` builds on the embedded DuckDB instead"
+    return (
+        f"target: `uv run pytest` and `uv run quality gate` use `{name}` ({kind}; {source}){other}. "
+        "`--dbt-target` (pytest) and `--target` (gate) choose another."
+    )
 
 
 # --- the example test -----------------------------------------------------------------------------------
@@ -454,7 +590,8 @@ HOOKS = (
     ),
 )
 PRE_COMMIT_HEADER = """\
-# pre-commit: `uv run pre-commit install`, then every commit runs these (seconds, no warehouse).
+# pre-commit: `uv run pre-commit install`, then every commit runs these (seconds, no warehouse). pre-commit
+# is a dev dependency of this project (`quality init` added it to pyproject.toml's dev group; `uv run` installs it).
 # The dbt-quality-harness hooks run from this project's venv (`language: system`, the version `uv add`
 # installed): commit through `uv run git commit` or from the activated venv. More of them (dbt-layering,
 # spark-functions, conventional-commit, branch-name) are listed in the package's .pre-commit-hooks.yaml.
@@ -515,6 +652,61 @@ def _insert_repo(text: str, snippet: str) -> str | None:
     line = repos.value[0].start_mark.line
     dash = text.splitlines()[line].index("-")
     return _insert_lines(text, line, textwrap.indent(snippet, " " * dash))
+
+
+# --- pre-commit itself, as a dev dependency ------------------------------------------------------------
+
+PRE_COMMIT_REQUIREMENT = "pre-commit>=4"
+_DEV_ARRAY = re.compile(r"^dev[ \t]*=[ \t]*\[", flags=re.MULTILINE)
+
+
+def dev_dependency_change(layout: Layout, earlier: Change | None = None) -> Change:
+    """pre-commit in pyproject.toml's `[dependency-groups]` dev group, so `uv run pre-commit install` (which
+    the hook config says) finds it. `earlier`: a change of the same pyproject.toml made first (pytest
+    settings), whose text this one builds on."""
+    path = layout.root / "pyproject.toml"
+    what = f"dev dependency {PRE_COMMIT_REQUIREMENT} (the hooks' runner; `uv run` installs it)"
+    if not path.is_file():
+        return Change(path, "kept", what, note="no pyproject.toml: run `uv add --dev pre-commit` once there is one")
+    on_disk = path.read_text(encoding="utf-8")
+    text = earlier.text if earlier is not None and earlier.path == path and earlier.action in WRITES else on_disk
+    try:
+        document = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as error:
+        raise QualityError(f"{path}: not valid TOML ({error}); fix it and rerun `quality init`.") from None
+    if _has_pre_commit(document):
+        return Change(path, "present", what)
+    new_text = _with_dev_requirement(text, document)
+    if new_text is not None and _toml_parses_to(new_text, _expected_groups(document)):
+        return Change(path, _edit(on_disk, new_text), what, text=new_text)
+    return Change(path, "manual", what, note="run `uv add --dev pre-commit` (the hook config runs it through uv)")
+
+
+def _has_pre_commit(document: dict[str, Any]) -> bool:
+    groups = document.get("dependency-groups") or {}
+    listed = [*((document.get("project") or {}).get("dependencies") or []), *(groups.get("dev") or [])]
+    listed += (document.get("tool") or {}).get("uv", {}).get("dev-dependencies") or []
+    return any(re.match(r"pre[-_.]?commit(\W|$)", str(item), flags=re.IGNORECASE) for item in listed)
+
+
+def _with_dev_requirement(text: str, document: dict[str, Any]) -> str | None:
+    item = f'"{PRE_COMMIT_REQUIREMENT}"'
+    groups = document.get("dependency-groups")
+    if groups is None:
+        return _joined(text, f"[dependency-groups]\ndev = [{item}]\n")
+    header = re.search(r"^\[dependency-groups\][ \t]*(#.*)?\n", text, flags=re.MULTILINE)
+    if header is None:
+        return None
+    if "dev" not in groups:
+        return text[: header.end()] + f"dev = [{item}]\n" + text[header.end() :]
+    array = _DEV_ARRAY.search(text, header.end())
+    return text[: array.end()] + f"{item}, " + text[array.end() :] if array else None
+
+
+def _expected_groups(document: dict[str, Any]) -> dict[str, Any]:
+    groups = dict(document.get("dependency-groups") or {})
+    groups["dev"] = [PRE_COMMIT_REQUIREMENT, *groups.get("dev", [])]
+    return {**document, "dependency-groups": groups}
 
 
 # --- .gitignore -----------------------------------------------------------------------------------------

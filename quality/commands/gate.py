@@ -13,7 +13,14 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from quality import gate_warnings
-from quality.artifacts import DEFAULT_KEEP_RUNS, KEEP_RUNS_ENV, prune_runs
+from quality.artifacts import (
+    DEFAULT_KEEP_RUNS,
+    DEFAULT_KEEP_SIZE,
+    KEEP_RUNS_ENV,
+    KEEP_SIZE_ENV,
+    keep_size_setting,
+    prune_runs,
+)
 from quality.commands.common import (
     DEFAULT_PROJECT_DIR,
     KeepBackupsOption,
@@ -50,6 +57,13 @@ def gate(
             help="run folders to keep in --artifacts-dir; older ones are removed (a publish keeps its records)",
         ),
     ] = DEFAULT_KEEP_RUNS,
+    keep_size: Annotated[
+        str,
+        typer.Option(
+            envvar=KEEP_SIZE_ENV,
+            help="most disk space the run folders may take (e.g. 500MB, 2GB); the oldest beyond it are removed",
+        ),
+    ] = DEFAULT_KEEP_SIZE,
     threads: Annotated[int | None, typer.Option(help="dbt threads")] = None,
     dbt_vars: Annotated[
         str | None,
@@ -84,6 +98,7 @@ def gate(
         dbt_vars=parse_dbt_vars(dbt_vars, option="--vars"),
         accept_new_warnings=accept_new_warnings,
     )
+    max_bytes = keep_size_setting(keep_size)
     check_options(options)  # usage errors first: before the target is resolved (or a local endpoint started)
     project, resolved = project_and_target(project_dir, profiles_dir, target)
     with Progress(
@@ -101,9 +116,9 @@ def gate(
 
         report = run_gate(project, resolved, options, progress=on_node, announce=_announce)
     print_summary(report)
-    removed = prune_runs(artifacts_dir, keep_runs, current=report.run_id.split("_")[-1])
+    removed = prune_runs(artifacts_dir, keep_runs, current=report.run_id.split("_")[-1], max_bytes=max_bytes)
     if removed:
-        _announce(f"removed {len(removed)} run folder(s) of {artifacts_dir} beyond the last {keep_runs}")
+        _announce(f"removed {len(removed)} run folder(s) of {artifacts_dir} beyond the last {keep_runs} or {keep_size}")
     return 0 if report.ok else 1
 
 

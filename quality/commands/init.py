@@ -11,7 +11,17 @@ from rich.markup import escape
 from rich.table import Table
 
 from quality.commands.common import DEFAULT_PROJECT_DIR, ProjectDirOption, console, find_project_dir
-from quality.scaffold import WRITES, Change, apply, deps_note, plan
+from quality.scaffold import (
+    PARALLEL_NOTE,
+    Change,
+    Layout,
+    apply,
+    deps_note,
+    plan,
+    raw_fixtures_note,
+    target_note,
+    written_files,
+)
 
 LABELS = {
     "create": "create",
@@ -36,6 +46,9 @@ def init(
         console.print(f"[yellow]note[/]: {escape(note)}", highlight=False, soft_wrap=True)
     if not dry_run:
         apply(changes)
+    for line in (raw_fixtures_note(Layout(found.resolve(), Path.cwd().resolve())), target_note(found), PARALLEL_NOTE):
+        if line:
+            console.print(escape(line), highlight=False, soft_wrap=True)
     print_outcome(changes, dry_run=dry_run, deps=note is not None)
     return 1 if any(change.action == "manual" for change in changes) else 0
 
@@ -60,15 +73,16 @@ def print_outcome(changes: list[Change], *, dry_run: bool, deps: bool = False) -
     if any(change.action == "manual" for change in changes):
         console.print("[red]some pieces need your edit (above)[/]: the harness refuses to build without them.")
         return
-    writes = [change for change in changes if change.action in WRITES]
-    if not writes:
+    count = written_files(changes)
+    if not count:
         console.print("nothing to change: the project already has what the harness needs.")
     elif dry_run:
-        console.print(f"would write {len(writes)} file(s); run `quality init` without --dry-run to write them.")
+        console.print(f"would write {count} file(s); run `quality init` without --dry-run to write them.")
     else:
         first = "`uv run dbt deps` (see the note), " if deps else ""
         console.print(
-            f"wrote {len(writes)} file(s). Next: {first}`uv run pytest`, then `uv run quality gate`; "
+            f"wrote {count} file(s). Next: {first}`uv run pytest`, then `uv run quality gate`; "
+            "`uv run pre-commit install` sets up the hooks; "
             "`uv run quality pr --base HEAD` reviews the data a change alters."
         )
 

@@ -10,7 +10,7 @@ import pytest
 
 from quality.project import DbtProject, load_project
 from quality.relocation import PLACEHOLDER
-from quality.runner import DbtInvoker
+from quality.runner import CACHE_FILES, DbtInvoker
 from quality.targets import resolve_target
 from quality.workspace import PARSE_STATE_DIR, Workspace, open_workspace
 from tests.integration.mini_project import write_mini_project
@@ -80,6 +80,23 @@ def test_a_second_base_reuses_the_parse_and_builds_in_its_own_schemas(
     assert ("fct_sales", "table") in second.engine.list_relations(second.schema("marts"))
     assert not list(Path(".quality").rglob(f"*{PLACEHOLDER}*")), "parsing must not create a placeholder database"
     assert list(PARSE_STATE_DIR.glob("partial_parse_*.msgpack"))
+    cached = [path.relative_to(tmp_path) for name in CACHE_FILES for path in tmp_path.rglob(name)]
+    assert cached == [], "run folders keep artifacts, never dbt's caches"
+
+
+def test_a_parse_without_a_base_keeps_its_state_outside_the_target_folder(project: DbtProject, tmp_path: Path) -> None:
+    prod = resolve_target(project)
+    first = DbtInvoker(project, prod, tmp_path / "runs" / "a" / "prod_target", quiet=True)
+    first.parse()
+    second = DbtInvoker(project, prod, tmp_path / "runs" / "b" / "prod_target", quiet=True)
+    second.parse()
+
+    parsed = [
+        json.loads((run.target_path / "perf_info.json").read_text())["parsed_path_count"] for run in (first, second)
+    ]
+    assert parsed[0] > 0
+    assert parsed[1] == 0, "the second parse must start from the first one's state"
+    assert not list((tmp_path / "runs").rglob("partial_parse.msgpack"))
 
 
 def test_a_project_that_renders_the_base_elsewhere_gets_an_exact_parse(

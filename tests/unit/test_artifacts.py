@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from quality.artifacts import DEFAULT_KEEP_RUNS, keep_runs_setting, prune_runs
+from quality.artifacts import DEFAULT_KEEP_RUNS, keep_runs_setting, keep_size_setting, prune_runs
 from quality.errors import UsageError
 
 
@@ -57,6 +57,48 @@ def test_a_pruned_run_that_published_keeps_only_its_records(tmp_path: Path) -> N
     assert _left(published) == ["publish.json", "report.json"]
 
 
+def _sized(root: Path, name: str, size: int, *, published: bool = False) -> None:
+    (root / name / "target").mkdir(parents=True)
+    (root / name / "target" / "manifest.json").write_bytes(b"x" * size)
+    if published:
+        (root / name / "publish.json").write_bytes(b"{}")
+
+
+def test_beyond_the_size_limit_the_oldest_runs_go_first_and_the_current_one_stays(tmp_path: Path) -> None:
+    for day, run in enumerate(("aaaaaa", "bbbbbb", "cccccc", "dddddd"), start=1):
+        _sized(tmp_path, f"2026110{day}t100000_{run}", 1000)
+    _sized(tmp_path, "prod_manifest_local", 5000)  # not a run: neither counted nor removed
+    removed = prune_runs(tmp_path, 20, current="aaaaaa", max_bytes=2500)  # the count alone keeps all four
+    assert sorted(path.name for path in removed) == ["20261102t100000_bbbbbb", "20261103t100000_cccccc"]
+    assert _left(tmp_path) == ["20261101t100000_aaaaaa", "20261104t100000_dddddd", "prod_manifest_local"]
+    prune_runs(tmp_path, 20, current="aaaaaa", max_bytes=0)
+    assert _left(tmp_path) == ["20261101t100000_aaaaaa", "prod_manifest_local"]
+
+
+def test_a_size_limit_counts_what_a_published_run_keeps(tmp_path: Path) -> None:
+    _sized(tmp_path, "20261101t100000_aaaaaa", 3000, published=True)
+    _sized(tmp_path, "20261102t100000_bbbbbb", 1000)
+    _sized(tmp_path, "20261103t100000_cccccc", 1000)
+    prune_runs(tmp_path, 20, current="cccccc", max_bytes=2100)
+    assert _left(tmp_path) == ["20261101t100000_aaaaaa", "20261102t100000_bbbbbb", "20261103t100000_cccccc"]
+    assert _left(tmp_path / "20261101t100000_aaaaaa") == ["publish.json"]  # 3002 bytes -> 2, so bbbbbb fits
+
+
+def test_keep_size_comes_from_the_value_then_the_environment_then_500mb(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("QUALITY_KEEP_SIZE", raising=False)
+    assert keep_size_setting() == 500_000_000
+    monkeypatch.setenv("QUALITY_KEEP_SIZE", "2GB")
+    assert keep_size_setting() == 2_000_000_000
+    assert keep_size_setting("1.5 mb") == 1_500_000
+    assert keep_size_setting("0") == 0
+
+
+def test_a_keep_size_that_is_no_size_is_refused_naming_it(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("QUALITY_KEEP_SIZE", "big")
+    with pytest.raises(UsageError, match=r"QUALITY_KEEP_SIZE='big': give the most disk space run folders may take"):
+        keep_size_setting()
+
+
 def test_a_missing_root_prunes_nothing(tmp_path: Path) -> None:
     assert prune_runs(tmp_path / "nope", 1, current="aaaaaa") == []
 
@@ -89,8 +131,25 @@ def test_a_pytest_session_prunes_its_artifacts_dir_at_the_end(pytester: pytest.P
     assert _left(root) == ["dev_20261102t100000_bbbbbb", "dev_20261103t100000_cccccc"]
 
 
+def test_a_pytest_session_prunes_its_artifacts_dir_by_size_too(pytester: pytest.Pytester) -> None:
+    root = pytester.path / "artifacts" / "pytest"
+    for day in (1, 2, 3):
+        _sized(root, f"dev_2026110{day}t100000_aaaaa{day}", 1000)
+    pytester.makepyfile(test_nothing="def test_nothing():\n    pass\n")
+    result = pytester.runpytest("-p", "no:cacheprovider", "--keep-size", "1.5KB")
+    result.assert_outcomes(passed=1)
+    assert _left(root) == ["dev_20261103t100000_aaaaa3"]
+
+
 def test_a_bad_keep_runs_is_a_pytest_usage_error(pytester: pytest.Pytester) -> None:
     pytester.makepyfile(test_nothing="def test_nothing():\n    pass\n")
     result = pytester.runpytest("-p", "no:cacheprovider", "--keep-runs", "many")
     assert result.ret == pytest.ExitCode.USAGE_ERROR
     result.stderr.fnmatch_lines(["*QUALITY_KEEP_RUNS='many': give the number of run folders to keep*"])
+
+
+def test_a_bad_keep_size_is_a_pytest_usage_error(pytester: pytest.Pytester) -> None:
+    pytester.makepyfile(test_nothing="def test_nothing():\n    pass\n")
+    result = pytester.runpytest("-p", "no:cacheprovider", "--keep-size", "lots")
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    result.stderr.fnmatch_lines(["*QUALITY_KEEP_SIZE='lots': give the most disk space*"])

@@ -77,7 +77,10 @@ def test_the_written_pieces_are_what_pytest_and_dbt_read(project: Path) -> None:
     scaffold.apply(scaffold.plan(project, project))
     assert (project / "macros" / "generate_schema_name.sql").read_text() == scaffold.packaged_macro()
     pytest_options = tomllib.loads((project / "pyproject.toml").read_text())["tool"]["pytest"]["ini_options"]
-    assert pytest_options == {"testpaths": ["tests"], "dbt_project_dir": "."}
+    # dbt_project.yml at the root: tests/ is dbt's test path, so raw fixtures go outside it
+    assert pytest_options == {"testpaths": ["tests"], "dbt_project_dir": ".", "raw_fixtures_dir": "fixtures/raw"}
+    dev = tomllib.loads((project / "pyproject.toml").read_text())["dependency-groups"]["dev"]
+    assert dev == ["pre-commit>=4"]  # what the hook config's `uv run pre-commit install` runs
     local = yaml.safe_load((project / "profiles.yml").read_text())["jaffle_sample"]["outputs"]["local"]
     assert local == {
         "type": "duckdb",
@@ -164,19 +167,124 @@ def test_an_example_with_the_former_seeds_override_counts_as_present(project: Pa
     assert _actions(project)["tests/test_dbt_quality.py"] == "present"
 
 
-def test_an_existing_pytest_table_gets_only_the_project_dir(project: Path) -> None:
+def test_an_existing_pytest_table_gets_only_the_settings_and_pre_commit(project: Path) -> None:
     (project / "pyproject.toml").write_text(PYPROJECT + '\n[tool.pytest.ini_options]\naddopts = "-ra"  # mine\n')
     scaffold.apply(scaffold.plan(project, project))
     assert (project / "pyproject.toml").read_text() == (
-        PYPROJECT + '\n[tool.pytest.ini_options]\ndbt_project_dir = "."\naddopts = "-ra"  # mine\n'
+        PYPROJECT + '\n[tool.pytest.ini_options]\ndbt_project_dir = "."\nraw_fixtures_dir = "fixtures/raw"\n'
+        'addopts = "-ra"  # mine\n\n[dependency-groups]\ndev = ["pre-commit>=4"]\n'
     )
 
 
 def test_a_pytest_ini_is_where_the_setting_goes_when_there_is_one(project: Path) -> None:
     (project / "pytest.ini").write_text("[pytest]\naddopts = -ra\n")
     scaffold.apply(scaffold.plan(project, project))
-    assert (project / "pytest.ini").read_text() == "[pytest]\ndbt_project_dir = .\naddopts = -ra\n"
+    expected = "[pytest]\ndbt_project_dir = .\nraw_fixtures_dir = fixtures/raw\naddopts = -ra\n"
+    assert (project / "pytest.ini").read_text() == expected
     assert "tool" not in tomllib.loads((project / "pyproject.toml").read_text())
+
+
+def test_an_existing_dev_group_gets_pre_commit_first_and_keeps_every_other_line(project: Path) -> None:
+    theirs = PYPROJECT + '\n[dependency-groups]\n# mine\ndev = [\n    "ruff>=0.8",  # linter\n]\nlint = []\n'
+    (project / "pyproject.toml").write_text(theirs)
+    scaffold.apply(scaffold.plan(project, project))
+    text = (project / "pyproject.toml").read_text()
+    assert text.startswith(theirs.replace("dev = [\n", 'dev = ["pre-commit>=4", \n'))
+    assert tomllib.loads(text)["dependency-groups"] == {"dev": ["pre-commit>=4", "ruff>=0.8"], "lint": []}
+    assert _actions(project)["pyproject.toml"] == "present"
+
+
+@pytest.mark.parametrize(
+    "listed",
+    ['[dependency-groups]\ndev = ["pre_commit==4.0.1"]\n', '[tool.uv]\ndev-dependencies = ["pre-commit"]\n'],
+)
+def test_pre_commit_listed_already_is_present(project: Path, listed: str) -> None:
+    (project / "pyproject.toml").write_text(PYPROJECT + "\n" + listed)
+    change = scaffold.dev_dependency_change(scaffold.Layout(project, project))
+    assert change.action == "present"
+
+
+def test_without_a_pyproject_the_dev_dependency_is_a_command_to_run(project: Path) -> None:
+    (project / "pyproject.toml").unlink()
+    change = scaffold.dev_dependency_change(scaffold.Layout(project, project))
+    assert (change.action, change.note) == (
+        "kept",
+        "no pyproject.toml: run `uv add --dev pre-commit` once there is one",
+    )
+
+
+def test_the_hook_config_names_the_dev_dependency_init_added(project: Path) -> None:
+    scaffold.apply(scaffold.plan(project, project))
+    header = (project / ".pre-commit-config.yaml").read_text().splitlines()[:2]
+    assert "`uv run pre-commit install`" in header[0]
+    assert "pyproject.toml's dev group" in header[1]
+
+
+def test_raw_fixtures_of_a_root_project_go_outside_dbts_test_path_and_init_says_why(
+    project: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["init"]) == 0
+    out = " ".join(capsys.readouterr().out.split())
+    assert (
+        "raw fixtures: fixtures/raw/<table>.csv (raw_fixtures_dir), because tests/fixtures/raw lies inside tests/, "
+        "a test or seed path of dbt, which parses every CSV there"
+    ) in out
+
+
+def test_raw_fixtures_already_inside_dbts_test_path_are_left_and_init_says_how_to_move_them(
+    project: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    raw = project / "tests" / "fixtures" / "raw"
+    raw.mkdir(parents=True)
+    (raw / "orders.csv").write_text("id\n" + "1\n" * 500_000)
+    (raw / "customers.csv").write_text("id\n1\n")
+    assert main(["init"]) == 0
+    out = " ".join(capsys.readouterr().out.split())
+    assert "its 2 CSV file(s) (1.0 MB) are parsed on every change" in out
+    assert "`git mv tests/fixtures/raw fixtures/raw`, then run `quality init` again" in out
+    options = tomllib.loads((project / "pyproject.toml").read_text())["tool"]["pytest"]["ini_options"]
+    assert "raw_fixtures_dir" not in options  # pytest keeps finding them where they are until they move
+
+    shutil.move(raw, project / "fixtures" / "raw")
+    assert main(["init"]) == 0
+    options = tomllib.loads((project / "pyproject.toml").read_text())["tool"]["pytest"]["ini_options"]
+    assert options["raw_fixtures_dir"] == "fixtures/raw"
+
+
+def test_raw_fixtures_avoid_a_seed_path_and_custom_test_paths(tmp_path: Path) -> None:
+    root = tmp_path / "repo"
+    shutil.copytree(SAMPLE, root)
+    config = (
+        (root / "dbt_project.yml").read_text().replace('seed-paths: ["seeds"]', 'seed-paths: ["seeds", "fixtures"]')
+    )
+    (root / "dbt_project.yml").write_text(config.replace('test-paths: ["tests"]', 'test-paths: ["checks"]'))
+    found = scaffold.raw_fixtures(scaffold.Layout(root, root))
+    assert (found.folder, found.dbt_folder) == ("tests/fixtures/raw", None)  # tests/ is not dbt's any more
+    (root / "dbt_project.yml").write_text(config)
+    assert scaffold.raw_fixtures(scaffold.Layout(root, root)).folder == "data/raw_fixtures"
+
+
+def test_a_dbt_project_in_a_subfolder_keeps_the_default_raw_fixtures(tmp_path: Path) -> None:
+    root = tmp_path / "repo"
+    shutil.copytree(SAMPLE, root / "transform")
+    layout = scaffold.Layout(root / "transform", root)
+    assert scaffold.pytest_settings(layout) == {"dbt_project_dir": "transform"}
+    assert scaffold.raw_fixtures_note(layout).startswith("raw fixtures: tests/fixtures/raw/<table>.csv (the default")
+
+
+def test_init_names_the_target_pytest_and_the_gate_use(
+    project: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("DBT_TARGET", raising=False)
+    default = yaml.safe_load((project / "profiles.yml").read_text())["jaffle_sample"]["target"]
+    assert main(["init"]) == 0
+    out = " ".join(capsys.readouterr().out.split())
+    assert f"target: `uv run pytest` and `uv run quality gate` use `{default}` (duckdb; the default target of " in out
+    monkeypatch.setenv("DBT_TARGET", "local")
+    assert scaffold.target_note(project).startswith(
+        f"target: `uv run pytest` and `uv run quality gate` use `local` (duckdb; DBT_TARGET; the profile's default is "
+        f"`{default}`)."
+    )
 
 
 def test_a_dbt_project_in_a_subfolder_is_named_relative_to_the_root(tmp_path: Path) -> None:
@@ -279,3 +387,12 @@ def test_the_review_workflow_runs_quality_pr_on_the_project_and_is_schema_valid_
         check=False,
     )
     assert audit.returncode == 0, audit.stdout + audit.stderr
+
+
+def test_init_says_when_serial_is_the_better_choice_with_the_numbers(
+    project: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["init", "--dry-run"]) == 0
+    out = " ".join(capsys.readouterr().out.split())
+    assert "parallel: run `uv run pytest` serially while the tests are mostly the one build" in out
+    assert "5.2 s serial, 8.0 s with -n 2" in out
