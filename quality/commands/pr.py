@@ -9,6 +9,7 @@ from typing import Annotated
 import typer
 from rich.markup import escape
 
+from quality.artifacts import keep_runs_setting, keep_size_setting, prune_runs
 from quality.commands.common import (
     DEFAULT_PROJECT_DIR,
     ProfilesDirOption,
@@ -86,6 +87,13 @@ def pr(
             handle.write(markdown)
     for line in to_console(result):
         console.print(escape(line), highlight=False, soft_wrap=True)
+    # Older reviews go as the gate's runs do: QUALITY_KEEP_RUNS by count, QUALITY_KEEP_SIZE by size.
+    prune_runs(
+        artifacts_dir,
+        keep_runs_setting(),
+        current=result.artifacts_dir.name.split("_")[-1],
+        max_bytes=keep_size_setting(),
+    )
     timing = ", ".join(f"{step} {seconds:.1f}s" for step, seconds in result.timings.items())
     console.print(f"review: {result.artifacts_dir / 'review.md'} ({timing})", highlight=False, soft_wrap=True)
     return 0 if result.ok else 1
