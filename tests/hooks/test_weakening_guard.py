@@ -86,14 +86,18 @@ def fix(verb: str, check: str, model: str = "fct_orders", new_value: str = "") -
 
 
 def add_waiver(check: str, reason: str, model: str = "fct_orders", new_value: str = "") -> None:
+    """A waiver added to the model's `waivers:` list (made when the model has none yet)."""
     written = f"              new_value: {new_value}\n" if new_value else ""
-    edit(
-        FACTS,
-        "      meta:\n        quality:\n",
-        f'      meta:\n        quality:\n          waivers:\n            - check: "{check}"\n'
-        f'{written}              reason: "{reason}"\n',
-        after=f"  - name: {model}\n",
-    )
+    entry = f'            - check: "{check}"\n{written}              reason: "{reason}"\n'
+    anchor = "      meta:\n        quality:\n"
+    text, start = read(FACTS), read(FACTS).index(f"  - name: {model}\n")
+    has_list = text.index(anchor, start) == text.find(f"{anchor}          waivers:\n", start)
+    if has_list:
+        edit(
+            FACTS, f"{anchor}          waivers:\n", f"{anchor}          waivers:\n{entry}", after=f"  - name: {model}\n"
+        )
+    else:
+        edit(FACTS, anchor, f"{anchor}          waivers:\n{entry}", after=f"  - name: {model}\n")
 
 
 ORDER_ID_UNIQUE = "        data_tests: [unique]\n"
