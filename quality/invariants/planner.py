@@ -12,7 +12,10 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
+
+import yaml
 
 from quality.engines.base import Engine
 from quality.invariants.lineage import ProjectLineage
@@ -144,3 +147,17 @@ def engine_columns(engine: Engine) -> ColumnLookup:
         return {field.name.lower(): str(field.type).lower() for field in schema}
 
     return lookup
+
+
+def project_vars(root: Path, name: str, overrides: dict[str, Any] | None = None) -> dict[str, Any]:
+    """The vars of dbt_project.yml (global ones, then the project's own scope), then --vars overrides."""
+    try:
+        declared = yaml.safe_load((root / "dbt_project.yml").read_text(encoding="utf-8")) or {}
+    except (OSError, yaml.YAMLError):
+        declared = {}
+    raw = declared.get("vars") or {} if isinstance(declared, dict) else {}
+    values = {key: value for key, value in raw.items() if not isinstance(value, dict)}
+    scoped = raw.get(name)
+    if isinstance(scoped, dict):
+        values.update(scoped)
+    return {**values, **(overrides or {})}
