@@ -128,7 +128,13 @@ def strip(expression: exp.Expr, *, keep_value_casts: bool = True) -> exp.Expr:
             return node.this
         return node
 
-    return expression.copy().transform(unwrap)
+    stripped = expression.copy()
+    for _ in range(64):  # transform does not revisit what it unwrapped: repeat until nothing changes
+        before = stripped.sql()
+        stripped = stripped.transform(unwrap)
+        if stripped.sql() == before:
+            break
+    return stripped
 
 
 def passthrough(expression: exp.Expr) -> Leaf | None:
