@@ -49,6 +49,7 @@ class GateOptions:
     orders: int | None = None
     seed: int = 42
     run_expectations: bool = True
+    run_invariants: bool = True  # invariants implied by the project (quality/invariants), after GX
     publish: bool = True
     keep_audit: bool = False
     backup: bool = True
@@ -73,6 +74,7 @@ class GateReport:
     models: list[dict[str, Any]] = field(default_factory=list)
     tests: list[dict[str, Any]] = field(default_factory=list)
     expectations: list[dict[str, Any]] = field(default_factory=list)
+    invariants: list[dict[str, Any]] = field(default_factory=list)
     published: list[dict[str, Any]] = field(default_factory=list)
     # How prod was switched: "transaction" (DuckDB), "atomic" (one BEGIN ATOMIC block) or "clone-with-undo"
     # (Databricks), and why that one (docs/publish.md).
@@ -257,6 +259,9 @@ def _audit_and_publish(
         failures.append(
             f"Great Expectations suites not run because a model they read was not built: {', '.join(blocked)}."
         )
+    if options.run_invariants:
+        with _timed(report, "invariants"):
+            failures += _check_invariants(workspace, project, options, report)
     if failures:
         raise GateFailed("\n".join([*failures, f"Nothing was published: prod on {target.describe()} is untouched."]))
     if not options.publish:
@@ -286,6 +291,17 @@ def _audit_and_publish(
         artifacts.write_json(artifacts.publish_path, record)
         report.status = "published"
         report.dropped_backups = _enforce_retention(workspace, options, backup, announce)
+
+
+def _check_invariants(workspace: Workspace, project: DbtProject, options: GateOptions, report: GateReport) -> list[str]:
+    """Invariants the project implies (quality/invariants), planned from the build's manifest: failures as lines."""
+    from quality.invariants.execute import check_build
+
+    result = check_build(workspace.engine, workspace.dbt.target_path, project.root, project.name, options.dbt_vars)
+    report.invariants = result.as_dicts()
+    if result.ok:
+        return []
+    return [f"Invariants implied by the project failed in audit schema base {workspace.base}:\n{result.describe()}"]
 
 
 def _with_merge_keys(steps: list[PublishStep], audit: dict[str, Any]) -> list[PublishStep]:

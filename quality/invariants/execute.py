@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from quality.engines.base import Engine
 from quality.invariants.model import Finding
-from quality.invariants.planner import Plan, engine_columns, plan_invariants
+from quality.invariants.planner import Plan, engine_columns, plan_invariants, project_vars
 
 
 @dataclass
@@ -24,8 +26,13 @@ class InvariantReport:
         return "\n".join(finding.describe() for finding in self.findings)
 
     def as_dicts(self) -> list[dict[str, Any]]:
-        return [
+        """One entry per check: what was checked, and for a failure how many rows and which examples."""
+        failed = {f"{f.invariant} on {f.model} ({', '.join(f.columns)})" for f in self.findings}
+        passed = [{"check": check, "success": True} for check in self.checked if check not in failed]
+        return passed + [
             {
+                "check": f"{f.invariant} on {f.model} ({', '.join(f.columns)})",
+                "success": False,
                 "invariant": f.invariant,
                 "model": f.model,
                 "columns": list(f.columns),
@@ -57,3 +64,15 @@ def check_invariants(
 ) -> InvariantReport:
     """Plan the project's invariants from a manifest with compiled SQL and run them on its built relations."""
     return run_invariants(engine, plan_invariants(manifest, engine_columns(engine), project_vars))
+
+
+def check_build(
+    engine: Engine, target_path: Path, project_root: Path, project_name: str, dbt_vars: dict[str, Any] | None = None
+) -> InvariantReport:
+    """The invariants of a finished build: its manifest (target_path/manifest.json, compiled SQL included)
+    planned against the relations it built. A build that wrote no manifest has nothing to check."""
+    manifest_path = target_path / "manifest.json"
+    if not manifest_path.is_file():
+        return InvariantReport()
+    manifest = json.loads(manifest_path.read_text(encoding="utf-8"))
+    return check_invariants(engine, manifest, project_vars(project_root, project_name, dbt_vars))

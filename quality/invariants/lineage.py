@@ -34,6 +34,7 @@ class ColumnDef:
     expression: exp.Expr  # leaves: exp.Column(table=<schema.table>, this=<column>)
     resolvable: bool  # every reference was followed to a table (no star, set operation or unknown source)
     row_preserving: bool  # one output row per row of the table it reads (no filter, DISTINCT, LIMIT, joined side)
+    grouped: bool = False  # a GROUP BY lies between the output and the table (rows collapse)
 
 
 def model_columns(sql: str, dialect: str) -> dict[str, ColumnDef]:
@@ -52,7 +53,9 @@ def model_columns(sql: str, dialect: str) -> dict[str, ColumnDef]:
             continue
         walker = _Walker()
         expression = walker.resolve(root, projection.unalias())
-        columns[name] = ColumnDef(name, expression, walker.resolvable, walker.row_preserving and keeps_rows(root))
+        preserving = walker.row_preserving and keeps_rows(root)
+        grouped = walker.grouped or bool(root.expression.args.get("group"))
+        columns[name] = ColumnDef(name, expression, walker.resolvable, preserving, grouped)
     return columns
 
 
@@ -60,6 +63,7 @@ class _Walker:
     def __init__(self) -> None:
         self.resolvable = True
         self.row_preserving = True
+        self.grouped = False
 
     def resolve(self, scope: Scope, expression: exp.Expr) -> exp.Expr:
         holder = exp.Paren(this=expression.copy())
@@ -85,6 +89,7 @@ class _Walker:
             self.resolvable = False
             return column.copy()
         self.row_preserving = self.row_preserving and keeps_rows(source)
+        self.grouped = self.grouped or bool(select.args.get("group"))
         return self.resolve(source, match.unalias())
 
 
