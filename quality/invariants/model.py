@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import date, datetime
+from decimal import Decimal
 from typing import Any
 
 from quality.engines.base import Engine
@@ -89,7 +91,14 @@ class Finding:
 
 
 def _example(row: dict[str, Any]) -> str:
-    return "{" + ", ".join(f"{key}={value!r}" for key, value in row.items()) + "}"
+    return "{" + ", ".join(f"{key}={_value(value)}" for key, value in row.items()) + "}"
+
+
+def _value(value: Any) -> str:
+    """Dates, times and decimals as they read (2024-01-07, 12.50); strings quoted; the rest as repr."""
+    if isinstance(value, date | datetime | Decimal):
+        return str(value)
+    return repr(value)
 
 
 Evaluate = Callable[[Engine], Finding | None]

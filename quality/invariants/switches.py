@@ -5,6 +5,7 @@
         quality:
           invariants:
             off: [scd2_no_identical_versions]     # invariant names, or a family: scd2, date_spine, ...
+                                                  # (YAML 1.1 reads `off:` as false: accepted as `off`)
             reason: the source re-sends unchanged rows with a new updated_at
             tolerance: 0.01                       # measures_reconcile: absolute difference allowed per total
 
@@ -30,10 +31,18 @@ def settings_of(node: dict[str, Any]) -> dict[str, Any]:
     for meta in (node.get("config", {}).get("meta") or {}, node.get("meta") or {}):
         quality = meta.get("quality") if isinstance(meta, dict) else None
         if isinstance(quality, dict) and "invariants" in quality:
-            settings = quality["invariants"]
+            settings = _off_as_written(quality["invariants"])
             check_settings(node.get("name", "?"), settings)
             return dict(settings)
     return {}
+
+
+def _off_as_written(settings: Any) -> Any:
+    """YAML 1.1 (dbt's loader) reads an unquoted `off:` key as the boolean false, which the manifest's JSON
+    writes as "false": both mean `off`."""
+    if not isinstance(settings, dict):
+        return settings
+    return {("off" if key in (False, "false") else key): value for key, value in settings.items()}
 
 
 def check_settings(model: str, settings: Any) -> None:
