@@ -220,3 +220,26 @@ def test_the_seeds_only_sample_project_passes_its_invariants(tmp_path: Path, mon
     assert report.status == "published", report.error
     assert [entry for entry in report.invariants if not entry["success"]] == []
     assert any(check.startswith("measures_reconcile on stg_orders (amount)") for check in _checked(report))
+
+
+PLUGIN_TEST = """
+def test_the_project_holds_its_invariants(invariants):
+    assert any(check.startswith("measures_reconcile on fct_sales (amount)") for check in invariants.checked)
+    assert invariants.ok, invariants.describe()
+"""
+
+
+@pytest.mark.parametrize("scaled", [False, True])
+def test_the_plugin_fixture_checks_the_sessions_build(pytester: pytest.Pytester, scaled: bool) -> None:
+    from tests.integration.mini_project import write_mini_project
+
+    project = write_mini_project(pytester.path)
+    if scaled:  # keeps its name, loses its meaning: the mart's total no longer equals the staging total
+        mart = project / "models" / "marts" / "fct_sales.sql"
+        mart.write_text(mart.read_text().replace("cast(amount as", "cast(amount * 100 as"))
+    pytester.makeini("[pytest]\ndbt_project_dir = dbt\nraw_fixtures_dir = fixtures\n")
+    pytester.makepyfile(test_shop=PLUGIN_TEST)
+    result = pytester.runpytest_subprocess("-p", "no:cacheprovider", "--schema-prefix", "dev")
+    result.assert_outcomes(passed=0 if scaled else 1, failed=1 if scaled else 0)
+    if scaled:
+        result.stdout.fnmatch_lines(["*[[]FAILED[]] measures_reconcile on model fct_sales, column(s) amount*"])
