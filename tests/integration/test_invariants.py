@@ -172,11 +172,11 @@ def test_a_seeded_defect_fails_the_invariant_that_names_model_and_column(
 
 def _cli_gate(project: Path, tmp_path: Path) -> tuple[int, str, dict[str, Any]]:
     """The gate as its users run it (a process of its own, on a prod file of its own): exit, output, report."""
-    command = [sys.executable, "-m", "quality.cli", "gate", "--project-dir", str(project), "--fixtures", str(BATCH2)]
+    command = [sys.executable, "-m", "quality.cli", "gate", "--project-dir", str(project), "--fixtures", str(RAW)]
     runs = tmp_path / f"runs_{len(list(tmp_path.glob('runs_*')))}"
     command += ["--artifacts-dir", str(runs)]
     env = {**os.environ, "QUALITY_DUCKDB_PATH": str(tmp_path / "prod.duckdb")}
-    done = subprocess.run(command, cwd=tmp_path, env=env, capture_output=True, text=True, check=False, timeout=300)
+    done = subprocess.run(command, cwd=tmp_path, env=env, capture_output=True, text=True, check=False, timeout=240)
     (report,) = runs.glob("*/report.json")
     return done.returncode, " ".join((done.stdout + done.stderr).split()), json.loads(report.read_text())
 
@@ -185,26 +185,19 @@ def test_a_switch_off_with_a_reason_skips_the_invariant_and_one_without_is_an_er
     project = tmp_path / "dbt"
     shutil.copytree(ROOT / "dbt", project, ignore=shutil.ignore_patterns("target", "logs"))
     model = project / "models" / "staging" / "stg_payments.sql"
-    model.write_text(model.read_text().replace("as decimal(18, 2)) as amount,", "as decimal(18, 2)) / 100 as amount,"))
-    config = project / "models" / "staging" / "_staging.yml"
-    text = config.read_text()
-    assert "  - name: stg_payments\n" in text
-    switch = (
-        "    config:\n      meta:\n        quality:\n          invariants:\n            off: [measures_reconcile]\n"
-    )
-    config.write_text(text.replace("  - name: stg_payments\n", "  - name: stg_payments\n" + switch))
+    scaled = model.read_text().replace("as decimal(18, 2)) as amount,", "as decimal(18, 2)) / 100 as amount,")
+    switch = "{{{{ config(meta={{'quality': {{'invariants': {{'off': ['measures_reconcile']{}}}}}}}) }}}}\n"
+    model.write_text(switch.format("") + scaled)
     code, output, report = _cli_gate(project, tmp_path)
     assert (code, report["status"]) == (1, "error"), output
     expected = "model stg_payments: config.meta.quality.invariants.off switches off measures_reconcile without a reason"
     assert expected in report["error"]
 
-    reason = "            reason: raw payments are in cents\n"
-    config.write_text(text.replace("  - name: stg_payments\n", "  - name: stg_payments\n" + switch + reason))
+    model.write_text(switch.format(", 'reason': 'raw payments are in cents'") + scaled)
     code, output, report = _cli_gate(project, tmp_path)
     checks = [entry["check"] for entry in report["invariants"]]
     assert checks, output
     assert not any(check.startswith("measures_reconcile on stg_payments") for check in checks)
-    assert "measures_reconcile on model stg_payments" not in (report["error"] or "")
     assert (code, report["status"]) == (0, "published"), output
 
 
