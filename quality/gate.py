@@ -50,6 +50,7 @@ class GateOptions:
     orders: int | None = None
     seed: int = 42
     run_expectations: bool = True
+    run_invariants: bool = True  # invariants implied by the project (quality/invariants), after GX
     publish: bool = True
     keep_audit: bool = False
     backup: bool = True
@@ -80,6 +81,7 @@ class GateReport:
     warnings: list[dict[str, Any]] = field(default_factory=list)
     warnings_baseline: str | None = None
     accepted_new_warnings: bool = False
+    invariants: list[dict[str, Any]] = field(default_factory=list)
     published: list[dict[str, Any]] = field(default_factory=list)
     # How prod was switched: "transaction" (DuckDB), "atomic" (one BEGIN ATOMIC block) or "clone-with-undo"
     # (Databricks), and why that one (docs/publish.md).
@@ -267,6 +269,9 @@ def _audit_and_publish(
             f"Great Expectations suites not run because a model they read was not built: {', '.join(blocked)}."
         )
     failures += _check_warnings(workspace, target, options, report)
+    if options.run_invariants:
+        with _timed(report, "invariants"):
+            failures += _check_invariants(workspace, project, options, report)
     if failures:
         raise GateFailed("\n".join([*failures, f"Nothing was published: prod on {target.describe()} is untouched."]))
     if not options.publish:
@@ -338,6 +343,17 @@ def _record_warnings(workspace: Workspace, report: GateReport, target: Target, a
         gate_warnings.record(workspace.engine, report.run_id, target.name, found)
     except Exception as error:  # prod is published; the next gate reads this run's report.json instead
         announce(f"published, but recording its warnings in the warehouse failed ({error}); report.json has them")
+
+
+def _check_invariants(workspace: Workspace, project: DbtProject, options: GateOptions, report: GateReport) -> list[str]:
+    """Invariants the project implies (quality/invariants), planned from the build's manifest: failures as lines."""
+    from quality.invariants.execute import check_build
+
+    result = check_build(workspace.engine, workspace.dbt.target_path, project.root, project.name, options.dbt_vars)
+    report.invariants = result.as_dicts()
+    if result.ok:
+        return []
+    return [f"Invariants implied by the project failed in audit schema base {workspace.base}:\n{result.describe()}"]
 
 
 def _with_merge_keys(steps: list[PublishStep], audit: dict[str, Any]) -> list[PublishStep]:

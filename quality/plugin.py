@@ -599,6 +599,20 @@ def gx(request: pytest.FixtureRequest, dbt_target: Target) -> GxValidator:
 
 
 @pytest.fixture(scope="session")
+def invariants(
+    pytestconfig: pytest.Config, dbt_project: DbtProject, ephemeral_schema: Workspace, dbt_build: DbtRun
+) -> Any:
+    """The invariants the project implies (quality/invariants), checked once on the session's build:
+    `assert invariants.ok, invariants.describe()` (the gate runs the same after GX)."""
+    from quality.invariants.execute import check_build
+
+    target_path = ephemeral_schema.dbt.target_path
+    return check_build(
+        ephemeral_schema.engine, target_path, dbt_project.root, dbt_project.name, _dbt_vars(pytestconfig)
+    )
+
+
+@pytest.fixture(scope="session")
 def prod_engine(dbt_target: Target) -> Iterator[Engine]:
     """A READ-ONLY connection to the target (only reads are sent, on every engine); for `prod_smoke` tests."""
     from quality.engines.factory import open_engine
