@@ -44,6 +44,9 @@ def gate(
     orders: Annotated[int | None, typer.Option(help="generate this many orders of raw data instead")] = None,
     seed: Annotated[int, typer.Option(help="random seed of the generator")] = 42,
     expectations: Annotated[bool, typer.Option(help="validate the Great Expectations suites")] = True,
+    invariants: Annotated[
+        bool, typer.Option(help="check the invariants the project implies (SCD2, date spines, measures, ...)")
+    ] = True,
     publish: Annotated[bool, typer.Option(help="publish to prod when green (--no-publish: audit only)")] = True,
     keep_audit: Annotated[bool, typer.Option(help="keep the audit schemas for debugging")] = False,
     backup: Annotated[bool, typer.Option(help="keep prod's previous tables for `quality rollback`")] = True,
@@ -88,6 +91,7 @@ def gate(
         orders=orders,
         seed=seed,
         run_expectations=expectations,
+        run_invariants=invariants,
         publish=publish,
         keep_audit=keep_audit,
         backup=backup,
