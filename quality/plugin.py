@@ -371,7 +371,6 @@ def _quality_shared(
     pytestconfig: pytest.Config, dbt_project: DbtProject, dbt_target: Target
 ) -> Iterator[tuple[SharedBuild, Workspace]]:
     """The session's one build, made by the first worker that gets here, and this process' read-only view."""
-    from quality.errors import QualityError
     from quality.shared_build import ensure_built, open_shared_workspace, run_folder
 
     base = _shared_base(pytestconfig)
@@ -387,10 +386,12 @@ def _quality_shared(
         )
         try:
             workspace = open_shared_workspace(dbt_project, dbt_target, base, folder, folder / worker)
-        except QualityError:
+        except Exception:
             if build.build_error is None:
                 raise
-            pytest.fail(build.build_error, pytrace=False)  # the build failed before there was a workspace
+            # The build failed first (dbt could not start, connect or parse, or the harness refused): that is
+            # the cause, not what opening the half-made workspace says (e.g. DuckDB's "different configuration").
+            pytest.fail(build.build_error, pytrace=False)
         try:
             yield build, workspace
         finally:

@@ -1,0 +1,89 @@
+"""A project the harness has never seen, through pytest and `quality gate`: every failure is one message
+naming its real cause (dbt's own error first, or the config, file and line that bypasses the harness) and
+the fix (issue 17, items 2-4)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from quality.cli import main
+from tests.integration.mini_project import write_mini_project
+
+pytestmark = pytest.mark.integration
+
+BUILD_ONLY = """
+def test_builds(dbt_build):
+    assert dbt_build.success
+"""
+
+
+def plain(text: str) -> str:
+    """Console output as one line: wrapped lines joined (a long path may still be folded mid-word)."""
+    return " ".join(text.split())
+
+
+def only_report(runs: Path) -> dict[str, Any]:
+    (path,) = runs.glob("*/report.json")
+    report: dict[str, Any] = json.loads(path.read_text(encoding="utf-8"))
+    return report
+
+
+def add_to_profile(project: Path, lines: str) -> None:
+    """Append settings to the `local` output of the mini project's profile."""
+    profiles = project / "profiles.yml"
+    profiles.write_text(profiles.read_text(encoding="utf-8") + lines, encoding="utf-8")
+
+
+@pytest.fixture
+def shop(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """The mini project under tmp_path (project in dbt/, fixtures in fixtures/), run from there."""
+    write_mini_project(tmp_path)
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("SHOP_DUCKDB_PATH", str(tmp_path / "shop.duckdb"))
+    monkeypatch.delenv("DBT_TARGET", raising=False)
+    return tmp_path
+
+
+def gate(root: Path, *args: str) -> int:
+    return main(["gate", "--project-dir", str(root / "dbt"), "--artifacts-dir", str(root / "runs"), *args])
+
+
+def test_pytest_shows_dbts_own_error_when_dbt_cannot_connect(pytester: pytest.Pytester) -> None:
+    """dbt-duckdb fails to set up its connection (an extension it cannot install offline): the failure is
+    dbt's error, not DuckDB's "different configuration" from the harness opening the half-made file."""
+    write_mini_project(pytester.path)
+    missing = pytester.path / "no_extension_repo"
+    add_to_profile(pytester.path / "dbt", f"      extensions: [{{name: some_ext, repo: \"'{missing}'\"}}]\n")
+    pytester.makeini("[pytest]\ndbt_project_dir = dbt\nraw_fixtures_dir = fixtures\n")
+    pytester.makepyfile(test_shop=BUILD_ONLY)
+
+    result = pytester.runpytest_subprocess("-p", "no:cacheprovider", "--schema-prefix", "dev")
+
+    result.assert_outcomes(errors=1)
+    result.stdout.fnmatch_lines(
+        [
+            "dbt build failed on target 'local' (duckdb at *dev_*.duckdb) (schema base dev_*) before running "
+            'any node: IO Error: Failed to install local extension "some_ext"*'
+        ]
+    )
+    assert "different configuration" not in result.stdout.str()
+
+
+def test_the_gate_opens_the_warehouse_with_the_profiles_duckdb_config_options(shop: Path) -> None:
+    """dbt-duckdb opens the file with the profile's `config_options`; the harness's connection in the same
+    process uses them too, or DuckDB refuses dbt's ("a different configuration than existing connections")."""
+    add_to_profile(shop / "dbt", "      config_options:\n        memory_limit: '1GB'\n")
+
+    assert gate(shop, "--fixtures", "fixtures") == 0
+
+    report = only_report(shop / "runs")
+    assert report["status"] == "published"
+    assert sorted(f"{step['prod_schema']}.{step['prod_name']}" for step in report["published"]) == [
+        "marts.fct_sales",
+        "raw.sales",
+        "staging.stg_sales",
+    ]
