@@ -87,3 +87,83 @@ def test_the_gate_opens_the_warehouse_with_the_profiles_duckdb_config_options(sh
         "raw.sales",
         "staging.stg_sales",
     ]
+
+
+OLD_STYLE_SNAPSHOT = """{% snapshot sales_snapshot %}
+{{
+    config(
+      target_schema='snapshots',
+      unique_key='sale_id',
+      strategy='check',
+      check_cols=['amount'],
+    )
+}}
+select * from {{ source('raw', 'sales') }}
+{% endsnapshot %}
+"""
+
+YAML_SNAPSHOT = """snapshots:
+  - name: sales_snapshot
+    relation: source('raw', 'sales')
+    config:
+      unique_key: sale_id
+      strategy: check
+      check_cols: [amount]
+      target_schema: history
+"""
+
+CUSTOM_SCHEMA_MACRO = """{% macro generate_schema_name(custom_schema_name, node) -%}
+    {{ custom_schema_name or target.schema }}
+{%- endmacro %}
+"""
+
+
+class TestAConfigThatBypassesTheSchemaMacro:
+    def test_a_snapshot_with_target_schema_in_its_config_block_is_named_with_its_file_and_line(
+        self, shop: Path, capsys: pytest.CaptureFixture[str]
+    ) -> None:
+        snapshot = shop / "dbt" / "snapshots" / "sales_snapshot.sql"
+        snapshot.parent.mkdir()
+        snapshot.write_text(OLD_STYLE_SNAPSHOT, encoding="utf-8")
+
+        assert gate(shop, "--fixtures", "fixtures") == 1
+
+        report = only_report(shop / "runs")
+        assert report["error"] == (
+            f"snapshot sales_snapshot would be built in schema 'snapshots', outside the ephemeral base "
+            f"'{report['audit_base']}': it is configured with target_schema ('snapshots', {snapshot}:4), which dbt "
+            "uses as written, bypassing generate_schema_name, so the harness cannot route it. Configure the "
+            "snapshot with `schema: snapshots` instead of target_schema (dbt >= 1.9; your own runs then name its "
+            "schema as they name models', through generate_schema_name)."
+        )
+        assert "Add the harness's generate_schema_name macro" not in plain(capsys.readouterr().out)
+        assert report["models"] == [], "refused before dbt built anything"
+
+    def test_a_yaml_snapshot_with_target_schema_is_named_with_its_file_and_line(self, shop: Path) -> None:
+        snapshots = shop / "dbt" / "snapshots" / "snapshots.yml"
+        snapshots.parent.mkdir()
+        snapshots.write_text(YAML_SNAPSHOT, encoding="utf-8")
+
+        assert gate(shop, "--fixtures", "fixtures") == 1
+
+        error = only_report(shop / "runs")["error"]
+        assert "snapshot sales_snapshot would be built in schema 'history'" in error
+        assert f"it is configured with target_schema ('history', {snapshots}:8)" in error
+        assert "Configure the snapshot with `schema: history` instead of target_schema (dbt >= 1.9;" in error
+
+    def test_a_custom_schema_macro_that_ignores_the_harness_var_is_named_with_its_file_and_line(
+        self, shop: Path
+    ) -> None:
+        macro = shop / "dbt" / "macros" / "generate_schema_name.sql"
+        macro.write_text(CUSTOM_SCHEMA_MACRO, encoding="utf-8")
+
+        assert gate(shop, "--fixtures", "fixtures") == 1
+
+        report = only_report(shop / "runs")
+        assert report["error"].startswith("model ")
+        assert (
+            f"outside the ephemeral base '{report['audit_base']}': the project's own generate_schema_name "
+            in (report["error"])
+        )
+        assert f"macro ({macro}:1) does not read the var quality_schema_base" in report["error"]
+        assert report["error"].endswith("your macro's body `{%- endif -%}` (`uv run quality init` prints it).")
