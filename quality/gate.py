@@ -36,7 +36,7 @@ from quality.raw_sources import (
 )
 from quality.runner import DbtInvoker, DbtRun, ProgressCallback, describe_failures
 from quality.schemas import DEFAULT_KEEP_BACKUPS, backup_schema, new_run_id, prune_backups
-from quality.targets import Target
+from quality.targets import Target, refuse_duckdb_path_outside_project
 from quality.workspace import Workspace, open_workspace
 
 PARSE_CACHE = Path(".quality/cache")
@@ -125,6 +125,7 @@ def run_gate(
     workspace: Workspace | None = None
     started = time.perf_counter()
     try:
+        refuse_duckdb_path_outside_project(project, target)  # before a folder is made for the warehouse
         workspace = open_workspace(
             project,
             target,

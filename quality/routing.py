@@ -25,7 +25,7 @@ def routing_refusal(manifest: dict[str, Any], node: dict[str, Any], base: str, p
     root = project_root or Path(".")
     config = node.get("config") or {}
     if node.get("resource_type") == "snapshot" and config.get("target_schema"):
-        where = _first_line(root, _node_files(node), r"\btarget_schema\b")
+        where = first_line(root, _node_files(node), r"\btarget_schema\b")
         return (
             f"{what}: it is configured with target_schema ('{config['target_schema']}', {where}), which dbt "
             "uses as written, bypassing generate_schema_name, so the harness cannot route it. Configure the "
@@ -34,7 +34,7 @@ def routing_refusal(manifest: dict[str, Any], node: dict[str, Any], base: str, p
         )
     macro = _own_schema_macro(manifest, node.get("package_name"))
     if macro is not None and SCHEMA_VAR not in str(macro.get("macro_sql", "")):
-        where = _first_line(root, [str(macro.get("original_file_path", ""))], r"macro\s+generate_schema_name\b")
+        where = first_line(root, [str(macro.get("original_file_path", ""))], r"macro\s+generate_schema_name\b")
         return (
             f"{what}: the project's own generate_schema_name macro ({where}) does not read the var {SCHEMA_VAR}, "
             "which the harness sets to route every schema under the base. Add its branch at the top of your "
@@ -63,7 +63,7 @@ def _node_files(node: dict[str, Any]) -> list[str]:
     return [str(node.get("original_file_path") or ""), patch, "dbt_project.yml"]
 
 
-def _first_line(root: Path, files: list[str], pattern: str) -> str:
+def first_line(root: Path, files: list[str], pattern: str) -> str:
     """`file:line` of the first line matching `pattern` in the first file that has one, else the first file."""
     regex = re.compile(pattern)
     for name in filter(None, files):

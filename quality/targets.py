@@ -201,3 +201,26 @@ def _databricks(output: dict[str, Any]) -> DatabricksSettings:
         auth_type=str(output.get("auth_type") or "").strip() or None,
         connection_parameters=dict(output.get("connection_parameters") or {}),
     )
+
+
+def refuse_duckdb_path_outside_project(project: DbtProject, target: Target) -> None:
+    """A DuckDB `path` written in the profile as an absolute path outside the project (and the working
+    directory) whose folder does not exist is refused before anything is created there: that is a path
+    from another machine or another layout, not a warehouse the user meant the gate to make."""
+    path = target.duckdb_path
+    if target.engine != "duckdb" or path is None or path.parent.exists():
+        return
+    written = str(((_profile(project).get("outputs") or {}).get(target.name) or {}).get("path") or "")
+    if "env_var" in written or not Path(written).is_absolute():
+        return
+    if any(path.is_relative_to(folder.resolve()) for folder in (project.root, Path.cwd())):
+        return
+    from quality.routing import first_line
+
+    where = first_line(project.profiles_dir, ["profiles.yml"], re.escape(written))
+    raise TargetError(
+        f"the DuckDB path {written} of target '{target.name}' ({where}) is absolute and outside the project "
+        f"({project.root}), and its folder {path.parent} does not exist; the harness creates nothing there. "
+        "Point `path` at a file in the project, e.g. `path: \"{{ env_var('QUALITY_DUCKDB_PATH', "
+        "'.quality/warehouse.duckdb') }}\"`, or create that folder first if the warehouse belongs there."
+    )

@@ -167,3 +167,22 @@ class TestAConfigThatBypassesTheSchemaMacro:
         )
         assert f"macro ({macro}:1) does not read the var quality_schema_base" in report["error"]
         assert report["error"].endswith("your macro's body `{%- endif -%}` (`uv run quality init` prints it).")
+
+
+def test_a_profile_duckdb_path_outside_the_project_is_refused_before_anything_is_created(
+    shop: Path, tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    elsewhere = tmp_path_factory.mktemp("elsewhere") / "Users" / "jane" / "data" / "shop.duckdb"
+    profiles = shop / "dbt" / "profiles.yml"
+    text = profiles.read_text(encoding="utf-8")
+    profiles.write_text(text.replace("\"{{ env_var('SHOP_DUCKDB_PATH', 'shop.duckdb') }}\"", str(elsewhere)))
+
+    assert gate(shop, "--fixtures", "fixtures") == 1
+
+    assert only_report(shop / "runs")["error"] == (
+        f"the DuckDB path {elsewhere} of target 'local' ({profiles}:6) is absolute and outside the project "
+        f"({shop / 'dbt'}), and its folder {elsewhere.parent} does not exist; the harness creates nothing there. "
+        "Point `path` at a file in the project, e.g. `path: \"{{ env_var('QUALITY_DUCKDB_PATH', "
+        "'.quality/warehouse.duckdb') }}\"`, or create that folder first if the warehouse belongs there."
+    )
+    assert not (elsewhere.parents[2]).exists(), "no directory tree at the profile's path"
