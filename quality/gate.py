@@ -30,6 +30,7 @@ from quality.raw_sources import (
     declared_sources,
     gate_hint,
     generator_mismatch,
+    read_sources,
     require_source_data,
     seeds_provide_every_source,
     seeds_read_as_sources,
@@ -411,10 +412,11 @@ def _check_raw_data(
         where = f"the audit raw schema of {workspace.base}"
         require_source_data(workspace.engine, manifest, where, hint, raw_schema=workspace.raw_schema)
     elif options.orders is not None:
-        if (mismatch := generator_mismatch(declared)) is not None:
+        if (mismatch := generator_mismatch(read_sources(manifest))) is not None:
             raise UsageError(mismatch)
     else:
-        require_source_data(workspace.engine, manifest, workspace.target.describe(), gate_hint(declared))
+        hint = gate_hint(read_sources(manifest))
+        require_source_data(workspace.engine, manifest, workspace.target.describe(), hint)
 
 
 def _check_suites(manifest: dict[str, Any]) -> list[Any]:

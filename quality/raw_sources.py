@@ -30,6 +30,7 @@ class SourceTable:
     database: str | None = None
     source_name: str = field(default="", compare=False)
     path: str = field(default="", compare=False)  # the YAML file declaring it, relative to the project
+    unique_id: str = field(default="", compare=False)
 
     @property
     def label(self) -> str:
@@ -54,11 +55,27 @@ def declared_sources(manifest: dict[str, Any]) -> list[SourceTable]:
             source.get("database"),
             source_name=str(source.get("source_name", "")),
             path=str(source.get("original_file_path", "")),
+            unique_id=str(source.get("unique_id") or unique_id),
         )
-        for source in manifest.get("sources", {}).values()
+        for unique_id, source in manifest.get("sources", {}).items()
         if not _read_from_files(source)
     }
     return sorted(tables)
+
+
+BUILT_TYPES = frozenset({"model", "seed", "snapshot", "test"})
+
+
+def read_sources(manifest: dict[str, Any]) -> list[SourceTable]:
+    """The declared source tables that something the build runs reads: a model, seed, snapshot or data
+    test. A source read only by an analysis (or by nothing) needs no data: dbt never queries it."""
+    read = {
+        dependency
+        for node in manifest.get("nodes", {}).values()
+        if node.get("resource_type") in BUILT_TYPES
+        for dependency in node.get("depends_on", {}).get("nodes", [])
+    }
+    return [table for table in declared_sources(manifest) if table.unique_id in read]
 
 
 def _read_from_files(source: dict[str, Any]) -> bool:
@@ -172,14 +189,14 @@ def require_source_data(
     raw_schema: str | None = None,
     also_provided: set[tuple[str, str]] | None = None,
 ) -> None:
-    """Every declared source must have data before the build: a table in place, or a seed that builds it
+    """Every source the build reads must have data before it: a table in place, or a seed that builds it
     (or, `also_provided`, (schema, table) in lower case, a stand-in the build puts there).
 
     With `raw_schema` (where the harness loads raw data), a missing source that names another schema as
     written is told how to read the var instead.
     """
     seeded = seeded_tables(manifest) | (also_provided or set())
-    declared = [t for t in declared_sources(manifest) if t.key not in seeded]
+    declared = [t for t in read_sources(manifest) if t.key not in seeded]
     require_raw_tables(engine, declared, where, hint, raw_schema=raw_schema)
 
 
@@ -204,9 +221,9 @@ def require_raw_tables(
 
 
 def seeds_provide_every_source(manifest: dict[str, Any]) -> bool:
-    """Every declared source table is a seed of the project (where the manifest's target puts both): the
+    """Every source table the build reads is a seed of the project (where the manifest's target puts both): the
     project carries its own raw data, so a gate given none builds from the seeds, as the plugin does."""
-    declared = {t.key for t in declared_sources(manifest)}
+    declared = {t.key for t in read_sources(manifest)}
     return bool(declared) and declared <= seeded_tables(manifest)
 
 

@@ -186,3 +186,36 @@ def test_a_profile_duckdb_path_outside_the_project_is_refused_before_anything_is
         "'.quality/warehouse.duckdb') }}\"`, or create that folder first if the warehouse belongs there."
     )
     assert not (elsewhere.parents[2]).exists(), "no directory tree at the profile's path"
+
+
+def add_analysis_only_source(project: Path) -> None:
+    """A second source table, `events`, with no data anywhere, that only an analysis reads."""
+    schema = project / "models" / "schema.yml"
+    schema.write_text(
+        schema.read_text(encoding="utf-8").replace(
+            "      - name: sales\n", "      - name: sales\n      - name: events\n"
+        )
+    )
+    analysis = project / "analyses" / "weekly_events.sql"
+    analysis.parent.mkdir()
+    analysis.write_text("select count(*) as events from {{ source('raw', 'events') }}\n", encoding="utf-8")
+
+
+class TestASourceReadOnlyByAnAnalysis:
+    def test_does_not_block_the_gate(self, shop: Path) -> None:
+        add_analysis_only_source(shop / "dbt")
+
+        assert gate(shop, "--fixtures", "fixtures") == 0
+
+        report = only_report(shop / "runs")
+        assert (report["status"], report["raw_tables"]) == ("published", {"sales": 3})
+
+    def test_does_not_block_pytest(self, pytester: pytest.Pytester) -> None:
+        write_mini_project(pytester.path)
+        add_analysis_only_source(pytester.path / "dbt")
+        pytester.makeini("[pytest]\ndbt_project_dir = dbt\nraw_fixtures_dir = fixtures\n")
+        pytester.makepyfile(test_shop=BUILD_ONLY)
+
+        result = pytester.runpytest_subprocess("-p", "no:cacheprovider")
+
+        result.assert_outcomes(passed=1)
