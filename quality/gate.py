@@ -28,6 +28,7 @@ from quality.publish_plan import check_publish_plan
 from quality.raw_sources import (
     check_fixture_tables,
     declared_sources,
+    fixture_folder,
     gate_hint,
     generator_mismatch,
     read_sources,
@@ -198,6 +199,26 @@ def _pausing(progress: ProgressCallback | None) -> ProgressCallback | None:
             progress(done, total, unique_id, status)
 
     return on_node
+
+
+def default_raw_data(options: GateOptions, target: Target, root: Path) -> tuple[GateOptions, str]:
+    """The gate's raw data, and the line saying which: --fixtures or --orders when given; else, on DuckDB,
+    the raw fixture folder pytest uses (ini raw_fixtures_dir, else tests/fixtures/raw under `root`) when it
+    holds CSVs; else the project's seeds or the target's own raw tables. On Databricks only --fixtures
+    loads fixtures: a folder of test data is never published to a warehouse by default."""
+    from quality.raw_folder import configured_raw_folder
+
+    if options.fixtures_dir is not None:
+        return options, f"raw fixtures: the <table>.csv files of {options.fixtures_dir} (--fixtures)"
+    if options.orders is not None:
+        return options, f"raw data: {options.orders} generated orders (--orders)"
+    if target.engine != "duckdb":
+        return options, "raw data: the target's own raw tables (on Databricks, fixtures load only with --fixtures)"
+    folder = configured_raw_folder(root)
+    line = folder.describe()
+    if fixture_folder(folder.path) is None:
+        return options, f"{line}; raw data: the project's seeds, else the target's own raw tables"
+    return replace(options, fixtures_dir=folder.path), f"{line}, as pytest; --fixtures <folder> loads another"
 
 
 def check_options(options: GateOptions) -> None:

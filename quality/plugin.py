@@ -458,6 +458,22 @@ def _raw_fixtures_dir(config: pytest.Config) -> Path:
     return _path_option(config, "--raw-fixtures-dir", "raw_fixtures_dir")
 
 
+def pytest_report_header(config: pytest.Config) -> list[str]:
+    """Which raw fixture folder the builds load (the one `quality gate` uses too), in a dbt project only."""
+    from quality.raw_folder import RawFolder
+
+    if not (_path_option(config, "--dbt-project-dir", "dbt_project_dir") / "dbt_project.yml").is_file():
+        return []
+    if config.getoption("--raw-fixtures-dir") is not None:
+        origin = "--raw-fixtures-dir"
+    elif "raw_fixtures_dir" in config.inicfg:
+        origin = f"ini raw_fixtures_dir in {Path(str(config.inipath)).name}"
+    else:
+        origin = "the default folder"
+    line = RawFolder(_raw_fixtures_dir(config), origin).describe()
+    return [f"quality: {line}" if "<table>.csv file(s)" in line else f"quality: {line}; raw data: the project's seeds"]
+
+
 def _load_raw_fixtures(config: pytest.Config, workspace: Workspace) -> dict[str, int]:
     """Load the raw fixture CSVs; with none (no folder, or no .csv in it) nothing: the seeds are the raw data.
 

@@ -26,6 +26,11 @@ def plain(text: str) -> str:
     return " ".join(text.split())
 
 
+def squeezed(text: str) -> str:
+    """Text without any whitespace: the console folds long paths mid-word."""
+    return "".join(text.split())
+
+
 def only_report(runs: Path) -> dict[str, Any]:
     (path,) = runs.glob("*/report.json")
     report: dict[str, Any] = json.loads(path.read_text(encoding="utf-8"))
@@ -219,3 +224,62 @@ class TestASourceReadOnlyByAnAnalysis:
         result = pytester.runpytest_subprocess("-p", "no:cacheprovider")
 
         result.assert_outcomes(passed=1)
+
+
+class TestTheGateFindsRawDataWherePytestDoes:
+    @pytest.mark.parametrize(
+        ("ini", "folder", "origin"),
+        [
+            ("", "tests/fixtures/raw", "the default folder"),
+            (
+                '[tool.pytest.ini_options]\nraw_fixtures_dir = "data/raw"\n',
+                "data/raw",
+                "ini raw_fixtures_dir in pyproject.toml",
+            ),
+            ("[pytest]\nraw_fixtures_dir = data/raw\n", "data/raw", "ini raw_fixtures_dir in pytest.ini"),
+        ],
+        ids=["default-folder", "pyproject-ini", "pytest-ini"],
+    )
+    def test_with_no_fixtures_option_it_loads_the_same_folder_and_says_which(
+        self, shop: Path, capsys: pytest.CaptureFixture[str], ini: str, folder: str, origin: str
+    ) -> None:
+        (shop / folder).mkdir(parents=True)
+        (shop / "fixtures" / "sales.csv").rename(shop / folder / "sales.csv")
+        if ini:
+            (shop / ("pyproject.toml" if "tool.pytest" in ini else "pytest.ini")).write_text(ini, encoding="utf-8")
+
+        assert gate(shop) == 0
+
+        assert squeezed(
+            f"raw fixtures: 1 <table>.csv file(s) of {shop / folder} ({origin}), as pytest; --fixtures <folder> "
+            "loads another"
+        ) in squeezed(capsys.readouterr().out)
+        assert only_report(shop / "runs")["raw_tables"] == {"sales": 3}
+
+    def test_with_no_fixture_folder_it_says_so_and_reads_the_targets_raw_tables(
+        self, shop: Path, capsys: pytest.CaptureFixture[str]
+    ) -> None:
+        assert gate(shop) == 1
+
+        out = squeezed(capsys.readouterr().out)
+        assert (
+            squeezed(
+                f"raw fixtures: none ({shop / 'tests' / 'fixtures' / 'raw'}, the default folder: no such folder); raw "
+                "data: the project's seeds, else the target's own raw tables"
+            )
+            in out
+        )
+        assert squeezed("source table(s) raw.sales do not exist") in out
+
+    def test_pytest_says_which_folder_it_loads(self, pytester: pytest.Pytester) -> None:
+        write_mini_project(pytester.path)
+        pytester.makeini("[pytest]\ndbt_project_dir = dbt\nraw_fixtures_dir = fixtures\n")
+        pytester.makepyfile(test_shop="def test_nothing():\n    pass\n")
+
+        result = pytester.runpytest_subprocess("-p", "no:cacheprovider")
+
+        result.stdout.fnmatch_lines(
+            [
+                f"quality: raw fixtures: 1 <table>.csv file(s) of {pytester.path / 'fixtures'} (ini raw_fixtures_dir in tox.ini)"
+            ]
+        )
