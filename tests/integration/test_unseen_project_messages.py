@@ -283,3 +283,22 @@ class TestTheGateFindsRawDataWherePytestDoes:
                 f"quality: raw fixtures: 1 <table>.csv file(s) of {pytester.path / 'fixtures'} (ini raw_fixtures_dir in tox.ini)"
             ]
         )
+
+
+def test_the_gates_first_message_names_the_yaml_fix_for_a_source_that_names_its_schema_as_written(shop: Path) -> None:
+    """No raw data yet, a source written `schema: raw`: the fix --fixtures needs first is in this message, not
+    in the next run's."""
+    schema_yml = shop / "dbt" / "models" / "schema.yml"
+    schema_yml.write_text(schema_yml.read_text(encoding="utf-8").replace("\"{{ var('raw_schema', 'raw') }}\"", "raw"))
+
+    assert gate(shop) == 1
+
+    report = only_report(shop / "runs")
+    assert report["error"] == (
+        f"no raw data on target 'local' (duckdb at {shop / 'shop.duckdb'}): source table(s) raw.sales do not exist. "
+        "Give the gate raw data with --fixtures <folder of <table>.csv>, or load those tables into the target first. "
+        f"The harness loads raw data into the schema var('raw_schema') names ({report['audit_base']}_raw here), but "
+        "these sources name their schema as written, so no fixture or seed can reach them. Let them read the var, "
+        "which keeps their schema in your own runs: in models/schema.yml, source 'raw' (tables sales): "
+        "schema: \"{{ var('raw_schema', 'raw') }}\"."
+    )
