@@ -39,7 +39,7 @@ from quality.raw_sources import (
 )
 from quality.runner import DbtInvoker, DbtRun, ProgressCallback, describe_failures
 from quality.schemas import DEFAULT_KEEP_BACKUPS, backup_schema, new_run_id, prune_backups
-from quality.targets import Target, refuse_duckdb_path_outside_project
+from quality.targets import Target, duckdb_path_env_var, refuse_duckdb_path_outside_project
 from quality.workspace import Workspace, open_workspace
 
 PARSE_CACHE = Path(".quality/cache")
@@ -268,6 +268,7 @@ def _audit_and_publish(
     steps = plan_publish(audit_manifest, prod_manifest, workspace, backup_schema=backup)
     with _timed(report, "carry_prod_state"):
         _carry_prod_state(workspace, audit_manifest, steps, _full_refresh_ids(audit_manifest, options.full_refresh))
+        _refuse_raw_data_older_than_snapshots(workspace, audit_manifest, steps)
     announce("building and testing in the audit schema")
     with _timed(report, "dbt_build"):
         build = workspace.dbt.build(seeds_first=seeds_read_as_sources(audit_manifest), expect_pass=False)
@@ -549,6 +550,33 @@ def _full_refresh_ids(audit: dict[str, Any], names: tuple[str, ...]) -> set[str]
             "are never rebuilt; tables and views are rebuilt on every run anyway."
         )
     return {incremental[name] for name in names}
+
+
+def _refuse_raw_data_older_than_snapshots(
+    workspace: Workspace, audit: dict[str, Any], steps: list[PublishStep]
+) -> None:
+    """Before the build: raw rows older than a snapshot's current versions in prod are one message with the
+    choices (`quality.snapshot_history`), not a failed test per key after it."""
+    from quality.snapshot_history import find_backwards, message
+
+    found = find_backwards(workspace.engine, audit, steps)
+    if not found:
+        return
+    target = workspace.target
+    if target.engine == "duckdb" and target.duckdb_path is not None:
+        env = duckdb_path_env_var(workspace.project, target)
+        separate = (
+            f"`{env}=.quality/generated-prod.duckdb uv run quality gate ...` (the target's path reads {env})"
+            if env
+            else "point the target's DuckDB `path` at another file"
+        )
+        fresh = (
+            f"a separate warehouse for these data, {separate}; or a fresh local prod: move {target.duckdb_path} "
+            "aside and run again"
+        )
+    else:
+        fresh = "a separate target (catalog or schemas) for these data; or a fresh prod, its snapshots dropped"
+    raise QualityError(message(found, fresh))
 
 
 def _carry_prod_state(

@@ -224,3 +224,10 @@ def refuse_duckdb_path_outside_project(project: DbtProject, target: Target) -> N
         "Point `path` at a file in the project, e.g. `path: \"{{ env_var('QUALITY_DUCKDB_PATH', "
         "'.quality/warehouse.duckdb') }}\"`, or create that folder first if the warehouse belongs there."
     )
+
+
+def duckdb_path_env_var(project: DbtProject, target: Target) -> str | None:
+    """The environment variable the target's DuckDB `path` reads (`env_var('QUALITY_DUCKDB_PATH', ...)`), if any."""
+    written = str(((_profile(project).get("outputs") or {}).get(target.name) or {}).get("path") or "")
+    call = ENV_VAR_CALL.search(written)
+    return str(call["name"]) if call else None

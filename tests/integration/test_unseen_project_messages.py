@@ -302,3 +302,80 @@ def test_the_gates_first_message_names_the_yaml_fix_for_a_source_that_names_its_
         "which keeps their schema in your own runs: in models/schema.yml, source 'raw' (tables sales): "
         "schema: \"{{ var('raw_schema', 'raw') }}\"."
     )
+
+
+TIMESTAMP_SNAPSHOT = """snapshots:
+  - name: sales_history
+    relation: source('raw', 'sales')
+    config:
+      schema: snapshots
+      unique_key: sale_id
+      strategy: timestamp
+      updated_at: updated_at
+"""
+
+
+def write_sales(folder: Path, rows: str) -> Path:
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "sales.csv").write_text(f"sale_id,amount,updated_at\n{rows}", encoding="utf-8")
+    return folder
+
+
+def test_raw_data_older_than_a_snapshots_history_in_prod_is_one_message_with_the_choices(shop: Path) -> None:
+    snapshots = shop / "dbt" / "snapshots" / "snapshots.yml"
+    snapshots.parent.mkdir()
+    snapshots.write_text(TIMESTAMP_SNAPSHOT, encoding="utf-8")
+    first = write_sales(
+        shop / "batch1", "1,10.50,2026-03-01 10:00:00\n2,20.00,2026-03-02 10:00:00\n3,5.25,2026-03-03\n"
+    )
+    older = write_sales(shop / "older", "1,11.00,2025-01-01 10:00:00\n2,21.00,2025-01-02 10:00:00\n3,5.25,2026-03-03\n")
+    assert gate(shop, "--fixtures", str(first)) == 0
+    (shop / "runs").rename(shop / "runs_first")
+
+    assert gate(shop, "--fixtures", str(older)) == 1
+
+    report = only_report(shop / "runs")
+    assert report["error"] == (
+        "The raw data are older than the snapshot history in prod: snapshot sales_history: for 2 of 3 sale_id "
+        "value(s), updated_at in the raw rows of source('raw', 'sales') is earlier than in the current version "
+        "prod holds in snapshots.sales_history (newest there: 2026-03-03 00:00:00). A timestamp snapshot only moves "
+        "forward, so its current versions would contradict these raw rows and the models joining them would fail "
+        "(other raw data than prod was built from, e.g. generated with --orders after the fixtures). Choose: a "
+        "separate warehouse for these data, `SHOP_DUCKDB_PATH=.quality/generated-prod.duckdb uv run quality gate "
+        "...` (the target's path reads SHOP_DUCKDB_PATH); or a fresh local prod: move "
+        f"{shop / 'shop.duckdb'} aside and run again; or raw data whose updated_at continue prod's history. "
+        "Nothing was built."
+    )
+    assert (report["models"], report["published"]) == ([], [])
+
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+def test_the_readmes_sequence_fixtures_then_generated_data_in_a_warehouse_of_their_own(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """README: `quality gate --fixtures tests/fixtures/raw`, then generated data with
+    `QUALITY_DUCKDB_PATH=.quality/generated-prod.duckdb quality gate --orders N`. Into the fixtures' prod,
+    the generated customers are older than the snapshot history: one message says so and what to do."""
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("QUALITY_DUCKDB_PATH", str(tmp_path / "warehouse.duckdb"))
+    monkeypatch.delenv("DBT_TARGET", raising=False)
+    command = ["gate", "--project-dir", str(REPO / "dbt"), "--artifacts-dir", str(tmp_path / "runs")]
+    assert main([*command, "--fixtures", str(REPO / "tests" / "fixtures" / "raw")]) == 0
+    (tmp_path / "runs").rename(tmp_path / "runs_fixtures")
+
+    assert main([*command, "--orders", "1000"]) == 1
+
+    error = only_report(tmp_path / "runs")["error"]
+    assert error.startswith(
+        "The raw data are older than the snapshot history in prod: snapshot snap_customers: for 16 of 30 "
+        "customer_id value(s), updated_at in the raw rows of source('raw', 'customers') is earlier than in the "
+        "current version prod holds in snapshots.snap_customers (newest there: 2025-07-10 02:04:30)."
+    )
+    assert "`QUALITY_DUCKDB_PATH=.quality/generated-prod.duckdb uv run quality gate ...`" in error
+    (tmp_path / "runs").rename(tmp_path / "runs_refused")
+
+    monkeypatch.setenv("QUALITY_DUCKDB_PATH", ".quality/generated-prod.duckdb")
+    assert main([*command, "--orders", "1000"]) == 0
+    assert only_report(tmp_path / "runs")["status"] == "published"
