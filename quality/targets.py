@@ -231,3 +231,19 @@ def duckdb_path_env_var(project: DbtProject, target: Target) -> str | None:
     written = str(((_profile(project).get("outputs") or {}).get(target.name) or {}).get("path") or "")
     call = ENV_VAR_CALL.search(written)
     return str(call["name"]) if call else None
+
+
+def duckdb_extensions_hint(project: DbtProject, target: Target, error: str) -> str:
+    """When dbt-duckdb failed on an extension the profile lists: the config, its file and line, and the fix."""
+    extensions = target.output.get("extensions") if target.engine == "duckdb" else None
+    if not extensions or "extension" not in error.lower():
+        return ""
+    from quality.routing import first_line
+
+    names = ", ".join(str(item.get("name") if isinstance(item, dict) else item) for item in extensions)
+    where = first_line(project.profiles_dir, ["profiles.yml"], r"^\s*extensions\s*:")
+    return (
+        f" Target '{target.name}' lists DuckDB extensions ({names}; extensions, {where}), which dbt-duckdb "
+        "installs each time it connects: install them once where their repository is reachable (DuckDB keeps "
+        "them in ~/.duckdb/extensions), or leave them out of the target the harness builds on."
+    )

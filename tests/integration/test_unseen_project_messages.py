@@ -75,6 +75,11 @@ def test_pytest_shows_dbts_own_error_when_dbt_cannot_connect(pytester: pytest.Py
             'any node: IO Error: Failed to install local extension "some_ext"*'
         ]
     )
+    assert (
+        f"Target 'local' lists DuckDB extensions (some_ext; extensions, {pytester.path / 'dbt' / 'profiles.yml'}:9), "
+        "which dbt-duckdb installs each time it connects: install them once where their repository is reachable "
+        "(DuckDB keeps them in ~/.duckdb/extensions), or leave them out of the target the harness builds on."
+    ) in result.stdout.str()
     assert "different configuration" not in result.stdout.str()
 
 
