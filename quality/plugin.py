@@ -460,14 +460,14 @@ def _raw_fixtures_dir(config: pytest.Config) -> Path:
 
 def pytest_report_header(config: pytest.Config) -> list[str]:
     """Which raw fixture folder the builds load (the one `quality gate` uses too), in a dbt project only."""
-    from quality.raw_folder import RawFolder
+    from quality.raw_folder import DEFAULT_RAW_FIXTURES_DIR, RawFolder
 
     if not (_path_option(config, "--dbt-project-dir", "dbt_project_dir") / "dbt_project.yml").is_file():
         return []
     if config.getoption("--raw-fixtures-dir") is not None:
         origin = "--raw-fixtures-dir"
-    elif "raw_fixtures_dir" in config.inicfg:
-        origin = f"ini raw_fixtures_dir in {Path(str(config.inipath)).name}"
+    elif str(config.getini("raw_fixtures_dir")) != str(DEFAULT_RAW_FIXTURES_DIR) and config.inipath is not None:
+        origin = f"ini raw_fixtures_dir in {config.inipath.name}"
     else:
         origin = "the default folder"
     line = RawFolder(_raw_fixtures_dir(config), origin).describe()
