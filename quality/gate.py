@@ -268,7 +268,6 @@ def _audit_and_publish(
     steps = plan_publish(audit_manifest, prod_manifest, workspace, backup_schema=backup)
     with _timed(report, "carry_prod_state"):
         _carry_prod_state(workspace, audit_manifest, steps, _full_refresh_ids(audit_manifest, options.full_refresh))
-        _refuse_raw_data_older_than_snapshots(workspace, audit_manifest, steps)
     announce("building and testing in the audit schema")
     with _timed(report, "dbt_build"):
         build = workspace.dbt.build(seeds_first=seeds_read_as_sources(audit_manifest), expect_pass=False)
@@ -582,11 +581,13 @@ def _refuse_raw_data_older_than_snapshots(
 def _carry_prod_state(
     workspace: Workspace, audit: dict[str, Any], steps: list[PublishStep], full_refresh: set[str]
 ) -> None:
-    """Copy prod's incremental models and snapshots into the audit schema, so the build merges onto them.
+    """Copy prod's incremental models and snapshots into the audit schema, so the build merges onto them;
+    raw data older than a snapshot's history in prod are refused first (one message, nothing built).
 
     An incremental model named in `full_refresh` is not copied: with no table to merge onto, dbt builds it
     from all of its sources (how deleted partitions come back after `quality drop-partitions`).
     """
+    _refuse_raw_data_older_than_snapshots(workspace, audit, steps)
     engine = workspace.engine
     for step in steps:
         node = audit["nodes"].get(step.unique_id, {})
