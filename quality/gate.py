@@ -28,15 +28,18 @@ from quality.publish_plan import check_publish_plan
 from quality.raw_sources import (
     check_fixture_tables,
     declared_sources,
+    fixture_folder,
     gate_hint,
     generator_mismatch,
+    names_schema_as_written,
+    read_sources,
     require_source_data,
     seeds_provide_every_source,
     seeds_read_as_sources,
 )
 from quality.runner import DbtInvoker, DbtRun, ProgressCallback, describe_failures
 from quality.schemas import DEFAULT_KEEP_BACKUPS, backup_schema, new_run_id, prune_backups
-from quality.targets import Target
+from quality.targets import Target, duckdb_path_env_var, refuse_duckdb_path_outside_project
 from quality.workspace import Workspace, open_workspace
 
 PARSE_CACHE = Path(".quality/cache")
@@ -127,6 +130,7 @@ def run_gate(
     workspace: Workspace | None = None
     started = time.perf_counter()
     try:
+        refuse_duckdb_path_outside_project(project, target)  # before a folder is made for the warehouse
         workspace = open_workspace(
             project,
             target,
@@ -198,6 +202,26 @@ def _pausing(progress: ProgressCallback | None) -> ProgressCallback | None:
             progress(done, total, unique_id, status)
 
     return on_node
+
+
+def default_raw_data(options: GateOptions, target: Target, root: Path) -> tuple[GateOptions, str]:
+    """The gate's raw data, and the line saying which: --fixtures or --orders when given; else, on DuckDB,
+    the raw fixture folder pytest uses (ini raw_fixtures_dir, else tests/fixtures/raw under `root`) when it
+    holds CSVs; else the project's seeds or the target's own raw tables. On Databricks only --fixtures
+    loads fixtures: a folder of test data is never published to a warehouse by default."""
+    from quality.raw_folder import configured_raw_folder
+
+    if options.fixtures_dir is not None:
+        return options, f"raw fixtures: the <table>.csv files of {options.fixtures_dir} (--fixtures)"
+    if options.orders is not None:
+        return options, f"raw data: {options.orders} generated orders (--orders)"
+    if target.engine != "duckdb":
+        return options, "raw data: the target's own raw tables (on Databricks, fixtures load only with --fixtures)"
+    folder = configured_raw_folder(root)
+    line = folder.describe()
+    if fixture_folder(folder.path) is None:
+        return options, f"{line}; raw data: the project's seeds, else the target's own raw tables"
+    return replace(options, fixtures_dir=folder.path), f"{line}, as pytest; --fixtures <folder> loads another"
 
 
 def check_options(options: GateOptions) -> None:
@@ -426,10 +450,19 @@ def _check_raw_data(
         where = f"the audit raw schema of {workspace.base}"
         require_source_data(workspace.engine, manifest, where, hint, raw_schema=workspace.raw_schema)
     elif options.orders is not None:
-        if (mismatch := generator_mismatch(declared)) is not None:
+        if (mismatch := generator_mismatch(read_sources(manifest))) is not None:
             raise UsageError(mismatch)
-    else:
-        require_source_data(workspace.engine, manifest, workspace.target.describe(), gate_hint(declared))
+    else:  # the target's own raw tables; fixtures given next time reach only sources that read the var
+        hint = gate_hint(read_sources(manifest))
+        root = workspace.project.root
+        require_source_data(
+            workspace.engine,
+            manifest,
+            workspace.target.describe(),
+            hint,
+            raw_schema=workspace.raw_schema,
+            written_as=lambda table: names_schema_as_written(root, table),
+        )
 
 
 def _check_suites(manifest: dict[str, Any]) -> list[Any]:
@@ -534,14 +567,43 @@ def _full_refresh_ids(audit: dict[str, Any], names: tuple[str, ...]) -> set[str]
     return {incremental[name] for name in names}
 
 
+def _refuse_raw_data_older_than_snapshots(
+    workspace: Workspace, audit: dict[str, Any], steps: list[PublishStep]
+) -> None:
+    """Before the build: raw rows older than a snapshot's current versions in prod are one message with the
+    choices (`quality.snapshot_history`), not a failed test per key after it."""
+    from quality.snapshot_history import find_backwards, message
+
+    found = find_backwards(workspace.engine, audit, steps)
+    if not found:
+        return
+    target = workspace.target
+    if target.engine == "duckdb" and target.duckdb_path is not None:
+        env = duckdb_path_env_var(workspace.project, target)
+        separate = (
+            f"`{env}=.quality/generated-prod.duckdb uv run quality gate ...` (the target's path reads {env})"
+            if env
+            else "point the target's DuckDB `path` at another file"
+        )
+        fresh = (
+            f"a separate warehouse for these data, {separate}; or a fresh local prod: move {target.duckdb_path} "
+            "aside and run again"
+        )
+    else:
+        fresh = "a separate target (catalog or schemas) for these data; or a fresh prod, its snapshots dropped"
+    raise QualityError(message(found, fresh))
+
+
 def _carry_prod_state(
     workspace: Workspace, audit: dict[str, Any], steps: list[PublishStep], full_refresh: set[str]
 ) -> None:
-    """Copy prod's incremental models and snapshots into the audit schema, so the build merges onto them.
+    """Copy prod's incremental models and snapshots into the audit schema, so the build merges onto them;
+    raw data older than a snapshot's history in prod are refused first (one message, nothing built).
 
     An incremental model named in `full_refresh` is not copied: with no table to merge onto, dbt builds it
     from all of its sources (how deleted partitions come back after `quality drop-partitions`).
     """
+    _refuse_raw_data_older_than_snapshots(workspace, audit, steps)
     engine = workspace.engine
     for step in steps:
         node = audit["nodes"].get(step.unique_id, {})

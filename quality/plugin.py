@@ -384,7 +384,6 @@ def _quality_shared(
     pytestconfig: pytest.Config, dbt_project: DbtProject, dbt_target: Target
 ) -> Iterator[tuple[SharedBuild, Workspace]]:
     """The session's one build, made by the first worker that gets here, and this process' read-only view."""
-    from quality.errors import QualityError
     from quality.shared_build import ensure_built, open_shared_workspace, run_folder
 
     base = _shared_base(pytestconfig)
@@ -400,10 +399,12 @@ def _quality_shared(
         )
         try:
             workspace = open_shared_workspace(dbt_project, dbt_target, base, folder, folder / worker)
-        except QualityError:
+        except Exception:
             if build.build_error is None:
                 raise
-            pytest.fail(build.build_error, pytrace=False)  # the build failed before there was a workspace
+            # The build failed first (dbt could not start, connect or parse, or the harness refused): that is
+            # the cause, not what opening the half-made workspace says (e.g. DuckDB's "different configuration").
+            pytest.fail(build.build_error, pytrace=False)
         try:
             yield build, workspace
         finally:
@@ -468,6 +469,22 @@ def ephemeral_schema(request: pytest.FixtureRequest, dbt_target: Target) -> Work
 
 def _raw_fixtures_dir(config: pytest.Config) -> Path:
     return _path_option(config, "--raw-fixtures-dir", "raw_fixtures_dir")
+
+
+def pytest_report_header(config: pytest.Config) -> list[str]:
+    """Which raw fixture folder the builds load (the one `quality gate` uses too), in a dbt project only."""
+    from quality.raw_folder import DEFAULT_RAW_FIXTURES_DIR, RawFolder
+
+    if not (_path_option(config, "--dbt-project-dir", "dbt_project_dir") / "dbt_project.yml").is_file():
+        return []
+    if config.getoption("--raw-fixtures-dir") is not None:
+        origin = "--raw-fixtures-dir"
+    elif str(config.getini("raw_fixtures_dir")) != str(DEFAULT_RAW_FIXTURES_DIR) and config.inipath is not None:
+        origin = f"ini raw_fixtures_dir in {config.inipath.name}"
+    else:
+        origin = "the default folder"
+    line = RawFolder(_raw_fixtures_dir(config), origin).describe()
+    return [f"quality: {line}" if "<table>.csv file(s)" in line else f"quality: {line}; raw data: the project's seeds"]
 
 
 def _load_raw_fixtures(config: pytest.Config, workspace: Workspace) -> dict[str, int]:

@@ -12,7 +12,7 @@ that no seed, fixture or existing table provides is one error naming it, before 
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -30,6 +30,7 @@ class SourceTable:
     database: str | None = None
     source_name: str = field(default="", compare=False)
     path: str = field(default="", compare=False)  # the YAML file declaring it, relative to the project
+    unique_id: str = field(default="", compare=False)
 
     @property
     def label(self) -> str:
@@ -54,11 +55,27 @@ def declared_sources(manifest: dict[str, Any]) -> list[SourceTable]:
             source.get("database"),
             source_name=str(source.get("source_name", "")),
             path=str(source.get("original_file_path", "")),
+            unique_id=str(source.get("unique_id") or unique_id),
         )
-        for source in manifest.get("sources", {}).values()
+        for unique_id, source in manifest.get("sources", {}).items()
         if not _read_from_files(source)
     }
     return sorted(tables)
+
+
+BUILT_TYPES = frozenset({"model", "seed", "snapshot", "test"})
+
+
+def read_sources(manifest: dict[str, Any]) -> list[SourceTable]:
+    """The declared source tables that something the build runs reads: a model, seed, snapshot or data
+    test. A source read only by an analysis (or by nothing) needs no data: dbt never queries it."""
+    read = {
+        dependency
+        for node in manifest.get("nodes", {}).values()
+        if node.get("resource_type") in BUILT_TYPES
+        for dependency in node.get("depends_on", {}).get("nodes", [])
+    }
+    return [table for table in declared_sources(manifest) if table.unique_id in read]
 
 
 def _read_from_files(source: dict[str, Any]) -> bool:
@@ -171,16 +188,17 @@ def require_source_data(
     *,
     raw_schema: str | None = None,
     also_provided: set[tuple[str, str]] | None = None,
+    written_as: Callable[[SourceTable], bool] | None = None,
 ) -> None:
-    """Every declared source must have data before the build: a table in place, or a seed that builds it
+    """Every source the build reads must have data before it: a table in place, or a seed that builds it
     (or, `also_provided`, (schema, table) in lower case, a stand-in the build puts there).
 
     With `raw_schema` (where the harness loads raw data), a missing source that names another schema as
     written is told how to read the var instead.
     """
     seeded = seeded_tables(manifest) | (also_provided or set())
-    declared = [t for t in declared_sources(manifest) if t.key not in seeded]
-    require_raw_tables(engine, declared, where, hint, raw_schema=raw_schema)
+    declared = [t for t in read_sources(manifest) if t.key not in seeded]
+    require_raw_tables(engine, declared, where, hint, raw_schema=raw_schema, written_as=written_as)
 
 
 def require_raw_tables(
@@ -190,13 +208,19 @@ def require_raw_tables(
     hint: str = GATE_HINT,
     *,
     raw_schema: str | None = None,
+    written_as: Callable[[SourceTable], bool] | None = None,
 ) -> None:
-    """The declared source tables (in the engine's catalog) must exist; else one line naming the missing ones."""
+    """The declared source tables (in the engine's catalog) must exist; else one line naming the missing ones.
+
+    With `raw_schema`, the missing sources that name their schema as written (`written_as`; by default,
+    those not in `raw_schema`) are told how to read the var, so that fixtures can reach them.
+    """
     local = [table for table in declared if _here(engine, table)]
     relations = {schema: _relations(engine, schema) for schema in {table.schema for table in local}}
     missing = [table for table in local if table.identifier.lower() not in relations[table.schema]]
     if missing:
-        advice = literal_schema_advice(missing, raw_schema) if raw_schema else ""
+        literal = [table for table in missing if written_as is None or written_as(table)]
+        advice = literal_schema_advice(literal, raw_schema) if raw_schema else ""
         raise QualityError(
             f"no raw data on {where}: source table(s) {', '.join(table.label for table in missing)} do not exist. "
             f"{hint}{advice}"
@@ -204,9 +228,9 @@ def require_raw_tables(
 
 
 def seeds_provide_every_source(manifest: dict[str, Any]) -> bool:
-    """Every declared source table is a seed of the project (where the manifest's target puts both): the
+    """Every source table the build reads is a seed of the project (where the manifest's target puts both): the
     project carries its own raw data, so a gate given none builds from the seeds, as the plugin does."""
-    declared = {t.key for t in declared_sources(manifest)}
+    declared = {t.key for t in read_sources(manifest)}
     return bool(declared) and declared <= seeded_tables(manifest)
 
 
@@ -224,3 +248,20 @@ def _here(engine: Engine, table: SourceTable) -> bool:
 
 def _relations(engine: Engine, schema: str) -> set[str]:
     return {name.lower() for name, _kind in engine.list_relations(schema)}
+
+
+def names_schema_as_written(project_root: Path, table: SourceTable) -> bool:
+    """Whether the source's YAML writes its schema without the var `raw_schema` (`schema: raw`, or no schema:
+    dbt then reads the source's name), so that no fixture can reach it; False when the YAML cannot say."""
+    import yaml
+
+    path = project_root / table.path
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except (OSError, yaml.YAMLError):
+        return False
+    sources = data.get("sources") if isinstance(data, dict) else None
+    for source in sources if isinstance(sources, list) else []:
+        if isinstance(source, dict) and source.get("name") == table.source_name:
+            return "raw_schema" not in str(source.get("schema") or "")
+    return False

@@ -25,7 +25,7 @@ from typing import Any
 from quality.errors import DbtRunError, UsageError
 from quality.project import DbtProject
 from quality.relocation import PLACEHOLDER, NotRelocatable, relocate
-from quality.targets import Target
+from quality.targets import Target, duckdb_extensions_hint
 
 MESSAGE_LINES = 8  # lines of a node's message shown (a unit test's diff, a database error)
 SKIPPED_DIRS = frozenset({"target", "logs", "dbt_packages"})
@@ -277,6 +277,7 @@ class DbtInvoker:
                 f"dbt {' '.join(args)} failed on {self.target.describe()} (schema base "
                 f"{self.schema_base or 'none'}) before running any node: "
                 f"{dbt_error_text(result.exception, self.project.root)}"
+                f"{duckdb_extensions_hint(self.project, self.target, str(result.exception))}"
             )
         if expect_pass and not run.success:
             raise DbtRunError(describe_failures(run, self.target, self.schema_base))

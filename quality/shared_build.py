@@ -21,6 +21,7 @@ suffix that `quality reap` recognises like any other.
 from __future__ import annotations
 
 import dataclasses
+import gc
 import json
 import os
 import time
@@ -209,6 +210,9 @@ def release_dbt_connections() -> None:
         if environment is not None:
             environment.close()
             DuckDBConnectionManager._ENV = None
+    # A connection dbt-duckdb opened and then failed to set up (an extension it could not install) is held
+    # only by the traceback of dbt's error: collected, it releases the file.
+    gc.collect()
 
 
 def drop_shared(folder: Path, *, open_target: Callable[[str], Target]) -> list[str]:

@@ -201,3 +201,49 @@ def _databricks(output: dict[str, Any]) -> DatabricksSettings:
         auth_type=str(output.get("auth_type") or "").strip() or None,
         connection_parameters=dict(output.get("connection_parameters") or {}),
     )
+
+
+def refuse_duckdb_path_outside_project(project: DbtProject, target: Target) -> None:
+    """A DuckDB `path` written in the profile as an absolute path outside the project (and the working
+    directory) whose folder does not exist is refused before anything is created there: that is a path
+    from another machine or another layout, not a warehouse the user meant the gate to make."""
+    path = target.duckdb_path
+    if target.engine != "duckdb" or path is None or path.parent.exists():
+        return
+    written = str(((_profile(project).get("outputs") or {}).get(target.name) or {}).get("path") or "")
+    if "env_var" in written or not Path(written).is_absolute():
+        return
+    if any(path.is_relative_to(folder.resolve()) for folder in (project.root, Path.cwd())):
+        return
+    from quality.routing import first_line
+
+    where = first_line(project.profiles_dir, ["profiles.yml"], re.escape(written))
+    raise TargetError(
+        f"the DuckDB path {written} of target '{target.name}' ({where}) is absolute and outside the project "
+        f"({project.root}), and its folder {path.parent} does not exist; the harness creates nothing there. "
+        "Point `path` at a file in the project, e.g. `path: \"{{ env_var('QUALITY_DUCKDB_PATH', "
+        "'.quality/warehouse.duckdb') }}\"`, or create that folder first if the warehouse belongs there."
+    )
+
+
+def duckdb_path_env_var(project: DbtProject, target: Target) -> str | None:
+    """The environment variable the target's DuckDB `path` reads (`env_var('QUALITY_DUCKDB_PATH', ...)`), if any."""
+    written = str(((_profile(project).get("outputs") or {}).get(target.name) or {}).get("path") or "")
+    call = ENV_VAR_CALL.search(written)
+    return str(call["name"]) if call else None
+
+
+def duckdb_extensions_hint(project: DbtProject, target: Target, error: str) -> str:
+    """When dbt-duckdb failed on an extension the profile lists: the config, its file and line, and the fix."""
+    extensions = target.output.get("extensions") if target.engine == "duckdb" else None
+    if not extensions or "extension" not in error.lower():
+        return ""
+    from quality.routing import first_line
+
+    names = ", ".join(str(item.get("name") if isinstance(item, dict) else item) for item in extensions)
+    where = first_line(project.profiles_dir, ["profiles.yml"], r"^\s*extensions\s*:")
+    return (
+        f" Target '{target.name}' lists DuckDB extensions ({names}; extensions, {where}), which dbt-duckdb "
+        "installs each time it connects: install them once where their repository is reachable (DuckDB keeps "
+        "them in ~/.duckdb/extensions), or leave them out of the target the harness builds on."
+    )

@@ -17,6 +17,7 @@ from quality.engines.factory import open_engine
 from quality.errors import SchemaGuardError
 from quality.fixtures import discover
 from quality.project import DbtProject
+from quality.routing import routing_refusal
 from quality.runner import DbtInvoker, ProgressCallback
 from quality.schemas import assert_ephemeral, drop_ephemeral, new_base
 from quality.targets import Target
@@ -54,7 +55,7 @@ class Workspace:
     def parse(self) -> dict[str, Any]:
         """Parse the project for this workspace and refuse it if any node would land outside the base."""
         manifest = self.dbt.parse_relocatable(PARSE_STATE_DIR)
-        check_routing(manifest, self.base)
+        check_routing(manifest, self.base, self.project.root)
         return manifest
 
     def close(self) -> list[str]:
@@ -114,17 +115,13 @@ def open_workspace(
     return Workspace(project, target, base, engine, invoker, artifacts_dir, keep=keep, owns_file=owns_file)
 
 
-def check_routing(manifest: dict[str, Any], base: str) -> None:
-    """Every node that dbt would materialize must land in a schema of the base, never in prod."""
+def check_routing(manifest: dict[str, Any], base: str, project_root: Path | None = None) -> None:
+    """Every node that dbt would materialize must land in a schema of the base, never in prod; else one
+    message naming the config that bypasses the harness, its file and line (`quality.routing`)."""
     for node in manifest.get("nodes", {}).values():
         if node.get("resource_type") not in {"model", "seed", "snapshot"}:
             continue
         if node.get("config", {}).get("materialized") == "ephemeral":
             continue
-        schema = str(node.get("schema") or "")
-        if not schema.startswith(f"{base}_"):
-            raise SchemaGuardError(
-                f"{node['resource_type']} {node['name']} would be built in schema '{schema}', outside the "
-                f"ephemeral base '{base}', so it could touch production. Add the harness's generate_schema_name "
-                "macro to the project (it routes every schema under the var quality_schema_base); see README."
-            )
+        if not str(node.get("schema") or "").startswith(f"{base}_"):
+            raise SchemaGuardError(routing_refusal(manifest, node, base, project_root))

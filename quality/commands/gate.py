@@ -31,7 +31,7 @@ from quality.commands.common import (
     project_and_target,
     terminate_as_interrupt,
 )
-from quality.gate import GateOptions, GateReport, check_options, run_gate
+from quality.gate import GateOptions, GateReport, check_options, default_raw_data, run_gate
 from quality.runner import parse_dbt_vars
 from quality.schemas import DEFAULT_KEEP_BACKUPS
 
@@ -105,6 +105,8 @@ def gate(
     max_bytes = keep_size_setting(keep_size)
     check_options(options)  # usage errors first: before the target is resolved (or a local endpoint started)
     project, resolved = project_and_target(project_dir, profiles_dir, target)
+    options, raw_data = default_raw_data(options, resolved, Path.cwd())
+    _announce(raw_data)
     with Progress(
         TextColumn("[bold]{task.description}"),
         BarColumn(),

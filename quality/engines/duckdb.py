@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -29,7 +29,9 @@ class DuckDBEngine:
 
     name = "duckdb"
 
-    def __init__(self, path: Path, *, read_only: bool = False) -> None:
+    def __init__(self, path: Path, *, read_only: bool = False, config: Mapping[str, Any] | None = None) -> None:
+        """`config`: the profile's `config_options`, which dbt-duckdb opens the file with; DuckDB refuses a
+        second connection to a file in one process with another configuration, so the harness uses the same."""
         self.path = path.resolve()
         self.read_only = read_only
         self.database = self.path.stem
@@ -45,7 +47,7 @@ class DuckDBEngine:
                 f"the DuckDB file {self.path} does not exist, so there is nothing to read; "
                 "run `quality gate` first to build and publish the local prod."
             )
-        self.connection = _connect(self.path, read_only)
+        self.connection = _connect(self.path, read_only, dict(config or {}))
 
     def __repr__(self) -> str:
         return f"DuckDBEngine({self.path}, read_only={self.read_only})"
@@ -150,9 +152,9 @@ class DuckDBEngine:
         self.connection.close()
 
 
-def _connect(path: Path, read_only: bool) -> duckdb.DuckDBPyConnection:
+def _connect(path: Path, read_only: bool, config: dict[str, Any]) -> duckdb.DuckDBPyConnection:
     try:
-        return duckdb.connect(str(path), read_only=read_only)
+        return duckdb.connect(str(path), read_only=read_only, config=config)
     except duckdb.IOException as error:
         holder = _LOCK_HOLDER.search(str(error))
         if holder is None:

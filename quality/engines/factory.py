@@ -32,7 +32,7 @@ def _open(target: Target, *, read_only: bool, say: Say) -> Engine:
     if target.engine == "duckdb" and target.duckdb_path is not None:
         from quality.engines.duckdb import DuckDBEngine
 
-        return DuckDBEngine(target.duckdb_path, read_only=read_only)
+        return DuckDBEngine(target.duckdb_path, read_only=read_only, config=target.output.get("config_options"))
     if target.engine == "databricks" and target.databricks is not None:
         from quality.engines.connectivity import preflight_databricks
         from quality.engines.databricks import DatabricksEngine

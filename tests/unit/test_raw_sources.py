@@ -4,6 +4,7 @@ and missing raw tables are one line naming them and the two ways to give the gat
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -16,10 +17,18 @@ from quality.raw_sources import (
     fixture_folder,
     gate_hint,
     generator_mismatch,
+    read_sources,
     require_raw_tables,
     require_source_data,
     seeds_read_as_sources,
 )
+
+
+def read_by_a_model(manifest: dict[str, Any]) -> dict[str, Any]:
+    """The manifest's nodes, plus a model reading every source (a source no built node reads needs no data)."""
+    reader = {"resource_type": "model", "name": "reader", "depends_on": {"nodes": list(manifest["sources"])}}
+    return {**manifest.get("nodes", {}), "model.shop.reader": reader}
+
 
 MANIFEST = {
     "sources": {
@@ -104,6 +113,7 @@ def test_a_source_that_a_seed_builds_needs_no_table_before_the_build(tmp_path: P
             "model.shop.order_lines": {"resource_type": "model", "schema": "audit_x_raw", "name": "order_lines"},
         },
     }
+    manifest["nodes"] = read_by_a_model(manifest)
     engine = DuckDBEngine(tmp_path / "w.duckdb")
     try:
         engine.execute("create schema audit_x_raw; create table audit_x_raw.orders as select 1 as order_id")
@@ -155,10 +165,11 @@ def test_a_fixture_for_a_source_that_names_its_schema_as_written_says_how_to_rea
 
 
 def test_a_missing_source_that_names_its_schema_as_written_is_told_the_fix(tmp_path: Path) -> None:
+    manifest = {**LITERAL, "nodes": read_by_a_model(LITERAL)}
     engine = DuckDBEngine(tmp_path / "w.duckdb")
     try:
         with pytest.raises(QualityError) as error:
-            require_source_data(engine, LITERAL, "the test workspace ws", "Add fixtures.", raw_schema="ws_raw")
+            require_source_data(engine, manifest, "the test workspace ws", "Add fixtures.", raw_schema="ws_raw")
     finally:
         engine.close()
     assert str(error.value) == (
@@ -204,3 +215,12 @@ def test_the_gate_offers_the_generator_only_to_projects_whose_sources_it_makes()
         "project's sources), but this project's sources include raw_customers, raw_orders, which it cannot make. "
         "Pass --fixtures <folder of <table>.csv> with one file per source table instead."
     )
+
+
+def test_only_sources_that_a_model_seed_snapshot_or_data_test_reads_need_data() -> None:
+    nodes = {
+        "analysis.shop.weekly": {"resource_type": "analysis", "depends_on": {"nodes": ["source.shop.raw.orders"]}},
+        "snapshot.shop.snap": {"resource_type": "snapshot", "depends_on": {"nodes": ["source.shop.raw.customers"]}},
+        "test.shop.not_null": {"resource_type": "test", "depends_on": {"nodes": ["source.shop.raw.lines"]}},
+    }
+    assert [table.identifier for table in read_sources({**MANIFEST, "nodes": nodes})] == ["customers", "order_lines"]
