@@ -27,6 +27,7 @@ import uuid
 from pathlib import Path
 from types import FrameType
 
+from quality.emulator import atomic
 from quality.emulator.catalog_journal import CatalogJournal
 from quality.emulator.oauth import DEFAULT_TOKEN_TTL_S, OAuthServer, new_client_secret
 from quality.emulator.server import EndpointServer, EndpointState
@@ -57,6 +58,7 @@ def serve(
     journal = CatalogJournal(state_dir / CATALOG_JOURNAL) if persistent else None
     translator = StatementTranslator(spark, catalog, journal)
     translator.restore()
+    atomic.recover(translator)
     token, warehouse_id = f"local-{secrets.token_hex(16)}", secrets.token_hex(8)
     oauth = OAuthServer(
         client_id=os.environ.get("QUALITY_ENDPOINT_CLIENT_ID") or str(uuid.uuid4()),

@@ -21,7 +21,7 @@ from pathlib import Path
 
 import pyarrow as pa
 
-from quality.emulator import gaps
+from quality.emulator import atomic, gaps, writes
 from quality.emulator.catalog_journal import CatalogEntry, CatalogJournal
 from quality.emulator.parameters import Parameter, bind
 from quality.emulator.spark import SparkSql, SparkSqlError
@@ -50,11 +50,16 @@ class StatementTranslator:
 
     def run(self, sql: str, parameters: Sequence[Parameter] = ()) -> pa.Table:
         statement = gaps.sail_spelling(gaps.strip_comments(bind(sql, parameters)))
+        if atomic.is_block(statement):
+            return atomic.run(statement, self)
         started = time.perf_counter()
         dropped = self._folders_dropped_by(statement)
         try:
+            written = writes.written_table(statement, self)
             answer = gaps.answer(statement, self)
             table = answer if answer is not None else self.spark.run(statement)
+            if written is not None:
+                writes.check(written, self)
         except SparkSqlError as error:
             self._log("ERR", statement, started, error.message)
             raise
