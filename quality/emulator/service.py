@@ -27,7 +27,6 @@ import uuid
 from pathlib import Path
 from types import FrameType
 
-from quality.emulator import atomic
 from quality.emulator.catalog_journal import CatalogJournal
 from quality.emulator.oauth import DEFAULT_TOKEN_TTL_S, OAuthServer, new_client_secret
 from quality.emulator.server import EndpointServer, EndpointState
@@ -58,7 +57,6 @@ def serve(
     journal = CatalogJournal(state_dir / CATALOG_JOURNAL) if persistent else None
     translator = StatementTranslator(spark, catalog, journal)
     translator.restore()
-    atomic.recover(translator)
     token, warehouse_id = f"local-{secrets.token_hex(16)}", secrets.token_hex(8)
     oauth = OAuthServer(
         client_id=os.environ.get("QUALITY_ENDPOINT_CLIENT_ID") or str(uuid.uuid4()),
@@ -90,6 +88,7 @@ def serve(
             "catalog": catalog,
             "ca_bundle": str((state_dir / "tls" / "ca-bundle.pem").resolve()),
             "pid": os.getpid(),
+            "notice": translator.notice,  # e.g. an atomic block rolled back at start
         },
     )
     stop.wait()

@@ -47,6 +47,7 @@ class StatementTranslator:
     comments: dict[tuple[str, str], str] = field(default_factory=dict)  # (schema, relation) -> comment
     column_comments: dict[tuple[str, str, str], str] = field(default_factory=dict)
     view_definitions: dict[tuple[str, str], str] = field(default_factory=dict)
+    notice: str | None = None  # what the start found and repaired (an interrupted BEGIN ATOMIC block)
 
     def run(self, sql: str, parameters: Sequence[Parameter] = ()) -> pa.Table:
         statement = gaps.sail_spelling(gaps.strip_comments(bind(sql, parameters)))
@@ -111,6 +112,7 @@ class StatementTranslator:
         """Register the journal's schemas, tables and views again (views after what they read)."""
         if self.journal is None:
             return
+        self.notice = atomic.recover(self)  # an interrupted atomic block: its tables back to before it
         self.journal.load()
         for schema in sorted(self.journal.schemas):
             self.spark.run(f"CREATE SCHEMA IF NOT EXISTS {self.ref(schema)}")

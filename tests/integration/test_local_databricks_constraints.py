@@ -239,6 +239,8 @@ def test_an_endpoint_stopped_inside_a_block_rolls_it_back_at_its_next_start(
     monkeypatch.delenv("QUALITY_TEST_CRASH_AT")
 
     with running_endpoint(state_dir=state) as endpoint, closing(connect(endpoint)) as connection:
+        assert "stopped inside a BEGIN ATOMIC block" in endpoint.ready["notice"]
+        assert f"`main`.`{schema}`.`t` (version 1)" in endpoint.ready["notice"]
         session = Session(connection, schema)
         assert session.query(f"select * from {session.ref('t')}") == [(1,)]
         assert [row[0] for row in session.query(f"describe history {session.ref('t')}")] == [1, 0]
