@@ -2,8 +2,10 @@
 
 Each statement is bound (parameter markers), then matched against the rules in `gaps.py` (statements
 Spark SQL on Sail cannot run: Unity Catalog's information_schema, COMMENT, constraints, CLONE, RESTORE,
-DESCRIBE HISTORY, ...); what no rule answers runs on Spark SQL unchanged. Changes of the catalog are
-written to the catalog journal when the warehouse directory is kept.
+DESCRIBE HISTORY, ...); what no rule answers runs on Spark SQL unchanged. A `BEGIN ATOMIC ... END` block
+is run by `atomic.py`; every INSERT, MERGE, UPDATE and DELETE of a table is checked against its
+constraints afterwards and taken back if one breaks (`writes.py`). Changes of the catalog are written to the
+catalog journal when the warehouse directory is kept.
 """
 
 from __future__ import annotations
