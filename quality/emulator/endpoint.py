@@ -114,6 +114,8 @@ class LocalEndpoint:
                 )
             time.sleep(0.05)
         self.ready = json.loads(ready_file.read_text())
+        if self.ready.get("notice"):
+            print(f"quality emulator: {self.ready['notice']}", file=sys.stderr)
 
     def _claim_state_dir(self) -> Path:
         assert self.state_dir is not None

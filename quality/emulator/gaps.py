@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 import pyarrow as pa
 
-from quality.emulator import information_schema
+from quality.emulator import delta_log, information_schema
 from quality.emulator.spark import SparkSqlError
 from quality.emulator.wire import sea_type
 
@@ -35,6 +35,8 @@ _ISO_DOW = re.compile(r"(\bextract\s*\(\s*)(?:dayofweek_iso|dow_iso)(\s+from\b)"
 _LOCATION = re.compile(r"\blocation\s+'", re.I)
 _REPLACE = re.compile(r"^create\s+or\s+replace\b", re.I)
 _TOKENS = re.compile(r"(?P<quoted>'(?:[^'\\]|\\.)*'|`(?:[^`]|``)*`)|(?P<open>\()|(?P<close>\))|(?P<word>\w+)", re.S)
+_CREATE_OR_ALTER_TABLE = re.compile(r"^(?:create\s+(?:or\s+replace\s+)?table|alter\s+table)\b", re.I)
+_CATALOG_MANAGED = re.compile(r"'delta\.feature\.catalogManaged'", re.I)
 OK = pa.table({"result": pa.array([], pa.string())})
 
 
@@ -45,8 +47,14 @@ def strip_comments(sql: str) -> str:
 
 def sail_spelling(statement: str) -> str:
     """Spark SQL that Sail knows under another name, renamed (same semantics, measured):
-    `extract(dayofweek_iso|dow_iso from d)` is Sail's `extract(isodow from d)` (Monday 1 ... Sunday 7)."""
-    return _ISO_DOW.sub(r"\1isodow\2", statement)
+    `extract(dayofweek_iso|dow_iso from d)` is Sail's `extract(isodow from d)` (Monday 1 ... Sunday 7);
+    the table property `'delta.feature.catalogManaged'` (catalog commits), which Sail's Delta refuses outside
+    a catalog it manages, is kept under the endpoint's name (`delta_log.CATALOG_MANAGED`) and reported back
+    by SHOW TBLPROPERTIES and DESCRIBE DETAIL."""
+    statement = _ISO_DOW.sub(r"\1isodow\2", statement)
+    if _CREATE_OR_ALTER_TABLE.match(statement):  # Sail refuses the property; the endpoint keeps it as its own
+        statement = _CATALOG_MANAGED.sub(f"'{delta_log.CATALOG_MANAGED}'", statement)
+    return statement
 
 
 def answer(statement: str, translator: StatementTranslator) -> pa.Table | None:
@@ -70,40 +78,90 @@ def table_location(translator: StatementTranslator, schema: str, name: str) -> s
 
 # --- the rules ---------------------------------------------------------------------------------------
 def _comment_on_table(match: re.Match[str], translator: StatementTranslator) -> pa.Table:
-    """COMMENT ON TABLE|VIEW: Sail has no comments. Kept by the endpoint, read back in information_schema."""
+    """COMMENT ON TABLE|VIEW: Sail has no comments. Kept by the endpoint, read back in information_schema;
+    refused, as on Databricks, when the relation does not exist."""
     schema, name = translator.schema_and_name(match.group(1))
+    translator.run_spark(f"SELECT 1 FROM {translator.ref(schema, name)} LIMIT 0")  # TABLE_OR_VIEW_NOT_FOUND
     translator.comments[(schema.lower(), name.lower())] = _unquote(match.group(2))
     return OK
 
 
 def _comment_on_column(match: re.Match[str], translator: StatementTranslator) -> pa.Table:
-    """COMMENT ON COLUMN / ALTER ... ALTER COLUMN c COMMENT: kept by the endpoint (information_schema.columns)."""
+    """COMMENT ON COLUMN / ALTER ... ALTER COLUMN c COMMENT: kept by the endpoint (information_schema.columns);
+    refused when the relation or the column does not exist."""
     dotted, column, text = match.group(1), match.group(2), match.group(3)
     schema, name = translator.schema_and_name(dotted)
-    translator.column_comments[(schema.lower(), name.lower(), column.strip("`").lower())] = _unquote(text)
+    column = _column_of(translator, schema, name, column)  # TABLE_OR_VIEW_NOT_FOUND, UNRESOLVED_COLUMN
+    translator.column_comments[(schema.lower(), name.lower(), column.lower())] = _unquote(text)
     return OK
 
 
 def _informational_constraint(match: re.Match[str], translator: StatementTranslator) -> pa.Table:
-    """PRIMARY KEY / FOREIGN KEY: informational on Databricks (never enforced); accepted, as there."""
-    schema, name = translator.schema_and_name(match.group(1))
-    translator.run_spark(f"SELECT 1 FROM {translator.ref(schema, name)} LIMIT 0")  # the table must exist
-    return OK
+    """PRIMARY KEY / FOREIGN KEY: informational on Databricks, refused where it refuses (`constraints`)."""
+    from quality.emulator import constraints  # it builds on this module's helpers
+
+    return constraints.add_constraint(match, translator)
 
 
 def _set_not_null(match: re.Match[str], translator: StatementTranslator) -> pa.Table:
-    """ALTER COLUMN ... SET NOT NULL: Sail cannot alter a column, so the existing rows are checked as Delta
-    does (and fail with its error); later writes are not checked against it (a gap: docs/fidelity.md)."""
+    """ALTER COLUMN ... SET NOT NULL: Sail cannot alter a column. The existing rows are checked as Delta does
+    (and fail with its error); the column is then kept in the endpoint's table property
+    `delta_log.NOT_NULL`, against which every later write is checked (`writes.check`)."""
     schema, name = translator.schema_and_name(match.group(1))
-    column = match.group(2)
-    nulls = translator.run_spark(f"SELECT count(*) AS n FROM {translator.ref(schema, name)} WHERE {column} IS NULL")
+    column = _column_of(translator, schema, name, match.group(2))
+    ref = translator.ref(schema, name)
+    nulls = translator.run_spark(f"SELECT count(*) AS n FROM {ref} WHERE `{column}` IS NULL")
     if nulls.column("n")[0].as_py():
-        raise SparkSqlError(
-            f"[DELTA_NOT_NULL_CONSTRAINT_VIOLATED] NOT NULL constraint violated for column: {column.strip('`')}.",
-            "DELTA_NOT_NULL_CONSTRAINT_VIOLATED",
-            "23502",
-        )
+        raise not_null_violated(column)
+    _set_not_null_columns(translator, schema, name, add=column)
     return OK
+
+
+def _set_not_null_columns(
+    translator: StatementTranslator, schema: str, name: str, *, add: str = "", drop: str = ""
+) -> None:
+    location = table_location(translator, schema, name)
+    if location is None:
+        raise _not_found(f"{schema}.{name}")
+    columns = [c for c in delta_log.not_null_columns(delta_log.configuration(location)) if c.lower() != drop.lower()]
+    if add and add.lower() not in {c.lower() for c in columns}:
+        columns.append(add)
+    value = sql_string(json.dumps(columns))
+    translator.run_spark(
+        f"ALTER TABLE {translator.ref(schema, name)} SET TBLPROPERTIES ('{delta_log.NOT_NULL}' = {value})"
+    )
+
+
+def _column_of(translator: StatementTranslator, schema: str, name: str, written: str) -> str:
+    """The column as the table spells it; UNRESOLVED_COLUMN when the table has none of that name."""
+    wanted = written.strip("`").replace("``", "`")
+    fields = translator.run_spark(f"SELECT * FROM {translator.ref(schema, name)} LIMIT 0").schema.names
+    for field_name in fields:
+        if field_name.lower() == wanted.lower():
+            return str(field_name)
+    raise unresolved_column(wanted, fields)
+
+
+def not_null_violated(column: str) -> SparkSqlError:
+    return SparkSqlError(
+        f"[DELTA_NOT_NULL_CONSTRAINT_VIOLATED] NOT NULL constraint violated for column: {column}.",
+        "DELTA_NOT_NULL_CONSTRAINT_VIOLATED",
+        "23502",
+    )
+
+
+def sql_string(text: str) -> str:
+    return "'" + text.replace("\\", "\\\\").replace("'", "\\'") + "'"
+
+
+def unresolved_column(column: str, fields: list[str]) -> SparkSqlError:
+    suggestions = ", ".join(f"`{f}`" for f in fields)
+    return SparkSqlError(
+        f"[UNRESOLVED_COLUMN.WITH_SUGGESTION] A column, variable, or function parameter with name `{column}` "
+        f"cannot be resolved. Did you mean one of the following? [{suggestions}].",
+        "UNRESOLVED_COLUMN.WITH_SUGGESTION",
+        "42703",
+    )
 
 
 def _managed_table(statement: str, translator: StatementTranslator) -> str:
@@ -152,10 +210,11 @@ def _ctas_without_comment(statement: str, translator: StatementTranslator) -> st
 
 
 def _drop_not_null(match: re.Match[str], translator: StatementTranslator) -> pa.Table:
-    """ALTER COLUMN ... DROP NOT NULL: Sail cannot alter a column. Accepted (the table must exist); a column
-    Sail created NOT NULL stays so, so a later NULL write fails here where Databricks would take it."""
+    """ALTER COLUMN ... DROP NOT NULL: the column leaves the endpoint's NOT NULL list. A column Sail created
+    NOT NULL (in CREATE TABLE) stays so, so a later NULL write fails here where Databricks would take it."""
     schema, name = translator.schema_and_name(match.group(1))
-    translator.run_spark(f"SELECT 1 FROM {translator.ref(schema, name)} LIMIT 0")
+    column = _column_of(translator, schema, name, match.group(2))
+    _set_not_null_columns(translator, schema, name, drop=column)
     return OK
 
 
@@ -239,6 +298,7 @@ def _clone(match: re.Match[str], translator: StatementTranslator) -> pa.Table:
     copies too (same rows; on Databricks it only references the source's files), and neither copies the
     source's table properties or history."""
     replace, target, source, version = bool(match.group(1)), match.group(2), match.group(3), match.group(4)
+    _refuse_view_source(translator, source)
     schema, name = translator.schema_and_name(target)
     location = translator.managed_location(schema, name, replace=replace)
     create = "CREATE OR REPLACE TABLE" if replace else "CREATE TABLE"
@@ -247,6 +307,47 @@ def _clone(match: re.Match[str], translator: StatementTranslator) -> pa.Table:
     return pa.table(
         {"source_table_size": pa.array([None], pa.int64()), "source_num_of_files": pa.array([None], pa.int64())}
     )
+
+
+def _refuse_view_source(translator: StatementTranslator, source: str) -> None:
+    """Databricks clones tables only: a view as the source is refused (Spark's EXPECT_TABLE_NOT_VIEW)."""
+    schema, name = translator.schema_and_name(source)
+    listed = information_schema.list_relations(translator, schema)
+    if any(r.kind == "view" and r.name.lower() == name.lower() for r in listed):
+        raise SparkSqlError(
+            f"[EXPECT_TABLE_NOT_VIEW.NO_ALTERNATIVE] 'CREATE TABLE CLONE' expects a table but "
+            f"{translator.ref(schema, name)} is a view.",
+            "EXPECT_TABLE_NOT_VIEW.NO_ALTERNATIVE",
+            "42809",
+        )
+
+
+def _create_like(match: re.Match[str], translator: StatementTranslator) -> pa.Table:
+    """CREATE TABLE [IF NOT EXISTS] t LIKE src [TBLPROPERTIES (...)]: Sail has no LIKE. The endpoint creates
+    an empty managed Delta table with src's columns (a CTAS of no rows) and the properties given, and keeps
+    the NOT NULL columns the endpoint knows of src (Databricks copies the column definitions)."""
+    if_not_exists, target, source, rest = bool(match.group(1)), match.group(2), match.group(3), match.group(4)
+    schema, name = translator.schema_and_name(target)
+    if table_location(translator, schema, name) is not None:
+        if if_not_exists:
+            return OK
+        raise SparkSqlError(
+            f"[TABLE_OR_VIEW_ALREADY_EXISTS] Cannot create table or view {translator.ref(schema, name)} because "
+            "it already exists.",
+            "TABLE_OR_VIEW_ALREADY_EXISTS",
+            "42P07",
+        )
+    source_schema, source_name = translator.schema_and_name(source)
+    source_location = table_location(translator, source_schema, source_name)
+    location = translator.managed_location(schema, name, replace=False)
+    translator.run_spark(
+        f"CREATE TABLE {translator.ref(schema, name)} USING delta LOCATION '{location}' {rest.strip()} "
+        f"AS SELECT * FROM {translator.ref(source_schema, source_name)} LIMIT 0"
+    )
+    if source_location is not None:
+        for column in delta_log.not_null_columns(delta_log.configuration(source_location)):
+            _set_not_null_columns(translator, schema, name, add=column)
+    return OK
 
 
 def _describe_history(match: re.Match[str], translator: StatementTranslator) -> pa.Table:
@@ -312,31 +413,46 @@ def _show_create_table(match: re.Match[str], translator: StatementTranslator) ->
 
 
 def _show_tblproperties(match: re.Match[str], translator: StatementTranslator) -> pa.Table:
-    """SHOW TBLPROPERTIES t: Sail cannot; a table's properties come from its Delta log (the newest metaData
-    action: configuration, plus the protocol versions Databricks lists), a view has none."""
+    """SHOW TBLPROPERTIES t [('key')]: Sail cannot; a table's properties come from its Delta log (the newest
+    metaData action: configuration, plus the protocol versions Databricks lists), a view has none. The
+    endpoint's own properties show under Databricks' names or not at all. With a key, one row: its value,
+    or Databricks' "Table ... does not have property: key" when it is not set."""
     schema, name = translator.schema_and_name(match.group(1))
     location = table_location(translator, schema, name)
-    properties: dict[str, str] = {}
-    if location is not None:
-        for entry in sorted((Path(location) / "_delta_log").glob("*.json"), reverse=True):
-            actions = [json.loads(line) for line in entry.read_text().splitlines() if line.strip()]
-            for action in actions:
-                if "protocol" in action and "delta.minReaderVersion" not in properties:
-                    properties["delta.minReaderVersion"] = str(action["protocol"].get("minReaderVersion"))
-                    properties["delta.minWriterVersion"] = str(action["protocol"].get("minWriterVersion"))
-            metadata = next((a["metaData"] for a in actions if "metaData" in a), None)
-            if metadata is not None:
-                properties = {**{k: str(v) for k, v in (metadata.get("configuration") or {}).items()}, **properties}
-                break
+    properties = _table_properties(location) if location is not None else {}
+    if match.group(2) is not None:
+        key = _unquote(match.group(2))
+        value = properties.get(key, f"Table {translator.catalog}.{schema}.{name} does not have property: {key}")
+        properties = {key: value}
     return pa.table(
         {"key": pa.array(list(properties), pa.string()), "value": pa.array(list(properties.values()), pa.string())}
     )
 
 
+def _table_properties(location: str) -> dict[str, str]:
+    properties: dict[str, str] = {}
+    for entry in sorted((Path(location) / "_delta_log").glob("*.json"), reverse=True):
+        actions = [json.loads(line) for line in entry.read_text().splitlines() if line.strip()]
+        protocol = next((a["protocol"] for a in actions if "protocol" in a), None)
+        if protocol is not None and "delta.minReaderVersion" not in properties:
+            properties["delta.minReaderVersion"] = str(protocol.get("minReaderVersion"))
+            properties["delta.minWriterVersion"] = str(protocol.get("minWriterVersion"))
+        if any("metaData" in a for a in actions):
+            break
+    config = delta_log.configuration(location)
+    shown = {
+        delta_log.DATABRICKS_NAMES.get(k, k): v
+        for k, v in config.items()
+        if k in delta_log.DATABRICKS_NAMES or not k.startswith("quality.emulator.")
+    }
+    return {**shown, **properties}
+
+
 def _describe_detail(match: re.Match[str], translator: StatementTranslator) -> pa.Table:
     """DESCRIBE DETAIL t: Sail cannot; one row from the table's Delta log: format, name, location, the
-    protocol versions and `tableFeatures` (the protocol's reader and writer features). Sail's Delta never
-    has `catalogManaged`, so the harness' publish finds no catalog commits here and takes clone-with-undo."""
+    protocol versions and `tableFeatures` (the protocol's reader and writer features, plus `catalogManaged`
+    for a table created or altered with 'delta.feature.catalogManaged' = 'supported', which the endpoint
+    keeps as its own property: Sail's Delta refuses it)."""
     schema, name = translator.schema_and_name(match.group(1))
     location = table_location(translator, schema, name)
     if location is None:
@@ -349,7 +465,9 @@ def _describe_detail(match: re.Match[str], translator: StatementTranslator) -> p
         metadata = metadata or next((a["metaData"] for a in actions if "metaData" in a), {})
         if protocol and metadata:
             break
-    features = sorted({*protocol.get("readerFeatures", []), *protocol.get("writerFeatures", [])})
+    features = {*protocol.get("readerFeatures", []), *protocol.get("writerFeatures", [])}
+    if delta_log.CATALOG_MANAGED in delta_log.configuration(location):
+        features.add("catalogManaged")
     return pa.table(
         {
             "format": pa.array(["delta"], pa.string()),
@@ -359,7 +477,7 @@ def _describe_detail(match: re.Match[str], translator: StatementTranslator) -> p
             "partitionColumns": pa.array([metadata.get("partitionColumns", [])], pa.list_(pa.string())),
             "minReaderVersion": pa.array([protocol.get("minReaderVersion")], pa.int32()),
             "minWriterVersion": pa.array([protocol.get("minWriterVersion")], pa.int32()),
-            "tableFeatures": pa.array([features], pa.list_(pa.string())),
+            "tableFeatures": pa.array([sorted(features)], pa.list_(pa.string())),
         }
     )
 
@@ -384,7 +502,7 @@ _RULES: tuple[tuple[re.Pattern[str], Rule], ...] = tuple(
             _comment_on_column,
         ),
         (
-            rf"^alter\s+table\s+{NAME}\s+add\s+constraint\s+\S+\s+(?:primary\s+key|foreign\s+key)\b.*$",
+            rf"^alter\s+table\s+{NAME}\s+add\s+constraint\s+{_COLUMN}\s+(primary|foreign)\s+key\b(.*)$",
             _informational_constraint,
         ),
         (rf"^alter\s+table\s+{NAME}\s+(?:alter|change)\s+column\s+{_COLUMN}\s+set\s+not\s+null$", _set_not_null),
@@ -396,10 +514,14 @@ _RULES: tuple[tuple[re.Pattern[str], Rule], ...] = tuple(
             r"(?:\s+version\s+as\s+of\s+(\d+))?$",
             _clone,
         ),
+        (
+            rf"^create\s+table\s+(if\s+not\s+exists\s+)?{NAME}\s+like\s+{NAME}((?:\s+tblproperties\s*\(.*\))?)$",
+            _create_like,
+        ),
         (rf"^describe\s+history\s+{NAME}(?:\s+limit\s+(\d+))?$", _describe_history),
         (rf"^restore\s+(?:table\s+)?{NAME}\s+(?:to\s+)?version\s+as\s+of\s+(\d+)$", _restore),
         (rf"^show\s+create\s+table\s+{NAME}$", _show_create_table),
-        (rf"^show\s+tblproperties\s+{NAME}(?:\s*\(.*\))?$", _show_tblproperties),
+        (rf"^show\s+tblproperties\s+{NAME}(?:\s*\(\s*{_STRING}\s*\))?$", _show_tblproperties),
         (rf"^describe\s+detail\s+{NAME}$", _describe_detail),
         (
             r"^show\s+columns\s+in\s+catalog\s+\S+(?:\s+schema\s+like\s+'([^']*)')?"

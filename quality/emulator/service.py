@@ -88,6 +88,7 @@ def serve(
             "catalog": catalog,
             "ca_bundle": str((state_dir / "tls" / "ca-bundle.pem").resolve()),
             "pid": os.getpid(),
+            "notice": translator.notice,  # e.g. an atomic block rolled back at start
         },
     )
     stop.wait()

@@ -2,8 +2,10 @@
 
 Each statement is bound (parameter markers), then matched against the rules in `gaps.py` (statements
 Spark SQL on Sail cannot run: Unity Catalog's information_schema, COMMENT, constraints, CLONE, RESTORE,
-DESCRIBE HISTORY, ...); what no rule answers runs on Spark SQL unchanged. Changes of the catalog are
-written to the catalog journal when the warehouse directory is kept.
+DESCRIBE HISTORY, ...); what no rule answers runs on Spark SQL unchanged. A `BEGIN ATOMIC ... END` block
+is run by `atomic.py`; every INSERT, MERGE, UPDATE and DELETE of a table is checked against its
+constraints afterwards and taken back if one breaks (`writes.py`). Changes of the catalog are written to the
+catalog journal when the warehouse directory is kept.
 """
 
 from __future__ import annotations
@@ -21,7 +23,7 @@ from pathlib import Path
 
 import pyarrow as pa
 
-from quality.emulator import gaps
+from quality.emulator import atomic, gaps, writes
 from quality.emulator.catalog_journal import CatalogEntry, CatalogJournal
 from quality.emulator.parameters import Parameter, bind
 from quality.emulator.spark import SparkSql, SparkSqlError
@@ -47,14 +49,20 @@ class StatementTranslator:
     comments: dict[tuple[str, str], str] = field(default_factory=dict)  # (schema, relation) -> comment
     column_comments: dict[tuple[str, str, str], str] = field(default_factory=dict)
     view_definitions: dict[tuple[str, str], str] = field(default_factory=dict)
+    notice: str | None = None  # what the start found and repaired (an interrupted BEGIN ATOMIC block)
 
     def run(self, sql: str, parameters: Sequence[Parameter] = ()) -> pa.Table:
         statement = gaps.sail_spelling(gaps.strip_comments(bind(sql, parameters)))
+        if atomic.is_block(statement):
+            return atomic.run(statement, self)
         started = time.perf_counter()
         dropped = self._folders_dropped_by(statement)
         try:
+            written = writes.written_table(statement, self)
             answer = gaps.answer(statement, self)
             table = answer if answer is not None else self.spark.run(statement)
+            if written is not None:
+                writes.check(written, self)
         except SparkSqlError as error:
             self._log("ERR", statement, started, error.message)
             raise
@@ -106,6 +114,7 @@ class StatementTranslator:
         """Register the journal's schemas, tables and views again (views after what they read)."""
         if self.journal is None:
             return
+        self.notice = atomic.recover(self)  # an interrupted atomic block: its tables back to before it
         self.journal.load()
         for schema in sorted(self.journal.schemas):
             self.spark.run(f"CREATE SCHEMA IF NOT EXISTS {self.ref(schema)}")

@@ -3,9 +3,9 @@ the Delta table `quality.publish_log`, an incremental model published by MERGE o
 (`os._exit`, QUALITY_TEST_CRASH_AT) at every step of a publish and of a rollback leaving prod and record
 consistent, with `quality rollback`'s code restoring exactly.
 
-The endpoint's Delta tables have no catalog commits (DESCRIBE DETAIL lists no `catalogManaged`), so every
-publish here takes the clone-with-undo mode, as it says; the atomic mode is checked statement by statement
-against a recording fake (tests/unit/test_publish_atomic.py): Sail cannot run BEGIN ATOMIC.
+The tables here are made without catalog commits (DESCRIBE DETAIL lists no `catalogManaged`), so every
+publish takes the clone-with-undo mode, as it says; the atomic mode runs on the endpoint in
+tests/integration/test_local_databricks_publish_atomic.py.
 """
 
 from __future__ import annotations

@@ -34,7 +34,8 @@ class RecordingSpark(SparkSql):
 
     def run(self, sql: str) -> pa.Table:
         self.sent.append(sql)
-        return self.answer(sql) or gaps.OK
+        answer = self.answer(sql)
+        return answer if answer is not None else gaps.OK
 
 
 def listing(schema: str, *relations: tuple[str, str, str]) -> pa.Table:
@@ -184,20 +185,34 @@ class TestComments:
             "create table s.t (id int comment 'the id') using delta LOCATION '<warehouse>/s/t-<id>'"
         ]
 
-    def test_comment_on_table_and_column_are_kept_without_asking_sail(self, warehouse: Path) -> None:
-        spark = RecordingSpark("main")
+    def test_comment_on_table_and_column_are_kept_once_sail_shows_they_exist(self, warehouse: Path) -> None:
+        columns = pa.table({"order_id": pa.array([], pa.int64()), "Amount": pa.array([], pa.int64()), "status": []})
+        spark = RecordingSpark("main", answer=lambda sql: columns if "LIMIT 0" in sql else None)
         statements = translator(spark)
 
         statements.run("comment on table `main`.`s`.`Orders` is 'one row per order'")
-        statements.run("comment on column main.s.orders.`Amount` is 'in EUR'")
+        statements.run("comment on column main.s.orders.`amount` is 'in EUR'")
         statements.run("alter table main.s.orders alter column status comment 'lifecycle'")
 
-        assert spark.sent == []
+        assert all(sql.endswith("LIMIT 0") for sql in spark.sent)  # only: does it exist, which columns
         assert statements.comments == {("s", "orders"): "one row per order"}
         assert statements.column_comments == {
             ("s", "orders", "amount"): "in EUR",
             ("s", "orders", "status"): "lifecycle",
         }
+
+    def test_comment_on_a_missing_column_is_refused_as_databricks_refuses_it(self, warehouse: Path) -> None:
+        columns = pa.table({"order_id": pa.array([], pa.int64())})
+        statements = translator(RecordingSpark("main", answer=lambda sql: columns if "LIMIT 0" in sql else None))
+
+        with pytest.raises(SparkSqlError) as refused:
+            statements.run("COMMENT ON COLUMN main.s.orders.amount IS 'in EUR'")
+
+        assert refused.value.error_class == "UNRESOLVED_COLUMN.WITH_SUGGESTION"
+        assert refused.value.sql_state == "42703"
+        assert "`amount`" in refused.value.message
+        assert "[`order_id`]" in refused.value.message
+        assert statements.column_comments == {}
 
 
 class TestStatementLog:

@@ -1,6 +1,8 @@
 """The Databricks publish in its atomic mode (`BEGIN ATOMIC ... END`), statement by statement, against a
-recording fake of a SQL warehouse with catalog-managed Delta tables (Sail cannot run BEGIN ATOMIC, so the
-local endpoint cannot check this mode; docs/publish.md lists what only a workspace can).
+recording fake of a SQL warehouse with catalog-managed Delta tables: the exact statement text and each
+detection fallback, and fast copies of the failure and crash cases that
+tests/integration/test_local_databricks_publish_atomic.py runs on the local endpoint for real (docs/publish.md
+lists what only a workspace can check).
 
 The fake keeps each table's versions as content labels, applies a block all together or not at all (as
 Databricks does), and records every statement; a crash is simulated by making `crash_point` raise a
