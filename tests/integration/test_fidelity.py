@@ -18,13 +18,13 @@ from quality.emulator.endpoint import LocalEndpoint
 from quality.fidelity import Batches, run_fidelity
 from quality.project import load_project
 from quality.targets import resolve_target
-from tests.integration.local_databricks import needs_port_443
+from tests.integration.local_databricks import needs_local_endpoint
 
 ROOT = Path(__file__).resolve().parents[2]
 FIXTURES = ROOT / "tests" / "fixtures" / "raw"
 
 
-pytestmark = [needs_port_443, pytest.mark.integration, pytest.mark.slow, pytest.mark.xdist_group("fidelity")]
+pytestmark = [needs_local_endpoint, pytest.mark.integration, pytest.mark.slow, pytest.mark.xdist_group("fidelity")]
 
 
 @pytest.fixture(scope="module")
