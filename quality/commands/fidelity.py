@@ -58,7 +58,11 @@ def fidelity(
         artifacts_root=artifacts_dir,
         progress=lambda step: console.print(f"[dim]{step}[/]", highlight=False),
     )
-    elapsed = time.perf_counter() - started
+    return _verdict(report, reference, candidate, time.perf_counter() - started)
+
+
+def _verdict(report: FidelityReport, reference: str, candidate: str, elapsed: float) -> int:
+    """Print the timings and EQUAL, or DIFFERENT with a sample of the differences; the exit code."""
     timings = ", ".join(f"{label} {seconds:.1f} s" for label, seconds in report.seconds.items())
     console.print(f"[dim]{timings}[/]", highlight=False)
     if report.equal:

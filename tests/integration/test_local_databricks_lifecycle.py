@@ -133,6 +133,24 @@ class TestQualityEmulatorCommand:
         assert host.startswith("127.")
         assert one_line(result.stdout).startswith(f"local Databricks SQL endpoint at https://{host} (catalog main), ")
 
+    def test_through_the_tunnel_the_command_reaches_port_443_with_https_proxy_and_verification_on(self) -> None:
+        probe = (
+            "import os, requests; "
+            "answer = requests.get(f\"https://{os.environ['DATABRICKS_HOST']}/.well-known/databricks-config\", "
+            "timeout=10); print('probe', answer.status_code, os.environ['HTTPS_PROXY'])"
+        )
+
+        result = quality_emulator("--ephemeral", "--", sys.executable, "-c", probe, env=route_environment("proxy"))
+
+        assert result.returncode == 0, result.stdout + result.stderr
+        [line] = [line for line in result.stdout.splitlines() if line.startswith("probe ")]
+        _, status, proxy = line.split()
+        assert status == "200"
+        assert proxy.startswith("http://127.")
+        assert (
+            one_line(result.stdout).split(" s, ", 1)[1].startswith(f"reached through its tunnel {proxy} (HTTPS_PROXY)")
+        )
+
     def test_an_unknown_command_is_a_usage_error(self) -> None:
         result = quality_emulator("--ephemeral", "--", "no-such-command-3f9c")
 
