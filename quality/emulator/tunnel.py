@@ -162,7 +162,9 @@ class ConnectProxy(socketserver.ThreadingTCPServer):
         return f"http://{host!s}:{port}"
 
     def start(self) -> None:
-        self._thread = threading.Thread(target=self.serve_forever, name="endpoint-tunnel", daemon=True)
+        self._thread = threading.Thread(
+            target=self.serve_forever, kwargs={"poll_interval": 0.1}, name="endpoint-tunnel", daemon=True
+        )
         self._thread.start()
 
     def stop(self) -> None:

@@ -289,6 +289,15 @@ class TestEndpointProcess:
             assert time.monotonic() - started < 30
             assert endpoint.alive() is False
 
+    def test_the_tunnel_stops_with_the_endpoint(self) -> None:
+        with LocalEndpoint(route="proxy") as endpoint:
+            assert endpoint.proxy_url is not None
+            host, port = endpoint.proxy_url.removeprefix("http://").rsplit(":", 1)
+            socket.create_connection((host, int(port)), timeout=5).close()
+
+        with pytest.raises(ConnectionRefusedError):
+            socket.create_connection((host, int(port)), timeout=5)
+
     def test_the_endpoint_stops_when_the_process_that_started_it_is_killed(self, tmp_path: Path) -> None:
         ready = tmp_path / "endpoint.pid"
         script = (
