@@ -53,8 +53,9 @@ class FidelityReport:
     engines: tuple[str, str]
     relations: int = 0
     rows: int = 0
-    differences: list[Difference] = field(default_factory=list)
+    differences: list[Difference] = field(default_factory=list)  # a sample: SAMPLE_LIMIT rows per relation/column
     seconds: dict[str, float] = field(default_factory=dict)
+    differing_rows: int = 0  # all rows that differ (on one engine only, or with a differing value), not a sample
 
     @property
     def equal(self) -> bool:
@@ -151,7 +152,9 @@ def _compare_all(report: FidelityReport, workspaces: list[Workspace], manifests:
         ]
         report.relations += 1
         report.rows += tables[0].num_rows
-        report.differences.extend(compare_tables(node["name"], tables[0], tables[1], relation_key(node, manifests[0])))
+        comparison = compare_tables(node["name"], tables[0], tables[1], relation_key(node, manifests[0]))
+        report.differences.extend(comparison.differences)
+        report.differing_rows += comparison.differing_rows
 
 
 def _relations(manifest: dict[str, Any]) -> dict[str, dict[str, Any]]:
@@ -183,40 +186,56 @@ def relation_key(node: dict[str, Any], manifest: dict[str, Any]) -> list[str]:
     return []
 
 
-def compare_tables(name: str, reference: pa.Table, candidate: pa.Table, key: list[str]) -> list[Difference]:
-    differences: list[Difference] = []
+@dataclass
+class TableComparison:
+    differences: list[Difference]  # the relation's schema differences, then a sample of its differing rows
+    differing_rows: int = 0  # every row on one engine only or with a differing value
+
+
+def compare_tables(name: str, reference: pa.Table, candidate: pa.Table, key: list[str]) -> TableComparison:
     ref_columns = {c.lower(): c for c in reference.column_names}
     cand_columns = {c.lower(): c for c in candidate.column_names}
+    comparison = TableComparison(_schema_differences(name, reference, candidate, ref_columns, cand_columns))
+    if reference.num_rows != candidate.num_rows:
+        comparison.differences.append(
+            Difference(name, "rows", f"{reference.num_rows} rows on DuckDB, {candidate.num_rows} on Databricks")
+        )
+    columns = [c for c in ref_columns if c in cand_columns]
+    key = [k.lower() for k in key if k.lower() in cand_columns]
+    ref_rows = _keyed(reference, ref_columns, columns, key)
+    cand_rows = _keyed(candidate, cand_columns, columns, key)
+    missing = sorted(set(ref_rows) ^ set(cand_rows), key=repr)
+    comparison.differing_rows = len(missing)
+    for row_key in missing[:SAMPLE_LIMIT]:
+        side = "DuckDB only" if row_key in ref_rows else "Databricks only"
+        comparison.differences.append(Difference(name, "keys", f"row on {side}", key=_show_key(key, row_key)))
+    shown: dict[str, int] = {}
+    for row_key in sorted(set(ref_rows) & set(cand_rows), key=repr):
+        pairs = zip(columns, ref_rows[row_key], cand_rows[row_key], strict=True)
+        differing = [(column, a, b) for column, a, b in pairs if not same_value(a, b)]
+        comparison.differing_rows += bool(differing)
+        for column, a, b in differing:
+            if shown.get(column, 0) < SAMPLE_LIMIT:
+                shown[column] = shown.get(column, 0) + 1
+                detail = f"{a!r} on DuckDB, {b!r} on Databricks"
+                comparison.differences.append(Difference(name, "value", detail, column, _show_key(key, row_key)))
+    return comparison
+
+
+def _schema_differences(
+    name: str, reference: pa.Table, candidate: pa.Table, ref_columns: dict[str, str], cand_columns: dict[str, str]
+) -> list[Difference]:
+    differences: list[Difference] = []
     if set(ref_columns) != set(cand_columns):
         only = sorted(set(ref_columns) ^ set(cand_columns))
         differences.append(Difference(name, "columns", f"columns differ: {', '.join(only)}"))
-    columns = [c for c in ref_columns if c in cand_columns]
-    for column in columns:
+    for column in (c for c in ref_columns if c in cand_columns):
         ref_type = type_class(reference.schema.field(ref_columns[column]).type)
         cand_type = type_class(candidate.schema.field(cand_columns[column]).type)
         if ref_type != cand_type:
             differences.append(
                 Difference(name, "type", f"type {ref_type} on DuckDB, {cand_type} on Databricks", column)
             )
-    if reference.num_rows != candidate.num_rows:
-        differences.append(
-            Difference(name, "rows", f"{reference.num_rows} rows on DuckDB, {candidate.num_rows} on Databricks")
-        )
-    key = [k.lower() for k in key if k.lower() in cand_columns]
-    ref_rows = _keyed(reference, ref_columns, columns, key)
-    cand_rows = _keyed(candidate, cand_columns, columns, key)
-    missing = sorted(set(ref_rows) ^ set(cand_rows), key=repr)
-    for row_key in missing[:SAMPLE_LIMIT]:
-        side = "DuckDB only" if row_key in ref_rows else "Databricks only"
-        differences.append(Difference(name, "keys", f"row on {side}", key=_show_key(key, row_key)))
-    shown: dict[str, int] = {}
-    for row_key in sorted(set(ref_rows) & set(cand_rows), key=repr):
-        for column, a, b in zip(columns, ref_rows[row_key], cand_rows[row_key], strict=True):
-            if same_value(a, b) or shown.get(column, 0) >= SAMPLE_LIMIT:
-                continue
-            shown[column] = shown.get(column, 0) + 1
-            detail = f"{a!r} on DuckDB, {b!r} on Databricks"
-            differences.append(Difference(name, "value", detail, column, _show_key(key, row_key)))
     return differences
 
 

@@ -1,8 +1,9 @@
 """`quality emulator -- COMMAND...`: run a command against the local Databricks SQL endpoint.
 
 The endpoint starts on a free loopback address, the command runs with its DATABRICKS_* variables (and
-the CA bundle that makes clients trust it), and the endpoint stops when the command ends, also when this
-process gets SIGTERM or SIGINT: the command's whole process group is stopped first.
+the CA bundle that makes clients trust it, and HTTPS_PROXY naming its tunnel when it has one: routing.py),
+and the endpoint stops when the command ends, also when this process gets SIGTERM or SIGINT: the command's
+whole process group is stopped first.
 """
 
 from __future__ import annotations
@@ -39,9 +40,10 @@ def emulator(
             "name the command to run after `--`, e.g. `quality emulator -- dbt debug --target local_databricks`."
         )
     with LocalEndpoint(catalog=catalog, state_dir=None if ephemeral else state_dir, address=address) as endpoint:
+        tunnel = f", reached through its tunnel {endpoint.proxy_url} (HTTPS_PROXY)" if endpoint.proxy_url else ""
         console.print(
             f"local Databricks SQL endpoint at https://{endpoint.host} (catalog {catalog}), "
-            f"started in {endpoint.started_in_s:.1f} s",
+            f"started in {endpoint.started_in_s:.1f} s{tunnel}",
             highlight=False,
         )
         environment = {**os.environ, **endpoint.environment()}

@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import time
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from quality.commands.common import DEFAULT_PROJECT_DIR, ProfilesDirOption, ProjectDirOption, console
 from quality.errors import UsageError
+
+if TYPE_CHECKING:
+    from quality.fidelity import FidelityReport
 
 MAX_SHOWN = 40
 
@@ -55,7 +58,11 @@ def fidelity(
         artifacts_root=artifacts_dir,
         progress=lambda step: console.print(f"[dim]{step}[/]", highlight=False),
     )
-    elapsed = time.perf_counter() - started
+    return _verdict(report, reference, candidate, time.perf_counter() - started)
+
+
+def _verdict(report: FidelityReport, reference: str, candidate: str, elapsed: float) -> int:
+    """Print the timings and EQUAL, or DIFFERENT with a sample of the differences; the exit code."""
     timings = ", ".join(f"{label} {seconds:.1f} s" for label, seconds in report.seconds.items())
     console.print(f"[dim]{timings}[/]", highlight=False)
     if report.equal:
@@ -65,11 +72,7 @@ def fidelity(
             highlight=False,
         )
         return 0
-    console.print(
-        f"[bold red]DIFFERENT[/] {len(report.differences)} difference(s) between {reference} (DuckDB) and "
-        f"{candidate} (Databricks) over {report.relations} relations in {elapsed:.1f} s:",
-        highlight=False,
-    )
+    console.print(f"[bold red]DIFFERENT[/] {summary(report, reference, candidate, elapsed)}:", highlight=False)
     for difference in report.differences[:MAX_SHOWN]:
         console.print(f"  - {difference.describe()}", highlight=False, soft_wrap=True)
     if len(report.differences) > MAX_SHOWN:
@@ -80,6 +83,20 @@ def fidelity(
         highlight=False,
     )
     return 1
+
+
+def summary(report: FidelityReport, reference: str, candidate: str, elapsed: float) -> str:
+    """What differs, counted truly: the differing rows shown (a sample) of all differing rows, and the rest."""
+    listed = report.differences[:MAX_SHOWN]
+    rows_shown = len({(d.relation, d.key) for d in listed if d.kind in ("keys", "value")})
+    others = sum(d.kind not in ("keys", "value") for d in report.differences)
+    text = (
+        f"{reference} (DuckDB) and {candidate} (Databricks) over {report.relations} relations in {elapsed:.1f} s: "
+        f"{rows_shown} of {report.differing_rows} differing rows shown"
+    )
+    if others:
+        text += f", and {others} other difference(s) (failed builds, columns, types, row counts)"
+    return text
 
 
 def register(app: typer.Typer) -> None:

@@ -20,6 +20,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--persistent", action="store_true")
     parser.add_argument("--parent-pid", type=int, default=None)
     parser.add_argument("--oauth-token-ttl", type=int, default=3600, help="seconds an OAuth access token lives")
+    parser.add_argument("--route", choices=("port443", "proxy"), default="port443", help="see routing.py")
+    parser.add_argument("--proxy-port", type=int, default=0, help="the CONNECT proxy's port (0: a free one)")
     args = parser.parse_args(argv)
     try:
         return serve(
@@ -30,6 +32,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             persistent=args.persistent,
             parent_pid=args.parent_pid,
             token_ttl_s=args.oauth_token_ttl,
+            route=args.route,
+            proxy_port=args.proxy_port,
         )
     except EmulatorError as error:
         print(f"error: {error}", file=sys.stderr)

@@ -12,6 +12,10 @@ grant, requests per auth kind). `client_id`/`client_secret` (or QUALITY_ENDPOINT
 the environment) fix the service principal, else it is made at start; they reach the endpoint's process
 through its environment, never its command line.
 
+`route` (default QUALITY_ENDPOINT_ROUTE, else `auto`) says how clients reach `<host>:443`: the port itself, or
+a CONNECT tunnel when this user may not bind it (`routing.py`); `environment()` then names the tunnel in
+HTTPS_PROXY. `proxy_port` (default QUALITY_ENDPOINT_PROXY_PORT, else a free one) is the tunnel's port.
+
 With `state_dir` the warehouse outlives the endpoint (Delta tables and the catalog journal; one endpoint
 at a time, guarded by a lock); without, a temporary folder is used and removed at stop.
 """
@@ -29,12 +33,21 @@ import sys
 import tempfile
 import time
 import urllib.request
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
 from filelock import FileLock, Timeout
 
+from quality.emulator.routing import (
+    NO_PROXY_VARIABLES,
+    PROXY_MARKER,
+    USER_PROXY_VARIABLES,
+    proxy_port,
+    resolve_route,
+    route_environment,
+)
 from quality.emulator.spark import EmulatorError
 
 DEFAULT_CATALOG = "main"
@@ -54,6 +67,8 @@ class LocalEndpoint:
     client_id: str | None = None
     client_secret: str | None = field(default=None, repr=False)
     oauth_token_ttl_s: int | None = None  # default: the endpoint's (one hour, as Databricks)
+    route: Literal["auto", "proxy", "port443"] | None = None  # default: QUALITY_ENDPOINT_ROUTE, else auto
+    proxy_port: int | None = None  # default: QUALITY_ENDPOINT_PROXY_PORT, else a free port
     ready: dict[str, Any] = field(init=False, default_factory=dict, repr=False)  # holds the token and secret
     started_in_s: float = field(init=False, default=0.0)
     _process: subprocess.Popen[bytes] | None = field(init=False, default=None)
@@ -77,6 +92,9 @@ class LocalEndpoint:
         self.started_in_s = time.monotonic() - began
 
     def _start(self) -> None:
+        settings = {**os.environ, **({"QUALITY_ENDPOINT_ROUTE": self.route} if self.route else {})}
+        route = resolve_route(settings)  # a route that cannot work fails here, before anything starts
+        tunnel_port = proxy_port(os.environ) if self.proxy_port is None else self.proxy_port
         self._scratch = Path(tempfile.mkdtemp(prefix="quality-endpoint-"))
         state_dir = self._claim_state_dir() if self.state_dir else self._scratch / "state"
         ready_file, log_file = self._scratch / "ready.json", self._scratch / "endpoint.log"
@@ -86,7 +104,8 @@ class LocalEndpoint:
         command += ["--persistent"] if self.state_dir else []
         command += ["--parent-pid", str(os.getpid())]
         command += ["--oauth-token-ttl", str(self.oauth_token_ttl_s)] if self.oauth_token_ttl_s else []
-        environment = {**os.environ, "TZ": "UTC"}  # SQL warehouses run in UTC
+        command += ["--route", route, "--proxy-port", str(tunnel_port)]
+        environment = {**_without_proxies(os.environ), "TZ": "UTC"}  # SQL warehouses run in UTC
         if self.client_id:
             environment["QUALITY_ENDPOINT_CLIENT_ID"] = self.client_id
         if self.client_secret:
@@ -136,6 +155,12 @@ class LocalEndpoint:
     def host(self) -> str:
         return str(self.ready.get("host", ""))
 
+    @property
+    def proxy_url(self) -> str | None:
+        """The CONNECT proxy that tunnels `<host>:443` to the endpoint (None: it listens on port 443 itself)."""
+        proxy = self.ready.get("proxy")
+        return str(proxy) if proxy else None
+
     def alive(self) -> bool:
         return self._process is not None and self._process.poll() is None
 
@@ -168,6 +193,8 @@ class LocalEndpoint:
             # Trust its certificate through the standard variables (urllib3/OpenSSL, requests).
             "SSL_CERT_FILE": bundle,
             "REQUESTS_CA_BUNDLE": bundle,
+            # How to reach <host>:443: HTTPS_PROXY naming the tunnel, or NO_PROXY naming the host.
+            **route_environment(self.host, self.proxy_url),
         }
 
     def auth_stats(self) -> dict[str, Any]:
@@ -176,7 +203,11 @@ class LocalEndpoint:
         if not self.ready:
             raise EmulatorError("the local Databricks endpoint is not running")
         context = ssl.create_default_context(cafile=str(self.ready["ca_bundle"]))
-        with urllib.request.urlopen(f"https://{self.host}/_quality/auth-stats", context=context, timeout=10) as answer:
+        proxies = {"https": self.proxy_url} if self.proxy_url else {}  # never a proxy of the environment
+        opener = urllib.request.build_opener(
+            urllib.request.ProxyHandler(proxies), urllib.request.HTTPSHandler(context=context)
+        )
+        with opener.open(f"https://{self.host}/_quality/auth-stats", timeout=10) as answer:
             stats: dict[str, Any] = json.loads(answer.read())
         return stats
 
@@ -193,6 +224,12 @@ class LocalEndpoint:
             shutil.rmtree(self._scratch, ignore_errors=True)
             self._scratch = None
         self.ready = {}
+
+
+def _without_proxies(environ: Mapping[str, str]) -> dict[str, str]:
+    """The endpoint's process makes no HTTP call: no proxy of the user's, nor another endpoint's tunnel."""
+    dropped = {*USER_PROXY_VARIABLES, *NO_PROXY_VARIABLES, PROXY_MARKER}
+    return {name: value for name, value in environ.items() if name not in dropped}
 
 
 def signal_group(process: subprocess.Popen[bytes], signum: signal.Signals) -> None:

@@ -423,9 +423,27 @@ def _import_sdk() -> None:
 
 
 def open_tcp(address: WorkspaceAddress, timeout_s: float) -> None:
-    """Open and close one TCP connection: DNS failures and refused ports surface here, at once."""
-    with socket.create_connection((address.hostname, address.port), timeout=timeout_s):
+    """Open and close one TCP connection: DNS failures and refused ports surface here, at once.
+
+    When HTTPS_PROXY (or ALL_PROXY) applies to the host (NO_PROXY does not exempt it), the clients connect to
+    the proxy, never to the host: so does this check.
+    """
+    with socket.create_connection(https_proxy_for(address) or (address.hostname, address.port), timeout=timeout_s):
         pass
+
+
+def https_proxy_for(address: WorkspaceAddress) -> tuple[str, int] | None:
+    """The (host, port) of the proxy requests would use for the address, as the environment says; None: direct."""
+    import requests.utils
+
+    proxies = requests.utils.get_environ_proxies(f"{address.scheme}://{address.hostname}:{address.port}")
+    proxy = proxies.get(address.scheme) or proxies.get("all")
+    if not proxy:
+        return None
+    parsed = urlsplit(proxy if "://" in proxy else f"http://{proxy}")
+    if not parsed.hostname:
+        return None
+    return parsed.hostname, parsed.port or (443 if parsed.scheme == "https" else 80)
 
 
 def _chain(error: BaseException) -> Iterator[BaseException]:

@@ -1,7 +1,8 @@
 """Helpers for the tests that run against the local Databricks SQL endpoint (`quality.emulator`).
 
 `running_endpoint()` starts one and points this process' TLS trust (SSL_CERT_FILE, REQUESTS_CA_BUNDLE) at
-its CA bundle, as `quality emulator` does for its command; `connect()` opens a databricks-sql-connector
+its CA bundle and its route (HTTPS_PROXY naming its tunnel, or NO_PROXY naming its host: `routed()`), as
+`quality emulator` does for its command; `connect()` opens a databricks-sql-connector
 session on it the way dbt-databricks does with the `local_databricks` profile (SEA, no telemetry).
 """
 
@@ -19,8 +20,12 @@ import pytest
 from databricks import sql as databricks_sql
 
 from quality.emulator.endpoint import LocalEndpoint
+from quality.emulator.routing import ROUTE_VARIABLES, resolve_route
+from quality.emulator.spark import EmulatorError
 
 TRUST_VARIABLES = ("SSL_CERT_FILE", "REQUESTS_CA_BUNDLE")
+# How a skip for want of the endpoint begins: `.ci/run` fails the run when any test skipped with it.
+ENDPOINT_SKIP_REASON = "the local Databricks endpoint cannot run here"
 CONNECTION_PARAMETERS = {"use_sea": True, "enable_telemetry": False}  # as profiles.yml's local_databricks
 
 
@@ -29,7 +34,17 @@ def running_endpoint(*, state_dir: Path | None = None, all_variables: bool = Fal
     """A started endpoint; this process trusts its certificate (and, with all_variables, has its DATABRICKS_*)."""
     with LocalEndpoint(state_dir=state_dir) as endpoint, pytest.MonkeyPatch.context() as patch:
         for name, value in endpoint.environment().items():
-            if all_variables or name in TRUST_VARIABLES:
+            if all_variables or name in TRUST_VARIABLES or name in ROUTE_VARIABLES:
+                patch.setenv(name, value)
+        yield endpoint
+
+
+@contextmanager
+def routed(endpoint: LocalEndpoint) -> Iterator[LocalEndpoint]:
+    """This process reaches the endpoint's `<host>:443` (through its tunnel when it has one) for the block."""
+    with pytest.MonkeyPatch.context() as patch:
+        for name, value in endpoint.environment().items():
+            if name in ROUTE_VARIABLES:
                 patch.setenv(name, value)
         yield endpoint
 
@@ -103,19 +118,17 @@ def command_line(pid: int) -> list[str]:
         return []
 
 
-def _may_bind_port_443() -> bool:
-    """The endpoint listens on port 443 of a loopback address: root, or a lowered unprivileged-port limit."""
-    if os.geteuid() == 0:
-        return True
+def _endpoint_unavailable() -> str | None:
+    """Why no endpoint can start in this environment (QUALITY_ENDPOINT_ROUTE, proxy variables), or None."""
     try:
-        return int(Path("/proc/sys/net/ipv4/ip_unprivileged_port_start").read_text()) <= 443
-    except (OSError, ValueError):
-        return False
+        resolve_route(os.environ)
+    except EmulatorError as error:
+        return f"{ENDPOINT_SKIP_REASON}: {error}"
+    return None
 
 
-# Every module that starts the local Databricks endpoint carries this mark.
-needs_port_443 = pytest.mark.skipif(
-    not _may_bind_port_443(),
-    reason="the local Databricks endpoint listens on port 443: run as root or with "
-    "`sysctl net.ipv4.ip_unprivileged_port_start=443` (CI runs as root)",
-)
+# Every module that starts the local Databricks endpoint carries this mark. As any user it runs (through the
+# endpoint's CONNECT tunnel when port 443 is not this user's); it skips only when the environment rules both
+# routes out, and `.ci/run` fails on such a skip.
+_UNAVAILABLE = _endpoint_unavailable()
+needs_local_endpoint = pytest.mark.skipif(_UNAVAILABLE is not None, reason=_UNAVAILABLE or "")

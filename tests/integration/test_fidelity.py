@@ -7,6 +7,7 @@ DuckDB and on Spark SQL (Sail). Where Sail differs from Databricks (docs/fidelit
 
 from __future__ import annotations
 
+import re
 import shutil
 from collections.abc import Iterator
 from pathlib import Path
@@ -18,13 +19,13 @@ from quality.emulator.endpoint import LocalEndpoint
 from quality.fidelity import Batches, run_fidelity
 from quality.project import load_project
 from quality.targets import resolve_target
-from tests.integration.local_databricks import needs_port_443
+from tests.integration.local_databricks import needs_local_endpoint
 
 ROOT = Path(__file__).resolve().parents[2]
 FIXTURES = ROOT / "tests" / "fixtures" / "raw"
 
 
-pytestmark = [needs_port_443, pytest.mark.integration, pytest.mark.slow, pytest.mark.xdist_group("fidelity")]
+pytestmark = [needs_local_endpoint, pytest.mark.integration, pytest.mark.slow, pytest.mark.xdist_group("fidelity")]
 
 
 @pytest.fixture(scope="module")
@@ -80,5 +81,6 @@ def test_substr_from_position_zero_is_caught_naming_model_column_key_and_both_va
     output = " ".join(capsys.readouterr().out.split())
     assert code == 1
     assert "DIFFERENT" in output
+    assert re.search(r": [1-9]\d* of [1-9]\d* differing rows shown", output)
     assert "stg_stores.city at store_id=1: 'Ma' on DuckDB, 'Mad' on Databricks" in output
     assert "dim_stores.city at " in output  # and where it flows on to

@@ -21,10 +21,10 @@ from typing import Any
 import pytest
 
 from quality.engines.publish import MODE_ENV
-from tests.integration.local_databricks import Session, connect, needs_port_443, running_endpoint
+from tests.integration.local_databricks import Session, connect, needs_local_endpoint, running_endpoint
 
 pytestmark = [
-    needs_port_443,
+    needs_local_endpoint,
     pytest.mark.integration,
     pytest.mark.slow,
     pytest.mark.xdist_group("local_databricks_atomic_gate"),

@@ -24,9 +24,9 @@ import pytest
 from databricks.sql.exc import ServerOperationError
 
 from quality.emulator.endpoint import LocalEndpoint
-from tests.integration.local_databricks import Session, connect, needs_port_443, running_endpoint, unique_schema
+from tests.integration.local_databricks import Session, connect, needs_local_endpoint, running_endpoint, unique_schema
 
-pytestmark = [needs_port_443, pytest.mark.integration, pytest.mark.xdist_group("local_databricks_constraints")]
+pytestmark = [needs_local_endpoint, pytest.mark.integration, pytest.mark.xdist_group("local_databricks_constraints")]
 
 
 @pytest.fixture(scope="module")

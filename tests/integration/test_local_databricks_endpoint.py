@@ -20,14 +20,14 @@ from quality.emulator.endpoint import LocalEndpoint
 from tests.integration.local_databricks import (
     Session,
     connect,
-    needs_port_443,
+    needs_local_endpoint,
     running_endpoint,
     state_folder,
     unique_schema,
 )
 
 # One endpoint for the module: its tests run on one worker under `--dist loadgroup`.
-pytestmark = [needs_port_443, pytest.mark.integration, pytest.mark.xdist_group("local_databricks_endpoint")]
+pytestmark = [needs_local_endpoint, pytest.mark.integration, pytest.mark.xdist_group("local_databricks_endpoint")]
 
 UTC = dt.UTC
 

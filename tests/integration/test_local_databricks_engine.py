@@ -24,10 +24,10 @@ from quality.errors import PublishError
 from quality.project import load_project
 from quality.smoke import actual_columns, count_rows
 from quality.targets import Target, resolve_target
-from tests.integration.local_databricks import needs_port_443, running_endpoint, unique_schema
+from tests.integration.local_databricks import needs_local_endpoint, running_endpoint, unique_schema
 
 # One endpoint and one engine for the module: its tests run on one worker under `--dist loadgroup`.
-pytestmark = [needs_port_443, pytest.mark.integration, pytest.mark.xdist_group("local_databricks_engine")]
+pytestmark = [needs_local_endpoint, pytest.mark.integration, pytest.mark.xdist_group("local_databricks_engine")]
 
 ROOT = Path(__file__).resolve().parents[2]
 STORES = ROOT / "tests" / "fixtures" / "raw" / "stores.csv"

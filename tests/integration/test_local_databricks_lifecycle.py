@@ -26,17 +26,18 @@ from urllib3.exceptions import HTTPError
 
 from quality.commands.emulator import STOP_GRACE_S
 from quality.emulator.endpoint import LocalEndpoint
+from quality.emulator.routing import may_bind_port_443
 from quality.emulator.spark import EmulatorError
 from tests.integration.local_databricks import (
     Session,
     command_line,
     connect,
-    needs_port_443,
+    needs_local_endpoint,
     processes_with,
     running_endpoint,
 )
 
-pytestmark = [needs_port_443, pytest.mark.integration, pytest.mark.xdist_group("local_databricks_lifecycle")]
+pytestmark = [needs_local_endpoint, pytest.mark.integration, pytest.mark.xdist_group("local_databricks_lifecycle")]
 
 ROOT = Path(__file__).resolve().parents[2]
 DBT = str(Path(sys.executable).with_name("dbt"))
@@ -63,13 +64,32 @@ def clean_environment() -> dict[str, str]:
     return {k: v for k, v in os.environ.items() if not k.startswith(("DATABRICKS_", "QUALITY_LOCAL_ENDPOINT"))}
 
 
+def route_environment(route: str, **variables: str) -> dict[str, str]:
+    """`clean_environment()` with QUALITY_ENDPOINT_ROUTE, no proxy variable but `variables`."""
+    proxies = {"HTTPS_PROXY", "https_proxy", "ALL_PROXY", "all_proxy", "QUALITY_ENDPOINT_PROXY"}
+    kept = {name: value for name, value in clean_environment().items() if name not in proxies}
+    return {**kept, "QUALITY_ENDPOINT_ROUTE": route, **variables}
+
+
+@pytest.fixture
+def held_tunnel_port() -> Iterator[tuple[str, int]]:
+    """A loopback address and an unprivileged port of it that another socket holds."""
+    address = f"127.{random.randint(1, 254)}.{random.randint(0, 254)}.{random.randint(1, 254)}"
+    with closing(socket.socket(socket.AF_INET, socket.SOCK_STREAM)) as holder:
+        holder.bind((address, 0))
+        holder.listen(1)
+        yield address, holder.getsockname()[1]
+
+
 def one_line(text: str) -> str:
     return " ".join(text.split())
 
 
 @pytest.fixture
 def held_address() -> Iterator[str]:
-    """A loopback address whose port 443 another socket holds."""
+    """A loopback address whose port 443 another socket holds (the port-443 route: a user who may bind it)."""
+    if not may_bind_port_443():
+        pytest.skip("this user may not bind port 443, so no port-443 route to test (the tunnel's: below)")
     for _ in range(20):
         address = f"127.{random.randint(1, 254)}.{random.randint(0, 254)}.{random.randint(1, 254)}"
         holder = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
@@ -113,6 +133,24 @@ class TestQualityEmulatorCommand:
         assert host.startswith("127.")
         assert one_line(result.stdout).startswith(f"local Databricks SQL endpoint at https://{host} (catalog main), ")
 
+    def test_through_the_tunnel_the_command_reaches_port_443_with_https_proxy_and_verification_on(self) -> None:
+        probe = (
+            "import os, requests; "
+            "answer = requests.get(f\"https://{os.environ['DATABRICKS_HOST']}/.well-known/databricks-config\", "
+            "timeout=10); print('probe', answer.status_code, os.environ['HTTPS_PROXY'])"
+        )
+
+        result = quality_emulator("--ephemeral", "--", sys.executable, "-c", probe, env=route_environment("proxy"))
+
+        assert result.returncode == 0, result.stdout + result.stderr
+        [line] = [line for line in result.stdout.splitlines() if line.startswith("probe ")]
+        _, status, proxy = line.split()
+        assert status == "200"
+        assert proxy.startswith("http://127.")
+        assert (
+            one_line(result.stdout).split(" s, ", 1)[1].startswith(f"reached through its tunnel {proxy} (HTTPS_PROXY)")
+        )
+
     def test_an_unknown_command_is_a_usage_error(self) -> None:
         result = quality_emulator("--ephemeral", "--", "no-such-command-3f9c")
 
@@ -124,7 +162,9 @@ class TestQualityEmulatorCommand:
     def test_an_address_whose_port_443_is_held_is_exit_1_naming_the_address_and_the_fix(
         self, held_address: str
     ) -> None:
-        result = quality_emulator("--ephemeral", "--address", held_address, "--", "true")
+        result = quality_emulator(
+            "--ephemeral", "--address", held_address, "--", "true", env=route_environment(route="port443")
+        )
 
         assert result.returncode == 1
         assert one_line(result.stderr) == (
@@ -133,6 +173,38 @@ class TestQualityEmulatorCommand:
             "(127.x.y.z) with --address, or stop what holds that port."
         )
         assert "Traceback" not in result.stderr
+
+    def test_a_taken_tunnel_port_is_exit_1_naming_it_and_the_fix_and_leaves_no_process(
+        self, held_tunnel_port: tuple[str, int]
+    ) -> None:
+        address, port = held_tunnel_port
+        marker = f"QUALITY_TEST_MARKER_{uuid.uuid4().hex}"
+        environment = route_environment(route="proxy", QUALITY_ENDPOINT_PROXY_PORT=str(port), **{marker: "1"})
+
+        result = quality_emulator("--ephemeral", "--address", address, "--", "true", env=environment)
+
+        assert result.returncode == 1
+        assert one_line(result.stderr) == (
+            "error: the local Databricks endpoint stopped while starting (exit 1): the local Databricks endpoint's "
+            f"tunnel cannot listen on {address}:{port} (Address already in use): set QUALITY_ENDPOINT_PROXY_PORT to "
+            "a free port, or unset it to let the system pick one."
+        )
+        assert processes_with(marker) == []
+
+    def test_a_proxy_of_the_users_is_refused_when_the_tunnel_is_the_route_and_nothing_starts(self) -> None:
+        marker = f"QUALITY_TEST_MARKER_{uuid.uuid4().hex}"
+        environment = route_environment(route="proxy", HTTPS_PROXY="http://proxy.invalid:3128", **{marker: "1"})
+
+        result = quality_emulator("--ephemeral", "--", "true", env=environment)
+
+        assert result.returncode == 1
+        assert one_line(result.stderr).startswith(
+            "error: HTTPS_PROXY is set (http://proxy.invalid:3128), and QUALITY_ENDPOINT_ROUTE=proxy, so the local "
+            "Databricks endpoint would be reached through a proxy of its own that replaces yours"
+        )
+        assert "Unset HTTPS_PROXY, https_proxy, ALL_PROXY, all_proxy for this command" in one_line(result.stderr)
+        assert "local Databricks SQL endpoint at" not in result.stdout
+        assert processes_with(marker) == []
 
     def test_sigterm_stops_the_command_and_the_endpoint_and_leaves_no_process(self) -> None:
         with emulator_running("sleep", "60") as (process, marker):
@@ -216,6 +288,15 @@ class TestEndpointProcess:
 
             assert time.monotonic() - started < 30
             assert endpoint.alive() is False
+
+    def test_the_tunnel_stops_with_the_endpoint(self) -> None:
+        with LocalEndpoint(route="proxy") as endpoint:
+            assert endpoint.proxy_url is not None
+            host, port = endpoint.proxy_url.removeprefix("http://").rsplit(":", 1)
+            socket.create_connection((host, int(port)), timeout=5).close()
+
+        with pytest.raises(ConnectionRefusedError):
+            socket.create_connection((host, int(port)), timeout=5)
 
     def test_the_endpoint_stops_when_the_process_that_started_it_is_killed(self, tmp_path: Path) -> None:
         ready = tmp_path / "endpoint.pid"

@@ -32,9 +32,9 @@ from quality.engines.factory import open_engine
 from quality.errors import TargetError
 from quality.project import load_project
 from quality.targets import resolve_target
-from tests.integration.local_databricks import needs_port_443, unique_schema
+from tests.integration.local_databricks import needs_local_endpoint, routed, unique_schema
 
-pytestmark = [needs_port_443, pytest.mark.integration, pytest.mark.xdist_group("local_databricks_oauth")]
+pytestmark = [needs_local_endpoint, pytest.mark.integration, pytest.mark.xdist_group("local_databricks_oauth")]
 
 ROOT = Path(__file__).resolve().parents[2]
 PROJECT = ROOT / "dbt"
@@ -44,7 +44,7 @@ JWT_HEADER = "eyJhbGciOiJIUzI1NiIs"  # how every access token of the endpoint be
 
 @pytest.fixture(scope="module")
 def endpoint() -> Iterator[LocalEndpoint]:
-    with LocalEndpoint(auth="oauth-m2m") as endpoint:
+    with LocalEndpoint(auth="oauth-m2m") as endpoint, routed(endpoint):
         yield endpoint
 
 
@@ -149,7 +149,7 @@ class TestTheWire:
         assert delta(before, endpoint.auth_stats()) == {"tokens_refused.client_credentials": 1}
 
     def test_short_lived_tokens_expire(self) -> None:
-        with LocalEndpoint(auth="oauth-m2m", oauth_token_ttl_s=1) as short:
+        with LocalEndpoint(auth="oauth-m2m", oauth_token_ttl_s=1) as short, routed(short):
             base, bundle = f"https://{short.host}", short.ready["ca_bundle"]
             token = requests.post(
                 f"{base}/oidc/v1/token",

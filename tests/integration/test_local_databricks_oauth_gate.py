@@ -16,10 +16,10 @@ from pathlib import Path
 
 import pytest
 
-from tests.integration.local_databricks import needs_port_443
+from tests.integration.local_databricks import needs_local_endpoint
 
 pytestmark = [
-    needs_port_443,
+    needs_local_endpoint,
     pytest.mark.integration,
     pytest.mark.slow,
     pytest.mark.xdist_group("local_databricks_oauth_gate"),

@@ -28,10 +28,10 @@ from quality.errors import PublishError
 from quality.interrupts import CRASH_EXIT
 from quality.project import load_project
 from quality.targets import resolve_target
-from tests.integration.local_databricks import needs_port_443, running_endpoint
+from tests.integration.local_databricks import needs_local_endpoint, running_endpoint
 from tests.integration.test_local_databricks_publish_crash import ROOT, Prod, _run_id
 
-pytestmark = [needs_port_443, pytest.mark.integration, pytest.mark.xdist_group("local_databricks_publish_atomic")]
+pytestmark = [needs_local_endpoint, pytest.mark.integration, pytest.mark.xdist_group("local_databricks_publish_atomic")]
 
 ATOMIC_CRASH_POINTS = [
     "publish_after_record",

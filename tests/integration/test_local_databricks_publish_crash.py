@@ -32,9 +32,9 @@ from quality.project import load_project
 from quality.rollback import rollback_run
 from quality.smoke import published_row_counts
 from quality.targets import resolve_target
-from tests.integration.local_databricks import needs_port_443, running_endpoint, unique_schema
+from tests.integration.local_databricks import needs_local_endpoint, running_endpoint, unique_schema
 
-pytestmark = [needs_port_443, pytest.mark.integration, pytest.mark.xdist_group("local_databricks_publish_crash")]
+pytestmark = [needs_local_endpoint, pytest.mark.integration, pytest.mark.xdist_group("local_databricks_publish_crash")]
 
 ROOT = Path(__file__).resolve().parents[2]
 PUBLISH_CRASH_POINTS = ["publish_after_record", "publish_after_first_table", "publish_before_record"]

@@ -12,11 +12,11 @@ from quality.engines.factory import open_engine
 from quality.engines.read_only import ReadOnlyEngine, ReadOnlyError
 from quality.smoke import count_rows
 from quality.targets import Target
-from tests.integration.local_databricks import needs_port_443, unique_schema
+from tests.integration.local_databricks import needs_local_endpoint, unique_schema
 from tests.integration.test_local_databricks_engine import endpoint, orders_manifest, target
 
 pytestmark = [
-    needs_port_443,
+    needs_local_endpoint,
     pytest.mark.integration,
     pytest.mark.slow,
     pytest.mark.xdist_group("local_databricks_read_only"),

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from quality.emulator.routing import PROXY_MARKER, ROUTE_VARIABLES
 from tests.fakes import FakeWorkspace
 
 # databricks-sdk and our deploy code read these from the environment (and ~/.databrickscfg from HOME).
@@ -20,6 +21,9 @@ def hermetic_databricks_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> 
     for name in list(os.environ):
         if name.startswith(AMBIENT_PREFIXES):
             monkeypatch.delenv(name)
+    if os.environ.get(PROXY_MARKER):  # a local endpoint's tunnel, left by an activation earlier in this process
+        for name in ROUTE_VARIABLES:
+            monkeypatch.delenv(name, raising=False)
     monkeypatch.setenv("HOME", str(tmp_path / "home"))
 
 

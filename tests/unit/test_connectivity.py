@@ -219,3 +219,29 @@ class TestParsing:
     )
     def test_warehouse_id_from_http_path(self, http_path: str, warehouse_id: str | None) -> None:
         assert warehouse_id_from_http_path(http_path) == warehouse_id
+
+
+class TestTcpCheckThroughAProxy:
+    """The TCP check goes where the clients go: to HTTPS_PROXY unless NO_PROXY exempts the host."""
+
+    def test_the_check_connects_to_the_proxy_not_to_the_host(self, monkeypatch: pytest.MonkeyPatch) -> None:
+        import socket
+        from contextlib import closing
+
+        from quality.engines.connectivity import https_proxy_for, open_tcp
+
+        with closing(socket.socket()) as proxy:
+            proxy.bind(("127.0.0.1", 0))
+            proxy.listen(1)
+            port = proxy.getsockname()[1]
+            monkeypatch.setenv("HTTPS_PROXY", f"http://127.0.0.1:{port}")
+            monkeypatch.delenv("https_proxy", raising=False)
+            monkeypatch.setenv("NO_PROXY", "localhost")
+            monkeypatch.delenv("no_proxy", raising=False)
+            address = parse_host("dbc-nowhere.invalid")  # never resolved: the proxy is asked, not DNS
+
+            open_tcp(address, 5)
+
+            assert https_proxy_for(address) == ("127.0.0.1", port)
+            monkeypatch.setenv("NO_PROXY", ".invalid")
+            assert https_proxy_for(address) is None
