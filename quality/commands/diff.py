@@ -19,12 +19,11 @@ from quality.commands.common import (
 from quality.diff import ModelDiff, diff_model, primary_key, relation_columns, to_markdown
 from quality.engines.base import Engine
 from quality.gate import PARSE_CACHE
+from quality.review.build import BUILT_TYPES
 from quality.runner import DbtInvoker
 from quality.selection import changed_and_children
 from quality.targets import resolve_target
 from quality.workspace import open_workspace
-
-BUILT_TYPES = ("--resource-type", "model", "--resource-type", "seed", "--resource-type", "snapshot")
 
 
 def diff(

@@ -16,6 +16,7 @@ from typing import Any
 
 from quality.diff import ModelDiff, comparison_key, diff_model, inferred_key, relation_columns
 from quality.engines.base import Engine
+from quality.gate import PARSE_CACHE
 from quality.project import DbtProject
 from quality.review.build import BUILT_TYPES
 from quality.runner import DbtInvoker
@@ -23,7 +24,6 @@ from quality.selection import changed_and_children
 from quality.targets import Target
 from quality.workspace import open_workspace
 
-PARSE_CACHE = Path(".quality/cache")
 DEFAULT_SAMPLE = 1000
 
 
