@@ -152,7 +152,10 @@ def run_gate(
     except Exception as error:
         signal_name = interrupts.received()
         if signal_name is not None:  # an interrupt that a library turned into its own error
-            raise KeyboardInterrupt(_interrupted(report, signal_name, error)) from error
+            # the error came after the signal (dbt, say, failing on the connection the interrupt closed), so it
+            # is the interrupt's effect, not a failure before it; only a publish's error says what it undid
+            during = error if isinstance(error, PublishError) else None
+            raise KeyboardInterrupt(_interrupted(report, signal_name, during)) from error
         report.status, report.error = ("failed" if isinstance(error, GateFailed) else "error"), str(error)
         if not isinstance(error, QualityError):
             raise

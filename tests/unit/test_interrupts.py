@@ -3,8 +3,10 @@ CLI turns it into exit 130 with the command's own account (never the 'please rep
 
 from __future__ import annotations
 
+import json
 import os
 import signal
+from pathlib import Path
 
 import pytest
 import typer
@@ -85,3 +87,47 @@ def test_the_cli_exits_130_with_the_commands_account(
     assert cli.main([]) == 130
 
     assert " ".join(capsys.readouterr().err.split()) == f"interrupted: {ACCOUNT}"
+
+
+class _Workspace:
+    """What `run_gate` needs of a workspace: a base name, a dbt invoker with threads, and close()."""
+
+    base = "audit_interrupted"
+
+    def __init__(self) -> None:
+        self.dbt = type("Invoker", (), {"threads": None})()
+
+    def close(self) -> list[str]:
+        return ["audit_interrupted_marts"]
+
+
+def _dbt_failing_after_the_signal(*args: object) -> None:
+    """dbt receives the KeyboardInterrupt in one of its threads and reports a failed build of its own."""
+    from quality.errors import DbtRunError
+
+    try:
+        os.kill(os.getpid(), signal.SIGTERM)
+    except KeyboardInterrupt:
+        raise DbtRunError("dbt build failed before running any node: Connection already closed!") from None
+
+
+def test_an_error_a_library_raises_after_the_signal_is_its_effect_not_a_failure_before_it(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    from quality import gate
+    from quality.project import DbtProject
+    from quality.targets import Target
+
+    monkeypatch.setattr(gate, "refuse_duckdb_path_outside_project", lambda project, target: None)
+    monkeypatch.setattr(gate, "open_workspace", lambda *args, **kwargs: _Workspace())
+    monkeypatch.setattr(gate, "_audit_and_publish", _dbt_failing_after_the_signal)
+    project = DbtProject(root=tmp_path, name="shop", profile="shop", profiles_dir=tmp_path)
+    options = gate.GateOptions(artifacts_root=tmp_path / "runs")
+
+    with interrupts.handled(), pytest.raises(KeyboardInterrupt):
+        gate.run_gate(project, Target(name="local", engine="duckdb", schema="main"), options)
+
+    report = json.loads(next((tmp_path / "runs").glob("*/report.json")).read_text(encoding="utf-8"))
+    assert report["status"] == "interrupted"
+    assert report["error"] == "SIGTERM during start-up; nothing was published: prod is untouched."
+    assert report["dropped_schemas"] == ["audit_interrupted_marts"]
