@@ -85,6 +85,26 @@ def check_connection(target: Target) -> Check:
     return Check("connection", "ok", f"connected to {target.describe()}" + (f" (auth {auth})" if auth else ""))
 
 
+def check_publish_record(target: Target) -> Check:
+    """The target's publish record holds no publish or rollback that stopped part-way (a crash)."""
+    from quality.engines import run_log
+    from quality.engines.factory import open_engine
+
+    if target.engine == "duckdb" and not (target.duckdb_path and target.duckdb_path.exists()):
+        return Check("publish record", "ok", "no warehouse yet: nothing published")
+    try:
+        engine = open_engine(target, read_only=target.engine == "duckdb")
+    except QualityError as error:
+        return Check("publish record", "fail", str(error))
+    try:
+        problem = run_log.unfinished_problem(engine, target.name)
+    finally:
+        engine.close()
+    return (
+        Check("publish record", "fail", problem) if problem else Check("publish record", "ok", "no unfinished publish")
+    )
+
+
 def check_dbt_debug(project: DbtProject, target: Target) -> Check:
     from dbt.cli.main import dbtRunner
 
@@ -123,6 +143,7 @@ def run_checks(project_dir: Path, profiles_dir: Path | None, target: str | None,
     steps: list[Callable[[], Check]] = []
     if resolved is not None and project is not None:
         steps.append(lambda: check_connection(resolved))
+        steps.append(lambda: check_publish_record(resolved))
         if debug:
             steps.append(lambda: check_dbt_debug(project, resolved))
     steps.append(check_precommit)

@@ -257,6 +257,8 @@ def _audit_and_publish(
     artifacts: RunArtifacts,
     announce: Callable[[str], None],
 ) -> None:
+    if options.publish and (unfinished := run_log.unfinished_problem(workspace.engine, target.name)):
+        raise PublishError(unfinished)  # before a build that could only end in the same refusal
     with _timed(report, "load_raw"):
         report.raw_tables = _load_raw(workspace, options)
     with _timed(report, "parse"):

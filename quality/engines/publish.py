@@ -401,14 +401,9 @@ def _publish_databricks(
 
 
 def _refuse_unfinished(engine: Any, target: str) -> None:
-    unfinished = run_log.unfinished(engine, target)
-    if unfinished:
-        runs = ", ".join(f"{r['run_id']} ({r['status']})" for r in unfinished)
-        raise PublishError(
-            f"the publish record of target '{target}' has unfinished run(s): {runs}. A publish or rollback "
-            "stopped part-way there (a crash), so prod may be half changed. Nothing was published. Run "
-            "`quality rollback` (it restores the versions the record holds, exactly), then the gate again."
-        )
+    problem = run_log.unfinished_problem(engine, target)
+    if problem:
+        raise PublishError(problem)
 
 
 def _state_before(engine: Any, steps: list[PublishStep], mode: str) -> list[PublishStep]:

@@ -144,6 +144,19 @@ def unfinished(engine: Engine, target: str) -> list[dict[str, Any]]:
     return [record for record in records(engine, target) if record["status"] in UNFINISHED]
 
 
+def unfinished_problem(engine: Engine, target: str) -> str | None:
+    """What to tell the user when the target's record holds an unfinished publish or rollback, or None."""
+    runs = unfinished(engine, target)
+    if not runs:
+        return None
+    named = ", ".join(f"{record['run_id']} ({record['status']})" for record in runs)
+    return (
+        f"the publish record of target '{target}' has unfinished run(s): {named}. A publish or rollback stopped "
+        "part-way there (a crash), so prod may be half changed. Nothing was published. Run `quality rollback` "
+        "(it restores the versions the record holds, exactly), then the gate again."
+    )
+
+
 def sql_string(text: str) -> str:
     """A Databricks SQL string literal (backslash escapes are on by default there, so both `\\` and `'`
     are escaped with a backslash)."""

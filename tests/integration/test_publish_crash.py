@@ -5,6 +5,7 @@ run prod holds. The test hook QUALITY_TEST_CRASH_AT=<point> ends the gate with `
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import subprocess
@@ -187,3 +188,39 @@ def test_a_run_recorded_only_in_publish_json_is_still_rolled_back_from_it(prod: 
     assert rolled_back.returncode == 0, rolled_back.stdout + rolled_back.stderr
     assert f"rolled back run {first}" in rolled_back.stdout
     assert prod.tables("raw", "marts") == []
+
+
+def test_an_unfinished_publish_on_record_stops_the_gate_before_it_builds_and_doctor_says_what_to_run(
+    prod: Prod,
+) -> None:
+    """On Databricks a crash in clone-with-undo mode leaves a `publishing` row (DuckDB commits publish and
+    record together, so the row is written here by hand): the next gate must not spend a build to find it."""
+    before = prod.data()
+    engine = DuckDBEngine(prod.path)
+    try:
+        run_log.record_publish(engine, "20261206t000000_crashed", "local", [], status=run_log.PUBLISHING)
+    finally:
+        engine.close()
+
+    refused = prod.gate(BATCH2)
+    doctor = subprocess.run(
+        [sys.executable, "-m", "quality.cli", "doctor", "--no-dbt-debug"],
+        cwd=ROOT,
+        env={**os.environ, "QUALITY_DUCKDB_PATH": str(prod.path), "COLUMNS": "500"},
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+
+    output = " ".join((refused.stdout + refused.stderr).split())
+    assert refused.returncode != 0, output
+    assert "has unfinished run(s): 20261206t000000_crashed (publishing)" in output
+    assert "Run `quality rollback`" in output
+    report = json.loads(sorted(prod.runs.glob("*/report.json"))[-1].read_text(encoding="utf-8"))
+    assert "dbt_build" not in report["timings"], "refused before any build"
+    assert prod.data() == before
+    doctor_output = " ".join(doctor.stdout.split())
+    assert doctor.returncode == 1, doctor_output
+    assert "publish record" in doctor_output
+    assert "unfinished run(s): 20261206t000000_crashed" in doctor_output

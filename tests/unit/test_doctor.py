@@ -38,6 +38,7 @@ def test_the_embedded_engine_passes_every_check_dbt_debug_included(
             "dbt project",
             "target",
             "connection",
+            "publish record",
             "dbt debug",
         ],
         "ok",
