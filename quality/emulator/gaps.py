@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 import pyarrow as pa
 
-from quality.emulator import delta_log, information_schema
+from quality.emulator import delta_log, information_schema, spark_semantics
 from quality.emulator.spark import SparkSqlError
 from quality.emulator.wire import sea_type
 
@@ -31,7 +31,6 @@ _COLUMN = r"(`(?:[^`]|``)+`|\w+)"
 _CTAS_HEAD = re.compile(rf"^create\s+(?:or\s+replace\s+)?table\s+(?:if\s+not\s+exists\s+)?{NAME}", re.I)
 _CLAUSE_COMMENT = re.compile(rf"\bcomment\s+{_STRING}", re.I | re.S)
 _AS = re.compile(r"\bas\b", re.I)
-_ISO_DOW = re.compile(r"(\bextract\s*\(\s*)(?:dayofweek_iso|dow_iso)(\s+from\b)", re.I)
 _LOCATION = re.compile(r"\blocation\s+'", re.I)
 _REPLACE = re.compile(r"^create\s+or\s+replace\b", re.I)
 _TOKENS = re.compile(r"(?P<quoted>'(?:[^'\\]|\\.)*'|`(?:[^`]|``)*`)|(?P<open>\()|(?P<close>\))|(?P<word>\w+)", re.S)
@@ -46,12 +45,11 @@ def strip_comments(sql: str) -> str:
 
 
 def sail_spelling(statement: str) -> str:
-    """Spark SQL that Sail knows under another name, renamed (same semantics, measured):
-    `extract(dayofweek_iso|dow_iso from d)` is Sail's `extract(isodow from d)` (Monday 1 ... Sunday 7);
-    the table property `'delta.feature.catalogManaged'` (catalog commits), which Sail's Delta refuses outside
+    """Spark SQL that Sail runs otherwise, rewritten to give Spark's answer (`spark_semantics`, measured by
+    the conformance corpus: day-of-week numbering, negative lengths, one-argument log, ...); the table property `'delta.feature.catalogManaged'` (catalog commits), which Sail's Delta refuses outside
     a catalog it manages, is kept under the endpoint's name (`delta_log.CATALOG_MANAGED`) and reported back
     by SHOW TBLPROPERTIES and DESCRIBE DETAIL."""
-    statement = _ISO_DOW.sub(r"\1isodow\2", statement)
+    statement = spark_semantics.rewrite(statement)
     if _CREATE_OR_ALTER_TABLE.match(statement):  # Sail refuses the property; the endpoint keeps it as its own
         statement = _CATALOG_MANAGED.sub(f"'{delta_log.CATALOG_MANAGED}'", statement)
     return statement
