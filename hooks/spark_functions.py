@@ -18,7 +18,7 @@ from hooks.dbt_layout import DEFAULT_PROJECT_DIR, IGNORED_DIRS, Project, load_pr
 from hooks.dbt_render import RenderError, render_file
 from hooks.findings import Finding, report
 from hooks.macro_users import affected_macros, users
-from hooks.spark_sql import DOES_NOT_PARSE, check_sql
+from hooks.spark_sql import DOES_NOT_PARSE, VERIFIED_VAR, check_sql
 from hooks.yaml_lines import InvalidYaml
 
 ALLOWLIST_VAR = ("quality", "spark_function_allowlist")
@@ -49,12 +49,17 @@ def sql_files(folders: Sequence[Path]) -> Iterator[Path]:
 
 
 def allowlist(project: Project | None, extra: Sequence[str] = ()) -> frozenset[str]:
-    """The UDF names allowed: dbt_project.yml `vars: quality: spark_function_allowlist`, plus `extra`."""
+    """The names allowed: dbt_project.yml `vars: quality: spark_function_allowlist` (your UDFs) and
+    `vars: quality: verified_on_databricks` (built-ins whose local differences you checked), plus `extra`."""
+    names = [*_var_list(project, ALLOWLIST_VAR), *_var_list(project, (ALLOWLIST_VAR[0], VERIFIED_VAR)), *extra]
+    return frozenset(name.strip().strip("`").lower() for name in names if name.strip())
+
+
+def _var_list(project: Project | None, keys: Sequence[str]) -> list[str]:
     value: Any = project.config.get("vars") if project is not None else None
-    for key in ALLOWLIST_VAR:
+    for key in keys:
         value = value.get(key) if isinstance(value, dict) else None
-    names = [str(name) for name in value] if isinstance(value, list) else []
-    return frozenset(name.strip().strip("`").lower() for name in [*names, *extra] if name.strip())
+    return [str(name) for name in value] if isinstance(value, list) else []
 
 
 def _is_under(path: Path, folders: Sequence[Path]) -> bool:

@@ -29,6 +29,7 @@ from hooks.spark_catalog import Catalog, load_catalog
 TYPE_NAME = re.compile(r"[a-z_][a-z0-9_]*(?:\s+(?:with(?:out)?\s+(?:local\s+)?time\s+zone|precision|varying))?")
 END_META = "spark_check_end"
 DOES_NOT_PARSE = "the SQL does not parse as Databricks SQL"
+VERIFIED_VAR = "verified_on_databricks"  # vars: quality: <this>: built-ins whose local differences you checked
 # The Spark SQL way for what other engines (mostly DuckDB and Postgres) call differently. Careful: some
 # DuckDB names exist in Spark with other results (monthname: 'Mar' on Spark, 'March' on DuckDB).
 SPARK_EQUIVALENTS = {
@@ -239,6 +240,29 @@ def _function_finding(path: str, line: int, name: str) -> Finding:
     )
 
 
+def _unverifiable_case(text: str, use: Use, known: Catalog) -> str | None:
+    """A recorded difference this call may meet (`spark ... vs local ...`), or None."""
+    from quality.emulator.conformance.cases import call_arguments
+
+    arguments = call_arguments(text, use.name, use.offset)
+    for case in known.unverifiable[use.name] if arguments is not None else ():
+        if case.matches(arguments or []):
+            item = case.difference
+            return f"{item.sql} gives {item.spark} on Spark, {item.endpoint} locally"
+    return None
+
+
+def _unverifiable_finding(path: str, line: int, name: str, case: str) -> Finding:
+    return Finding(
+        path,
+        line,
+        f"'{name}' is not verifiable locally: the local Databricks endpoint does not always give Spark's answer "
+        f"({case}), so a green `quality fidelity` does not prove this call",
+        f"check the call's result on a Databricks workspace, then list it in dbt_project.yml under vars: quality: "
+        f"{VERIFIED_VAR}: [{name}] (docs/fidelity.md lists every such function)",
+    )
+
+
 def _type_finding(path: str, line: int, name: str) -> Finding:
     hint = TYPE_EQUIVALENTS.get(name)
     use = f"cast to {hint}" if hint else "cast to a Databricks type (bigint, decimal(p, s), double, string, ...)"
@@ -285,6 +309,9 @@ def check_sql(
     for use in uses:
         if use.kind == "function" and not _allowed(use.name, known.functions, allow):
             findings.append(_function_finding(path, where(use.offset), use.name))
+        elif use.kind == "function" and use.name in known.unverifiable and use.name not in allow:
+            if case := _unverifiable_case(text, use, known):
+                findings.append(_unverifiable_finding(path, where(use.offset), use.name, case))
         elif use.kind == "type" and use.name not in known.types:
             findings.append(_type_finding(path, where(use.offset), use.name))
     return findings

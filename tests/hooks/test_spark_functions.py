@@ -6,6 +6,7 @@ The five DuckDB-only constructs of the fidelity study (DESIGN.md, "Fidelity engi
 
 from __future__ import annotations
 
+import dataclasses
 import shutil
 from pathlib import Path
 
@@ -13,8 +14,9 @@ import pytest
 
 from hooks import spark_functions
 from hooks.dbt_layout import load_project
-from hooks.spark_catalog import load_catalog, parse_names
+from hooks.spark_catalog import Catalog, load_catalog, parse_names
 from hooks.spark_sql import SPARK_EQUIVALENTS, TYPE_EQUIVALENTS, check_sql
+from quality.emulator.conformance.replay import Difference, load_recorded, not_verifiable_locally
 from tests.hooks.conftest import PROJECT_ROOT, PreCommit, output_of, run_hook, write
 from tests.hooks.project_files import DBT_PROJECT_YML, FILES
 
@@ -257,7 +259,7 @@ def test_names_are_read_as_written_not_as_sqlglot_maps_them() -> None:
         "  cast(x as timestamp with time zone), cast(x as array<text>), cast(x as map<string, int4>)\n"
         "from t lateral view explode(xs) as e where s like all ('a%') and exists (select 1)"
     )
-    findings = check_sql(sql, "q.sql")
+    findings = check_sql(sql, "q.sql", catalog=_catalog_with())
     assert [(finding.line, finding.message) for finding in findings] == [
         (4, "type 'timestamp with time zone' does not exist in Databricks SQL"),
         (4, "type 'text' does not exist in Databricks SQL"),
@@ -295,3 +297,51 @@ def test_the_gate_fails_a_commit_that_adds_duckdb_sql(pre_commit: PreCommit, gat
     assert "    fix: use timestamp_millis(ms), or unix_millis(ts) the other way" in result.stdout
     write(gate_repo, SMALL_FCT, source)
     assert run_hook(pre_commit, gate_repo, "spark-functions", [SMALL_FCT]).returncode == 0
+
+
+def _catalog_with(*differences: Difference) -> Catalog:
+    catalog = load_catalog()
+    return dataclasses.replace(catalog, unverifiable=not_verifiable_locally(differences))
+
+
+def test_a_call_that_may_meet_a_recorded_sail_difference_is_not_verifiable_locally() -> None:
+    weekday_numbering = Difference("SELECT next_day(DATE'2024-06-02', 'MO')", "value", ("next_day",), '"x"', '"y"')
+    catalog = _catalog_with(weekday_numbering)
+    sql = "select\n  next_day(d, 'MO'),\n  next_day(d, 'TU'),\n  next_day(d, day_name)\nfrom t"
+
+    findings = check_sql(sql, "m.sql", catalog=catalog)
+
+    assert [(finding.line, finding.message.split(":")[0]) for finding in findings] == [
+        (2, "'next_day' is not verifiable locally"),  # the same literal as the case
+        (4, "'next_day' is not verifiable locally"),  # an expression: it could be 'MO'
+    ]  # another literal cannot meet the case
+    assert findings[0].message.endswith(
+        "(SELECT next_day(DATE'2024-06-02', 'MO') gives \"x\" on Spark, \"y\" locally), so a green "
+        "`quality fidelity` does not prove this call"
+    )
+    assert "vars: quality: verified_on_databricks: [next_day]" in findings[0].fix
+    assert check_sql(sql, "m.sql", catalog=catalog, allow={"next_day"}) == []
+
+
+def test_the_recorded_differences_flag_a_project_model_until_it_is_verified(
+    small_repo: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    recorded = not_verifiable_locally(load_recorded())
+    name, case = next((name, cases[0]) for name, cases in sorted(recorded.items()) if cases[0].arguments)
+    call = f"{name}({', '.join('order_id' for _ in case.arguments)})"
+    write(
+        small_repo,
+        SMALL_FCT,
+        f"select\n    order_id,\n    {call} as flagged\nfrom {{{{ ref('int_orders_enriched') }}}}\n",
+    )
+
+    code, output = _run(capsys, SMALL_FCT)
+
+    assert (code, _problems(output)[0].split(" (SELECT")[0]) == (
+        1,
+        f"{SMALL_FCT}:3: '{name}' is not verifiable locally: the local Databricks endpoint does not always give "
+        "Spark's answer",
+    )
+    verified = f"vars:\n  quality:\n    verified_on_databricks: [{name}]\n"
+    write(small_repo, "dbt/dbt_project.yml", DBT_PROJECT_YML + verified)
+    assert _run(capsys, SMALL_FCT) == (0, [])
