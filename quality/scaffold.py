@@ -27,6 +27,7 @@ from typing import Any, Literal
 import yaml
 
 from quality.errors import QualityError
+from quality.project import resource_paths
 
 Action = Literal["create", "append", "insert", "present", "kept", "manual"]
 WRITES: frozenset[Action] = frozenset({"create", "append", "insert"})
@@ -411,8 +412,8 @@ def raw_fixtures_note(layout: Layout) -> str:
 def _dbt_csv_folders(project_dir: Path) -> list[Path]:
     """The folders whose CSV files dbt reads: its test paths (fixtures under them) and its seed paths."""
     config = yaml.safe_load((project_dir / "dbt_project.yml").read_text(encoding="utf-8")) or {}
-    tests = config.get("test-paths") or ["tests"]
-    seeds = config.get("seed-paths") or ["seeds"]
+    tests = resource_paths(config, "test-paths", ["tests"])
+    seeds = resource_paths(config, "seed-paths", ["seeds"])  # `data-paths` in an older project
     return [(project_dir / str(path)).resolve() for path in [*tests, *seeds]]
 
 

@@ -264,6 +264,19 @@ def test_raw_fixtures_avoid_a_seed_path_and_custom_test_paths(tmp_path: Path) ->
     assert scaffold.raw_fixtures(scaffold.Layout(root, root)).folder == "data/raw_fixtures"
 
 
+def test_raw_fixtures_avoid_a_seed_path_under_its_pre_1_0_name_data_paths(tmp_path: Path) -> None:
+    """An older project names its seed paths `data-paths` (dbt still reads it): a raw fixtures folder there
+    would be parsed, and built, as seeds."""
+    root = tmp_path / "repo"
+    shutil.copytree(SAMPLE, root)
+    config = (root / "dbt_project.yml").read_text().replace('seed-paths: ["seeds"]', 'data-paths: ["tests"]')
+    (root / "dbt_project.yml").write_text(config.replace('test-paths: ["tests"]', 'test-paths: ["checks"]'))
+    found = scaffold.raw_fixtures(scaffold.Layout(root, root))
+    assert (found.folder, found.dbt_folder) == ("fixtures/raw", "tests")
+    (root / "dbt_project.yml").write_text(config.replace('data-paths: ["tests"]', 'data-paths: ["data", "tests"]'))
+    assert scaffold.raw_fixtures(scaffold.Layout(root, root)).folder == "fixtures/raw"  # not data/raw_fixtures
+
+
 def test_a_dbt_project_in_a_subfolder_keeps_the_default_raw_fixtures(tmp_path: Path) -> None:
     root = tmp_path / "repo"
     shutil.copytree(SAMPLE, root / "transform")
