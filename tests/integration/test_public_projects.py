@@ -110,8 +110,10 @@ SNAPSHOT_FILE = Path("snapshots") / "orders_snapshot.sql"
 def test_an_old_style_snapshot_is_refused_with_its_file_line_and_the_fix_that_keeps_its_schema(
     pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    adopt("dagster_dbt_snapshot", pytester, monkeypatch, capsys)
+    init = adopt("dagster_dbt_snapshot", pytester, monkeypatch, capsys)
     snapshot = pytester.path / SNAPSHOT_FILE
+    # init cannot route it (it never rewrites a file) and says so before the first run does
+    assert f"note: snapshots configured with target_schema ({SNAPSHOT_FILE.as_posix()}:5): " in init
     refusal = (
         "snapshot orders_snapshot would be built in schema 'main', outside the ephemeral base '{base}': it is "
         f"configured with target_schema ('main', {snapshot}:5), which dbt uses as written, bypassing "
