@@ -40,9 +40,18 @@ class ModelFile:
     folder_domain: str
 
 
+# The resource-path keys dbt still reads under their pre-1.0 names when the new key is absent (dbt-core 1.11).
+DEPRECATED_PATH_KEYS = {"model-paths": "source-paths", "seed-paths": "data-paths"}
+
+
 def load_project(root: Path | str = DEFAULT_PROJECT_DIR) -> Project:
+    """The project's dbt_project.yml, with `source-paths` / `data-paths` (an older project's names) read as
+    `model-paths` / `seed-paths`, as dbt reads them, so every hook sees one name per resource path."""
     root = Path(root)
-    config = load_file(root / "dbt_project.yml") or {}
+    config = dict(load_file(root / "dbt_project.yml") or {})
+    for key, old in DEPRECATED_PATH_KEYS.items():
+        if key not in config and old in config:
+            config[key] = config[old]
     return Project(
         root=root,
         name=str(config.get("name", "")),

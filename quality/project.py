@@ -26,6 +26,21 @@ class DbtProject:
         return self.profiles_dir / "profiles.yml"
 
 
+# The resource-path keys dbt still reads under their pre-1.0 names when the new key is absent (dbt-core 1.11,
+# `dbt.config.project`): an older project keeps its models under `source-paths` and its seeds (its raw CSVs,
+# e.g. a `data/` folder) under `data-paths`.
+DEPRECATED_PATH_KEYS = {"model-paths": "source-paths", "seed-paths": "data-paths"}
+
+
+def resource_paths(config: Any, key: str, default: list[str]) -> list[str]:
+    """The folders of one `<resource>-paths` key of a dbt_project.yml mapping, as dbt resolves them: the key,
+    else its deprecated name (`source-paths`, `data-paths`), else dbt's default."""
+    if not isinstance(config, dict):
+        return list(default)
+    value = config.get(key) if key in config else config.get(DEPRECATED_PATH_KEYS.get(key, key))
+    return [str(path) for path in value] if isinstance(value, list) else list(default)
+
+
 def load_project(
     project_dir: Path | str, profiles_dir: Path | str | None = None, *, option: str = "--project-dir"
 ) -> DbtProject:

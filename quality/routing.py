@@ -18,8 +18,18 @@ from typing import Any
 SCHEMA_VAR = "quality_schema_base"
 
 
-def routing_refusal(manifest: dict[str, Any], node: dict[str, Any], base: str, project_root: Path | None) -> str:
-    """One message: which node lands where, the config that makes it (file:line) and the fix."""
+def routing_refusal(
+    manifest: dict[str, Any],
+    node: dict[str, Any],
+    base: str,
+    project_root: Path | None,
+    target_schema: str | None = None,
+) -> str:
+    """One message: which node lands where, the config that makes it (file:line) and the fix.
+
+    `target_schema` is the schema of the dbt target (its profile output's `schema:`), for the fix of a
+    snapshot configured with `target_schema`: the fix must not move the snapshot in the user's own runs.
+    """
     schema = str(node.get("schema") or "")
     what = f"{node['resource_type']} {node['name']} would be built in schema '{schema}', outside the ephemeral base '{base}'"
     root = project_root or Path(".")
@@ -28,9 +38,8 @@ def routing_refusal(manifest: dict[str, Any], node: dict[str, Any], base: str, p
         where = first_line(root, _node_files(node), r"\btarget_schema\b")
         return (
             f"{what}: it is configured with target_schema ('{config['target_schema']}', {where}), which dbt "
-            "uses as written, bypassing generate_schema_name, so the harness cannot route it. Configure the "
-            f"snapshot with `schema: {config['target_schema']}` instead of target_schema (dbt >= 1.9; your own "
-            "runs then name its schema as they name models', through generate_schema_name)."
+            "uses as written, bypassing generate_schema_name, so the harness cannot route it. "
+            + _target_schema_fix(str(config["target_schema"]), target_schema)
         )
     macro = _own_schema_macro(manifest, node.get("package_name"))
     if macro is not None and SCHEMA_VAR not in str(macro.get("macro_sql", "")):
@@ -45,6 +54,25 @@ def routing_refusal(manifest: dict[str, Any], node: dict[str, Any], base: str, p
     return (
         f"{what}, so it could touch production. Add the harness's generate_schema_name macro to the project "
         f"(it routes every schema under the var {SCHEMA_VAR}): run `uv run quality init`; see README."
+    )
+
+
+def _target_schema_fix(configured: str, target_schema: str | None) -> str:
+    """The fix that keeps the snapshot where the user's own runs put it today, as far as dbt allows.
+
+    dbt >= 1.9 names a snapshot without target_schema through generate_schema_name like a model: with no
+    `schema:` it lands in the target's schema; with `schema: x`, dbt's default naming gives `<target schema>_x`.
+    """
+    if target_schema is not None and configured.lower() == target_schema.lower():
+        return (
+            "Remove target_schema from its config (dbt >= 1.9): the snapshot then lands in the target's own schema "
+            f"('{target_schema}'), where it lands now, through generate_schema_name."
+        )
+    named = f" ('{target_schema}_{configured}')" if target_schema else ""
+    return (
+        f"Configure the snapshot with `schema: {configured}` instead of target_schema (dbt >= 1.9; your own runs "
+        "then name its schema as they name models', through generate_schema_name: with dbt's default naming, "
+        f"<target schema>_{configured}{named}, not '{configured}')."
     )
 
 

@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from quality.errors import DbtRunError, UsageError
-from quality.project import DbtProject
+from quality.project import DbtProject, resource_paths
 from quality.relocation import PLACEHOLDER, NotRelocatable, relocate
 from quality.targets import Target, duckdb_extensions_hint
 
@@ -559,8 +559,7 @@ def parsed_files(root: Path) -> list[Path]:
         config = {}
     folders = {"dbt_packages"}
     for key, default in _PATH_KEYS.items():
-        value = config.get(key, default) if isinstance(config, dict) else default
-        folders.update(str(folder) for folder in (value if isinstance(value, list) else default))
+        folders.update(resource_paths(config, key, default))
     files = [root / name for name in _PROJECT_FILES if (root / name).is_file()]
     for folder in sorted(folders):
         directory = root / folder

@@ -27,6 +27,7 @@ from typing import Any, Literal
 import yaml
 
 from quality.errors import QualityError
+from quality.project import resource_paths
 
 Action = Literal["create", "append", "insert", "present", "kept", "manual"]
 WRITES: frozenset[Action] = frozenset({"create", "append", "insert"})
@@ -411,8 +412,8 @@ def raw_fixtures_note(layout: Layout) -> str:
 def _dbt_csv_folders(project_dir: Path) -> list[Path]:
     """The folders whose CSV files dbt reads: its test paths (fixtures under them) and its seed paths."""
     config = yaml.safe_load((project_dir / "dbt_project.yml").read_text(encoding="utf-8")) or {}
-    tests = config.get("test-paths") or ["tests"]
-    seeds = config.get("seed-paths") or ["seeds"]
+    tests = resource_paths(config, "test-paths", ["tests"])
+    seeds = resource_paths(config, "seed-paths", ["seeds"])  # `data-paths` in an older project
     return [(project_dir / str(path)).resolve() for path in [*tests, *seeds]]
 
 
@@ -795,6 +796,40 @@ def deps_note(project_dir: Path) -> str | None:
                 "access; a `local:` package does not)."
             )
     return None
+
+
+# --- snapshots configured with target_schema ---------------------------------------------------------------
+
+_TARGET_SCHEMA = re.compile(r"\btarget_schema\b")
+
+
+def snapshot_schema_note(project_dir: Path) -> str | None:
+    """Where the project configures snapshots with `target_schema` (a `{% snapshot %}` block's config or a
+    snapshot YAML under a snapshot path, or dbt_project.yml), which dbt uses as written, bypassing
+    generate_schema_name: `quality init` cannot route them and never rewrites a file, and pytest and the gate
+    refuse to build them (quality.routing names the fix per snapshot). None when there is none."""
+    config = yaml.safe_load((project_dir / "dbt_project.yml").read_text(encoding="utf-8")) or {}
+    files = [
+        path
+        for folder in resource_paths(config, "snapshot-paths", ["snapshots"])
+        if (project_dir / folder).is_dir()
+        for path in sorted((project_dir / folder).rglob("*"))
+        if path.suffix in {".sql", ".yml", ".yaml"} and path.is_file()
+    ]
+    found = [
+        f"{_posix(path)}:{number}"
+        for path in [*files, project_dir / "dbt_project.yml"]
+        for number, line in enumerate(path.read_text(encoding="utf-8", errors="replace").splitlines(), start=1)
+        if _TARGET_SCHEMA.search(line.split("#", 1)[0] if path.suffix != ".sql" else line)
+    ]
+    if not found:
+        return None
+    return (
+        f"snapshots configured with target_schema ({', '.join(found)}): dbt uses it as written, bypassing "
+        "generate_schema_name, so `uv run pytest` and `uv run quality gate` refuse to build them, naming the fix: "
+        "remove target_schema where it names the target's own schema (the snapshot stays there), else write "
+        "`schema:` instead (dbt >= 1.9)."
+    )
 
 
 def _posix(path: Path) -> str:

@@ -55,7 +55,7 @@ class Workspace:
     def parse(self) -> dict[str, Any]:
         """Parse the project for this workspace and refuse it if any node would land outside the base."""
         manifest = self.dbt.parse_relocatable(PARSE_STATE_DIR)
-        check_routing(manifest, self.base, self.project.root)
+        check_routing(manifest, self.base, self.project.root, self.target.schema)
         return manifest
 
     def close(self) -> list[str]:
@@ -115,7 +115,9 @@ def open_workspace(
     return Workspace(project, target, base, engine, invoker, artifacts_dir, keep=keep, owns_file=owns_file)
 
 
-def check_routing(manifest: dict[str, Any], base: str, project_root: Path | None = None) -> None:
+def check_routing(
+    manifest: dict[str, Any], base: str, project_root: Path | None = None, target_schema: str | None = None
+) -> None:
     """Every node that dbt would materialize must land in a schema of the base, never in prod; else one
     message naming the config that bypasses the harness, its file and line (`quality.routing`)."""
     for node in manifest.get("nodes", {}).values():
@@ -124,4 +126,4 @@ def check_routing(manifest: dict[str, Any], base: str, project_root: Path | None
         if node.get("config", {}).get("materialized") == "ephemeral":
             continue
         if not str(node.get("schema") or "").startswith(f"{base}_"):
-            raise SchemaGuardError(routing_refusal(manifest, node, base, project_root))
+            raise SchemaGuardError(routing_refusal(manifest, node, base, project_root, target_schema))

@@ -19,6 +19,7 @@ from quality.scaffold import (
     deps_note,
     plan,
     raw_fixtures_note,
+    snapshot_schema_note,
     target_note,
     written_files,
 )
@@ -42,8 +43,9 @@ def init(
     changes = plan(found, Path.cwd())
     print_plan(changes, dry_run=dry_run)
     note = deps_note(found)
-    if note:
-        console.print(f"[yellow]note[/]: {escape(note)}", highlight=False, soft_wrap=True)
+    for line in (note, snapshot_schema_note(found)):
+        if line:
+            console.print(f"[yellow]note[/]: {escape(line)}", highlight=False, soft_wrap=True)
     if not dry_run:
         apply(changes)
     for line in (raw_fixtures_note(Layout(found.resolve(), Path.cwd().resolve())), target_note(found), PARALLEL_NOTE):

@@ -144,7 +144,8 @@ class TestAConfigThatBypassesTheSchemaMacro:
             f"'{report['audit_base']}': it is configured with target_schema ('snapshots', {snapshot}:4), which dbt "
             "uses as written, bypassing generate_schema_name, so the harness cannot route it. Configure the "
             "snapshot with `schema: snapshots` instead of target_schema (dbt >= 1.9; your own runs then name its "
-            "schema as they name models', through generate_schema_name)."
+            "schema as they name models', through generate_schema_name: with dbt's default naming, "
+            "<target schema>_snapshots ('main_snapshots'), not 'snapshots')."
         )
         assert "Add the harness's generate_schema_name macro" not in plain(capsys.readouterr().out)
         assert report["models"] == [], "refused before dbt built anything"

@@ -264,6 +264,46 @@ def test_raw_fixtures_avoid_a_seed_path_and_custom_test_paths(tmp_path: Path) ->
     assert scaffold.raw_fixtures(scaffold.Layout(root, root)).folder == "data/raw_fixtures"
 
 
+def test_raw_fixtures_avoid_a_seed_path_under_its_pre_1_0_name_data_paths(tmp_path: Path) -> None:
+    """An older project names its seed paths `data-paths` (dbt still reads it): a raw fixtures folder there
+    would be parsed, and built, as seeds."""
+    root = tmp_path / "repo"
+    shutil.copytree(SAMPLE, root)
+    config = (root / "dbt_project.yml").read_text().replace('seed-paths: ["seeds"]', 'data-paths: ["tests"]')
+    (root / "dbt_project.yml").write_text(config.replace('test-paths: ["tests"]', 'test-paths: ["checks"]'))
+    found = scaffold.raw_fixtures(scaffold.Layout(root, root))
+    assert (found.folder, found.dbt_folder) == ("fixtures/raw", "tests")
+    (root / "dbt_project.yml").write_text(config.replace('data-paths: ["tests"]', 'data-paths: ["data", "tests"]'))
+    assert scaffold.raw_fixtures(scaffold.Layout(root, root)).folder == "fixtures/raw"  # not data/raw_fixtures
+
+
+def test_init_names_each_snapshot_configured_with_target_schema_with_its_file_and_line(
+    project: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert scaffold.snapshot_schema_note(project) is None  # the sample has no snapshot
+    (project / "snapshots").mkdir()
+    (project / "snapshots" / "orders.sql").write_text(
+        "{% snapshot orders_snapshot %}\n{{ config(\n    target_schema='snapshots',\n    unique_key='id',\n"
+        "    strategy='check', check_cols='all') }}\nselect 1 as id\n{% endsnapshot %}\n"
+    )
+    (project / "snapshots" / "customers.yml").write_text(
+        "snapshots:\n  - name: customers_snapshot\n    relation: ref('stg_customers')\n    config:\n"
+        "      schema: snapshots  # not target_schema\n      unique_key: customer_id\n"
+    )
+    with (project / "dbt_project.yml").open("a") as config:
+        config.write("snapshots:\n  jaffle_sample:\n    +target_schema: history\n")
+
+    assert main(["init"]) == 0  # a note, not an edit init could make: it never rewrites a file
+    out = " ".join(capsys.readouterr().out.split())
+
+    assert (
+        "note: snapshots configured with target_schema (snapshots/orders.sql:3, dbt_project.yml:26): dbt uses it "
+        "as written, bypassing generate_schema_name, so `uv run pytest` and `uv run quality gate` refuse to build "
+        "them, naming the fix: remove target_schema where it names the target's own schema (the snapshot stays "
+        "there), else write `schema:` instead (dbt >= 1.9)."
+    ) in out
+
+
 def test_a_dbt_project_in_a_subfolder_keeps_the_default_raw_fixtures(tmp_path: Path) -> None:
     root = tmp_path / "repo"
     shutil.copytree(SAMPLE, root / "transform")
