@@ -78,11 +78,11 @@ def files_to_check(project: Project, filenames: Sequence[str]) -> list[Path]:
     return [chosen[name] for name in sorted(chosen)]
 
 
-def check_rendered(paths: Sequence[Path], allow: frozenset[str]) -> list[Finding]:
+def check_rendered(paths: Sequence[Path], allow: frozenset[str], render_cache: Path | None = None) -> list[Finding]:
     findings: list[Finding] = []
     for path in paths:
         try:
-            renderings = render_file(path)
+            renderings = render_file(path, render_cache)
         except RenderError as error:
             findings.append(
                 Finding(
@@ -123,6 +123,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         "--compiled-dir", action="append", default=[], metavar="DIR", help="check dbt's compiled SQL under DIR"
     )
     parser.add_argument("--allow", action="append", default=[], metavar="NAME", help="a UDF name to allow")
+    parser.add_argument(
+        "--render-cache",
+        default=None,
+        metavar="DIR",
+        help="use the renderings the sqlfluff-lint hook stored in DIR when still exact (hooks.render_cache)",
+    )
     args = parser.parse_args(argv)
     try:
         project = _project(args.project_dir)
@@ -132,7 +138,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     findings = [finding for folder in args.compiled_dir for finding in check_compiled(Path(folder), allow)]
     if project is not None:
         paths = list(sql_files(node_folders(project))) if args.all else files_to_check(project, args.filenames)
-        findings.extend(check_rendered(paths, allow))
+        render_cache = Path(args.render_cache) if args.render_cache else None
+        findings.extend(check_rendered(paths, allow, render_cache))
     return report(findings)
 
 
