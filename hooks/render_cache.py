@@ -14,9 +14,11 @@ of the Spark function check) only when nothing a rendering reads can have change
   `exclude_macros_from_path`, `loader_search_path`, `library_path`) is the same, and no file was added
   or removed there.
 
-Anything else (another templater, a templating error, options that could change the rendering, a
-stale or unreadable entry) means no entry, and the Spark function check renders the file itself, as it
-did before. Standard library only: this module also runs in sqlfluff's own hook environment.
+The Python of `library_path` is taken to read nothing but its own files (this project's
+`hooks/sqlfluff_library` reads nothing at all). Anything else (another templater, a templating error,
+options that could change the rendering, a stale or unreadable entry) means no entry, and the Spark
+function check renders the file itself, as it did before. Standard library only: this module also runs
+in sqlfluff's own hook environment.
 """
 
 from __future__ import annotations

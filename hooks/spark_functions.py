@@ -3,7 +3,8 @@
 Changed models, snapshots, singular tests and analyses are rendered like the `sqlfluff-lint` hook renders
 them (sqlfluff's jinja templater, `.sqlfluff`, `hooks/sqlfluff_library`), then parsed with sqlglot's
 Databricks dialect (`hooks.spark_sql`). A changed macro file is checked in every file that calls its
-macros. `--compiled-dir DIR` checks dbt's own compiled SQL instead (`target/compiled`, `target/run`).
+macros. With `--render-cache DIR` (the pre-commit config), a rendering the `sqlfluff-lint` hook stored in
+DIR is used instead when it is still exact (`hooks.render_cache`): one rendering per file and commit. `--compiled-dir DIR` checks dbt's own compiled SQL instead (`target/compiled`, `target/run`).
 Your UDFs: `vars: quality: spark_function_allowlist: [name, ...]` in dbt_project.yml, or `--allow NAME`.
 """
 
