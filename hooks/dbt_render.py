@@ -16,6 +16,8 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
+from hooks import render_cache
+
 
 @dataclass(frozen=True)
 class Rendered:
@@ -60,8 +62,9 @@ def _templater() -> Any:
 def _config(folder: str) -> Any:
     """The sqlfluff config for files in `folder`. The dialect is left out: rendering needs none, and
     loading sqlfluff's Databricks grammar costs 0.12 s."""
-    from sqlfluff.core import FluffConfig
-    from sqlfluff.core.config.loader import load_config_up_to_path
+    with _pytest_not_imported():
+        from sqlfluff.core import FluffConfig
+        from sqlfluff.core.config.loader import load_config_up_to_path
 
     configs = load_config_up_to_path(path=folder)
     core = configs.get("core")
@@ -91,13 +94,19 @@ def _fatal(path: Path, errors: list[Any]) -> RenderError:
     return RenderError(path.as_posix(), int(getattr(errors[0], "line_no", 1) or 1), str(errors[0].desc()))
 
 
-def render_file(path: Path) -> list[Rendered]:
+def render_file(path: Path, cache_dir: Path | None = None) -> list[Rendered]:
     """The renderings of one dbt SQL file (model, snapshot, singular test, analysis); raises RenderError.
 
     The first is the plain rendering; like `sqlfluff lint`, up to `render_variant_limit` more cover Jinja
-    branches it did not take (`{% else %}` of `is_incremental()`, a target check, ...).
+    branches it did not take (`{% else %}` of `is_incremental()`, a target check, ...). With `cache_dir`,
+    the renderings the `sqlfluff-lint` hook stored there are used when they are still exact
+    (`hooks.render_cache`), and sqlfluff is not imported.
     """
     text = path.read_text(encoding="utf-8")
+    if cache_dir is not None:
+        cached = render_cache.load(cache_dir, path, path.as_posix(), text)
+        if cached is not None:
+            return [Rendered(path.as_posix(), rendering.sql, rendering.line_of) for rendering in cached]
     config = _config(path.parent.resolve().as_posix())
     renderings: list[Rendered] = []
     try:

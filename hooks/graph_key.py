@@ -16,9 +16,9 @@ import hashlib
 import os
 import re
 from collections.abc import Iterable, Iterator
-from importlib import metadata
 from pathlib import Path
 
+from hooks import dist_version
 from hooks.jinja_calls import jinja_tags
 
 KEY_KINDS = ("graph", "content")
@@ -44,10 +44,7 @@ def _is_node_sql(root: Path, path: Path, macro_folders: tuple[str, ...]) -> bool
 
 
 def _dbt_version() -> str:
-    try:
-        return metadata.version("dbt-core")
-    except metadata.PackageNotFoundError:
-        return "absent"
+    return dist_version.version("dbt-core") or "absent"
 
 
 def compute(

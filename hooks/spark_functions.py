@@ -3,7 +3,8 @@
 Changed models, snapshots, singular tests and analyses are rendered like the `sqlfluff-lint` hook renders
 them (sqlfluff's jinja templater, `.sqlfluff`, `hooks/sqlfluff_library`), then parsed with sqlglot's
 Databricks dialect (`hooks.spark_sql`). A changed macro file is checked in every file that calls its
-macros. `--compiled-dir DIR` checks dbt's own compiled SQL instead (`target/compiled`, `target/run`).
+macros. With `--render-cache DIR` (the pre-commit config), a rendering the `sqlfluff-lint` hook stored in
+DIR is used instead when it is still exact (`hooks.render_cache`): one rendering per file and commit. `--compiled-dir DIR` checks dbt's own compiled SQL instead (`target/compiled`, `target/run`).
 Your UDFs: `vars: quality: spark_function_allowlist: [name, ...]` in dbt_project.yml, or `--allow NAME`.
 """
 
@@ -83,11 +84,11 @@ def files_to_check(project: Project, filenames: Sequence[str]) -> list[Path]:
     return [chosen[name] for name in sorted(chosen)]
 
 
-def check_rendered(paths: Sequence[Path], allow: frozenset[str]) -> list[Finding]:
+def check_rendered(paths: Sequence[Path], allow: frozenset[str], render_cache: Path | None = None) -> list[Finding]:
     findings: list[Finding] = []
     for path in paths:
         try:
-            renderings = render_file(path)
+            renderings = render_file(path, render_cache)
         except RenderError as error:
             findings.append(
                 Finding(
@@ -128,6 +129,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         "--compiled-dir", action="append", default=[], metavar="DIR", help="check dbt's compiled SQL under DIR"
     )
     parser.add_argument("--allow", action="append", default=[], metavar="NAME", help="a UDF name to allow")
+    parser.add_argument(
+        "--render-cache",
+        default=None,
+        metavar="DIR",
+        help="use the renderings the sqlfluff-lint hook stored in DIR when still exact (hooks.render_cache)",
+    )
     args = parser.parse_args(argv)
     try:
         project = _project(args.project_dir)
@@ -137,7 +144,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     findings = [finding for folder in args.compiled_dir for finding in check_compiled(Path(folder), allow)]
     if project is not None:
         paths = list(sql_files(node_folders(project))) if args.all else files_to_check(project, args.filenames)
-        findings.extend(check_rendered(paths, allow))
+        render_cache = Path(args.render_cache) if args.render_cache else None
+        findings.extend(check_rendered(paths, allow, render_cache))
     return report(findings)
 
 

@@ -41,6 +41,22 @@ def test_a_clean_change_to_one_model_passes_every_hook(pre_commit: PreCommit, ga
         assert _status(result.stdout, hook_name) == "Passed", hook_name
 
 
+def test_an_sql_body_edit_starts_no_dbt_parse_in_the_background_or_in_the_hook(
+    pre_commit: PreCommit, gate_repo: Path
+) -> None:
+    target = gate_repo / "dbt" / "target" / "pre-commit"
+    state = [target / name for name in (".quality-prefetch.json", "prefetch.log", "manifest.json")]
+    before = [path.stat().st_mtime_ns if path.exists() else None for path in state]
+    write(
+        gate_repo, FCT, FILES["models/marts/facts/fct_orders.sql"].replace("    amount\n", "    amount * 2 as amount\n")
+    )
+    pre_commit.git(gate_repo, "add", "--all")
+    result = pre_commit.run(gate_repo, "run", "--verbose", "--files", FCT)
+    assert result.returncode == 0, output_of(result)
+    assert "parsed dbt" not in result.stdout
+    assert [path.stat().st_mtime_ns if path.exists() else None for path in state] == before
+
+
 def test_a_graph_change_is_parsed_once_in_the_background_while_the_other_hooks_run(
     pre_commit: PreCommit, gate_repo: Path
 ) -> None:
