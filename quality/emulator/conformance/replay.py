@@ -251,7 +251,9 @@ def docs_section(recorded: Sequence[Difference]) -> str:
     unflagged = by_function.get("(operators and casts)", [])
     if unflagged:
         lines += ["", "The operators and casts, each:", ""]
-        lines += [f"- `{item.sql}`: Spark {item.spark}, the endpoint {item.endpoint}" for item in unflagged]
+        lines += [
+            f"- `{item.sql}`: Spark {_cell(item.spark)}, the endpoint {_cell(item.endpoint)}" for item in unflagged
+        ]
     refused = sorted({name for item in recorded if item.kind == "refused" and (name := first_call(item.sql))})
     lines += [
         "",
@@ -263,7 +265,12 @@ def docs_section(recorded: Sequence[Difference]) -> str:
     return "\n".join(lines) + "\n"
 
 
+# hex or base64 of a binary value, a hash or a ciphertext: unreadable, and secret scanners flag it
+_BLOB = re.compile(r"\b(?=[0-9a-fA-F]*\d)[0-9a-fA-F]{8,}\b|(?=[0-9A-Za-z+/]*[0-9+/])[0-9A-Za-z+/]{16,}={0,2}")
+
+
 def _cell(text: str) -> str:
+    text = _BLOB.sub("<binary>", text)
     text = text if len(text) <= 70 else text[:67] + "..."
     return text.replace("|", "\\|").replace("\n", " ")
 
