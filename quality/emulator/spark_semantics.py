@@ -75,8 +75,14 @@ def _substring(arguments: list[str]) -> str | None:
 
 
 def _log(arguments: list[str]) -> str | None:
-    """Spark: one-argument log is the natural logarithm (Sail: an error)."""
-    return f"ln({arguments[0]})" if len(arguments) == 1 else None
+    """Spark: one-argument log is the natural logarithm (Sail: an error); a base or value of 0 or less
+    gives NULL (Sail: NaN or -0.0)."""
+    if len(arguments) == 1:
+        return f"ln({arguments[0]})"
+    if len(arguments) == 2:
+        base, value = arguments
+        return f"(CASE WHEN ({base}) <= 0 OR ({value}) <= 0 THEN NULL ELSE log({base}, {value}) END)"
+    return None
 
 
 RULES: dict[str, Rule] = {

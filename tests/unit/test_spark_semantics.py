@@ -17,7 +17,7 @@ from quality.emulator.spark_semantics import rewrite
         ("select date_part('dow', d)", "select dayofweek(d)"),
         ("select extract(dayofweek_iso from d)", "select extract(isodow FROM d)"),
         ("select extract(year from d), date_part('month', d)", "select extract(year from d), date_part('month', d)"),
-        ("select log(x), log(2, x)", "select ln(x), log(2, x)"),
+        ("select log(x), log(2, x)", "select ln(x), (CASE WHEN (2) <= 0 OR (x) <= 0 THEN NULL ELSE log(2, x) END)"),
         ("select weekday(d)", "select ((dayofweek(d) + 5) % 7)"),
     ],
 )

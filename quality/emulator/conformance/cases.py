@@ -4,9 +4,10 @@ Three sources, none of them a list of known bugs:
 
 - `examples_of(describe_output)`: the examples in Spark's own documentation of every built-in
   (`DESCRIBE FUNCTION EXTENDED`), as Spark itself runs them;
-- `variants(example, function)`: each example of a function the project calls, again with each of its
-  literal arguments replaced by edge values of the same kind (NULL, zero, negatives, Sunday, leap days,
-  month ends, long and multi-byte strings, decimals with many digits, the integer limits);
+- `variants(example, function)`: each example of a function the project calls, and of every function of
+  the everyday groups (`EDGE_GROUPS`), again with each of its literal arguments replaced by edge values
+  of the same kind (NULL, zero, negatives, Sunday, leap days, month ends, long and multi-byte strings,
+  decimals with many digits, the integer limit);
 - `constructs()`: casts of edge values to every type, and expressions over edge values in the areas where
   engines are known to part ways (day numbering, negative lengths, one-argument log, overflow, division
   and decimal scale, NULL in concat and ordering, array indexes, rounding, regex groups, hashes, formats).
@@ -60,6 +61,9 @@ DATE_FIELDS = (
     "dow", "dayofweek", "dow_iso", "dayofweek_iso", "doy", "week", "quarter", "year", "month", "day",
     "yearofweek",
 )  # fmt: skip
+# Spark's function groups whose every member gets edge values, called by the project or not: the SQL of
+# everyday models, where a construct the corpus has not seen is most likely to come from.
+EDGE_GROUPS = frozenset({"string_funcs", "datetime_funcs", "math_funcs", "conditional_funcs", "conversion_funcs"})
 # Functions whose answer depends on when, where or by whom it runs: their examples prove nothing.
 VOLATILE = frozenset(
     [
@@ -99,6 +103,11 @@ VOLATILE = frozenset(
 # Aggregates whose answer is one of several right ones (the order of a set, one of tied modes).
 NONDETERMINISTIC = frozenset({"collect_set", "mode", "approx_top_k", "any_value", "try_reflect"})
 UNREPEATABLE = VOLATILE | NONDETERMINISTIC
+# The few edge values every everyday function gets (a function the project calls gets them all).
+FEW = frozenset(
+    {"NULL", "0", "-1", "0.0", "-1.5", "''", "DATE'2024-06-02'", "DATE'2024-02-29'", "'2024-06-02'", "'2024-02-29'"}
+)
+EVERYDAY_CAP = 8  # edge cases at most per everyday function
 _EXAMPLE = re.compile(r"^\s*>\s*(?P<sql>SELECT\b.*)$", re.I)
 
 
@@ -120,8 +129,14 @@ def examples_of(describe_output: str) -> list[str]:
     return examples
 
 
-def _edge_values(kind: str, text: str) -> tuple[str, ...]:
-    """Edge values of the same kind as the literal `text` (a number, a string, a typed date or timestamp)."""
+def _edge_values(kind: str, text: str, *, few: bool = False) -> tuple[str, ...]:
+    """Edge values of the same kind as the literal `text` (a number, a string, a typed date or timestamp);
+    `few`: only the most telling (NULL, zero or empty, a negative, a Sunday, a leap day)."""
+    values = _all_edge_values(kind, text)
+    return tuple(value for value in values if value in FEW) if few else values
+
+
+def _all_edge_values(kind: str, text: str) -> tuple[str, ...]:
     if kind == "date":
         return DATES
     if kind == "timestamp":
@@ -137,13 +152,14 @@ def _edge_values(kind: str, text: str) -> tuple[str, ...]:
     return STRINGS
 
 
-def variants(example: str, function: str) -> list[str]:
-    """`example` with one literal argument of its `function` call at a time replaced by each edge value.
+def variants(example: str, function: str, *, few: bool = False) -> list[str]:
+    """`example` with one literal argument of its `function` call at a time replaced by each edge value
+    (`few`: the most telling only).
 
     The text is edited where the literal stands, so the rest is exactly Spark's own example."""
     found: set[str] = set()
     for argument in call_arguments(example, function) or ():
-        for value in _edge_values(argument.kind, argument.text):
+        for value in _edge_values(argument.kind, argument.text, few=few):
             found.add(f"{example[: argument.start]}{value}{example[argument.end :]}")
     return sorted(found - {example})
 
