@@ -6,31 +6,16 @@ docs/fidelity.md and flagged by the pre-commit Spark check)."""
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Iterator
-from contextlib import closing
 from typing import Any
 
 import pytest
 
 from quality.emulator.conformance.corpus import Answer, Corpus
 from quality.emulator.conformance.replay import Difference, load_recorded, replay, unexplained
-from quality.emulator.endpoint import LocalEndpoint
-from tests.integration.local_databricks import connect, needs_local_endpoint, running_endpoint
+from tests.integration.local_databricks import needs_local_endpoint
 
 pytestmark = [needs_local_endpoint, pytest.mark.integration, pytest.mark.xdist_group("conformance")]
 REWRITE_COMMAND = "uv run python -m quality.emulator.conformance.replay --write"
-
-
-@pytest.fixture(scope="module")
-def endpoint() -> Iterator[LocalEndpoint]:
-    with running_endpoint() as endpoint:
-        yield endpoint
-
-
-@pytest.fixture(scope="module")
-def connection(endpoint: LocalEndpoint) -> Iterator[Any]:
-    with closing(connect(endpoint)) as connection:
-        yield connection
 
 
 @pytest.fixture(scope="module")

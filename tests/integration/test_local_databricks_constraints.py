@@ -23,22 +23,9 @@ from typing import Any
 import pytest
 from databricks.sql.exc import ServerOperationError
 
-from quality.emulator.endpoint import LocalEndpoint
 from tests.integration.local_databricks import Session, connect, needs_local_endpoint, running_endpoint, unique_schema
 
 pytestmark = [needs_local_endpoint, pytest.mark.integration, pytest.mark.xdist_group("local_databricks_constraints")]
-
-
-@pytest.fixture(scope="module")
-def endpoint() -> Iterator[LocalEndpoint]:
-    with running_endpoint() as endpoint:
-        yield endpoint
-
-
-@pytest.fixture(scope="module")
-def connection(endpoint: LocalEndpoint) -> Iterator[Any]:
-    with closing(connect(endpoint)) as connection:
-        yield connection
 
 
 @pytest.fixture

@@ -8,7 +8,6 @@ import datetime as dt
 import re
 import time
 from collections.abc import Iterator
-from contextlib import closing
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -21,7 +20,6 @@ from tests.integration.local_databricks import (
     Session,
     connect,
     needs_local_endpoint,
-    running_endpoint,
     state_folder,
     unique_schema,
 )
@@ -30,18 +28,6 @@ from tests.integration.local_databricks import (
 pytestmark = [needs_local_endpoint, pytest.mark.integration, pytest.mark.xdist_group("local_databricks_endpoint")]
 
 UTC = dt.UTC
-
-
-@pytest.fixture(scope="module")
-def endpoint() -> Iterator[LocalEndpoint]:
-    with running_endpoint() as endpoint:
-        yield endpoint
-
-
-@pytest.fixture(scope="module")
-def connection(endpoint: LocalEndpoint) -> Iterator[Any]:
-    with closing(connect(endpoint)) as connection:
-        yield connection
 
 
 @pytest.fixture

@@ -1,0 +1,30 @@
+"""Fixtures of the integration tests: the local Databricks endpoint a module's tests share.
+
+A module that needs its own kind of endpoint (every DATABRICKS_* variable set, OAuth, a state folder)
+defines its own `endpoint` fixture, which takes precedence over this one.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import closing
+from typing import Any
+
+import pytest
+
+from quality.emulator.endpoint import LocalEndpoint
+from tests.integration.local_databricks import connect, running_endpoint
+
+
+@pytest.fixture(scope="module")
+def endpoint() -> Iterator[LocalEndpoint]:
+    """One started endpoint for the module; this process trusts its certificate and reaches it."""
+    with running_endpoint() as started:
+        yield started
+
+
+@pytest.fixture(scope="module")
+def connection(endpoint: LocalEndpoint) -> Iterator[Any]:
+    """A databricks-sql-connector session on the module's endpoint, as dbt-databricks opens one."""
+    with closing(connect(endpoint)) as opened:
+        yield opened
