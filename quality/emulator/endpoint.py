@@ -190,8 +190,10 @@ class LocalEndpoint:
             **credentials,
             "DBT_CATALOG": str(self.ready["catalog"]),
             "QUALITY_LOCAL_ENDPOINT": self.host,  # tells `activate_for` these variables name a local endpoint
-            # Trust its certificate through the standard variables (urllib3/OpenSSL, requests).
-            "SSL_CERT_FILE": bundle,
+            # Trust its certificate through the standard variables: OpenSSL's defaults (urllib3, the connector),
+            # its CA in the file and every root in a hashed directory read on demand (tls.py); requests' bundle.
+            "SSL_CERT_FILE": str(Path(bundle).with_name("ca.pem")),
+            "SSL_CERT_DIR": str(Path(bundle).with_name("roots")),
             "REQUESTS_CA_BUNDLE": bundle,
             # How to reach <host>:443: HTTPS_PROXY naming the tunnel, or NO_PROXY naming the host.
             **route_environment(self.host, self.proxy_url),

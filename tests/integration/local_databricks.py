@@ -1,8 +1,8 @@
 """Helpers for the tests that run against the local Databricks SQL endpoint (`quality.emulator`).
 
-`running_endpoint()` starts one and points this process' TLS trust (SSL_CERT_FILE, REQUESTS_CA_BUNDLE) at
-its CA bundle and its route (HTTPS_PROXY naming its tunnel, or NO_PROXY naming its host: `routed()`), as
-`quality emulator` does for its command; `connect()` opens a databricks-sql-connector
+`running_endpoint()` starts one and points this process' TLS trust (SSL_CERT_FILE, SSL_CERT_DIR,
+REQUESTS_CA_BUNDLE) at its CA and its route (HTTPS_PROXY naming its tunnel, or NO_PROXY naming its host:
+`routed()`), as `quality emulator` does for its command; `connect()` opens a databricks-sql-connector
 session on it the way dbt-databricks does with the `local_databricks` profile (SEA, no telemetry).
 """
 
@@ -23,7 +23,7 @@ from quality.emulator.endpoint import LocalEndpoint
 from quality.emulator.routing import ROUTE_VARIABLES, resolve_route
 from quality.emulator.spark import EmulatorError
 
-TRUST_VARIABLES = ("SSL_CERT_FILE", "REQUESTS_CA_BUNDLE")
+TRUST_VARIABLES = ("SSL_CERT_FILE", "SSL_CERT_DIR", "REQUESTS_CA_BUNDLE")
 # How a skip for want of the endpoint begins: `.ci/run` fails the run when any test skipped with it.
 ENDPOINT_SKIP_REASON = "the local Databricks endpoint cannot run here"
 CONNECTION_PARAMETERS = {"use_sea": True, "enable_telemetry": False}  # as profiles.yml's local_databricks
