@@ -11,8 +11,7 @@ from quality.runner import DbtRun
 
 pytestmark = pytest.mark.integration
 
-# Every model with an expectation suite in its YAML (`meta.quality.expectations`), one test each, so the
-# suites spread over the xdist workers.
+# Every model with an expectation suite in its YAML (`meta.quality.expectations`), one test each.
 SUITES = ["dim_customers", "dim_date", "dim_products", "dim_stores", "fct_daily_sales", "fct_order_lines", "fct_orders"]
 
 
@@ -27,6 +26,11 @@ def test_every_suite_is_checked_here(dbt_build: DbtRun, gx: GxValidator) -> None
     assert sorted(suite.name for suite in check_suites(gx.manifest())) == SUITES
 
 
+# Under -n 2 (`--dist loadgroup`) the validations share one worker with the `tag:ci` lane (test_ci_lane.py),
+# which reads no shared build: that worker runs the lane while the other builds the project, imports Great
+# Expectations while it waits for that build (the plugin does it in the wait), and is the only one to import
+# it (seconds of CPU, more than all seven validations take). bench/bench_xdist_project.py measures it.
+@pytest.mark.xdist_group("retail_validation")
 @pytest.mark.parametrize("model", SUITES)
 def test_the_model_holds_its_expectations(dbt_build: DbtRun, gx: GxValidator, model: str) -> None:
     gx.assert_valid(model)
