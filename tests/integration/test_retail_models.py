@@ -28,8 +28,9 @@ def test_every_suite_is_checked_here(dbt_build: DbtRun, gx: GxValidator) -> None
 
 # Under -n 2 (`--dist loadgroup`) the validations share one worker with the `tag:ci` lane (test_ci_lane.py),
 # which reads no shared build: that worker runs the lane while the other builds the project, imports Great
-# Expectations while it waits for that build (the plugin does it in the wait), and is the only one to import
-# it (seconds of CPU, more than all seven validations take). bench/bench_xdist_project.py measures it.
+# Expectations while it waits for that build if the lane ends first (the plugin does it in the wait), and is
+# the only one to import it (seconds of CPU, more than all seven validations take).
+# bench/bench_xdist_project.py measures it.
 @pytest.mark.xdist_group("retail_validation")
 @pytest.mark.parametrize("model", SUITES)
 def test_the_model_holds_its_expectations(dbt_build: DbtRun, gx: GxValidator, model: str) -> None:
