@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
+import importlib
 import json
+import threading
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from quality.errors import ExpectationConfigError
@@ -10,6 +14,25 @@ from quality.errors import ExpectationConfigError
 if TYPE_CHECKING:
     from quality.expectations.report import ValidationReport
     from quality.workspace import Workspace
+
+
+VALIDATION_MODULE = "quality.expectations.validate"  # imports Great Expectations: seconds of CPU
+
+
+def import_in_background() -> Callable[[], None]:
+    """Start importing Great Expectations in a thread (while this worker waits for another's shared build,
+    its core is free); returns the join, to call before the waiting thread imports anything itself.
+
+    A failed import is left to the validation that needs it, which raises it where it belongs.
+    """
+
+    def load() -> None:
+        with contextlib.suppress(Exception):
+            importlib.import_module(VALIDATION_MODULE)
+
+    thread = threading.Thread(target=load, name="quality-gx-import", daemon=True)
+    thread.start()
+    return thread.join
 
 
 class GxValidator:

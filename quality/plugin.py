@@ -35,10 +35,12 @@ the `local_databricks` target always builds per worker (its endpoint and warehou
 
 from __future__ import annotations
 
+import atexit
+import gc
 import os
 import signal
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -147,6 +149,7 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 
 
 def pytest_configure(config: pytest.Config) -> None:
+    _skip_the_exit_collection()
     config.addinivalue_line("markers", "integration: builds the dbt project for real in an ephemeral schema")
     config.addinivalue_line("markers", "prod_smoke: read-only checks of a deployed (prod) target")
     config.addinivalue_line("markers", "slow: takes more than a few seconds")
@@ -165,6 +168,25 @@ def pytest_configure(config: pytest.Config) -> None:
     else:
         config.stash[_run_id_key] = config.workerinput[RUN_ID_KEY]  # type: ignore[attr-defined]
         config.stash[_started_key] = config.workerinput[STARTED_KEY]  # type: ignore[attr-defined]
+
+
+def _skip_the_exit_collection() -> None:
+    """At interpreter exit, a process that imported dbt or GX spends 1.5-3 s in the cyclic garbage collection
+    of its modules (measured on a 2-core machine), and under xdist the controller waits for every worker's
+    exit: freeze the heap at exit instead (`gc.freeze`), after the session, its fixtures and every other
+    exit handler registered later are done. Registered once per process."""
+    global _exit_collection_skipped
+    if not _exit_collection_skipped:
+        atexit.register(_freeze_if_heavy)
+        _exit_collection_skipped = True
+
+
+_exit_collection_skipped = False
+
+
+def _freeze_if_heavy() -> None:
+    if "dbt" in sys.modules or "great_expectations" in sys.modules:
+        gc.freeze()
 
 
 _run_id_key = pytest.StashKey[str]()
@@ -381,7 +403,7 @@ def worker_gx(worker_schema: Workspace) -> GxValidator:
 
 @pytest.fixture(scope="session")
 def _quality_shared(
-    pytestconfig: pytest.Config, dbt_project: DbtProject, dbt_target: Target
+    request: pytest.FixtureRequest, pytestconfig: pytest.Config, dbt_project: DbtProject, dbt_target: Target
 ) -> Iterator[tuple[SharedBuild, Workspace]]:
     """The session's one build, made by the first worker that gets here, and this process' read-only view."""
     from quality.shared_build import ensure_built, open_shared_workspace, run_folder
@@ -396,6 +418,7 @@ def _quality_shared(
             worker,
             dbt_target,
             lambda: _build_shared(pytestconfig, dbt_project, dbt_target, base),
+            while_waiting=_import_gx_in_background if _uses_gx(request.session) else None,
         )
         try:
             workspace = open_shared_workspace(dbt_project, dbt_target, base, folder, folder / worker)
@@ -409,6 +432,18 @@ def _quality_shared(
             yield build, workspace
         finally:
             workspace.close()
+
+
+def _uses_gx(session: pytest.Session) -> bool:
+    """Whether a test of the session validates with Great Expectations (`gx`, `worker_gx`)."""
+    return any({"gx", "worker_gx"} & set(getattr(item, "fixturenames", ())) for item in session.items)
+
+
+def _import_gx_in_background() -> Callable[[], None]:
+    """While another worker builds: import GX (seconds) on this worker's otherwise idle core."""
+    from quality.gx_fixture import import_in_background
+
+    return import_in_background()
 
 
 def _build_shared(config: pytest.Config, project: DbtProject, target: Target, base: str) -> dict[str, Any]:

@@ -28,7 +28,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from quality.engines.base import Engine
 from quality.engines.read_only import ReadOnlyEngine, ReadOnlyError
@@ -36,6 +36,9 @@ from quality.project import DbtProject
 from quality.runner import DbtInvoker, DbtRun, NodeResult
 from quality.targets import Target
 from quality.workspace import EPHEMERAL_DIR, Workspace
+
+if TYPE_CHECKING:
+    from filelock import BaseFileLock
 
 RECORD = "shared_build.json"
 LOCK = "shared_build.lock"
@@ -121,13 +124,15 @@ def ensure_built(
     build: Callable[[], dict[str, Any]],
     *,
     timeout_s: float = LOCK_TIMEOUT_S,
+    while_waiting: Callable[[], Callable[[], None]] | None = None,
 ) -> SharedBuild:
     """The session's shared build: built here by the first caller, read from its record by every other.
 
     `build` runs under the lock and returns the record's outcome (`loaded`, `run`, `fixtures_error`,
     `build_error`); it must release every read-write connection before it returns. An exception or an
     interrupt in it is recorded as a failed build (so no other worker rebuilds a half-built base) and
-    raised again here.
+    raised again here. `while_waiting`, when another worker holds the lock, starts work for the wait and
+    returns how to finish it, which runs once the lock is taken (see `_acquire`).
     """
     from filelock import FileLock, Timeout
 
@@ -135,7 +140,7 @@ def ensure_built(
     record = folder / RECORD
     lock = FileLock(str(folder / LOCK), timeout=timeout_s)
     try:
-        lock.acquire()
+        _acquire(lock, while_waiting)
         try:
             if record.is_file():
                 return _from_record(json.loads(record.read_text(encoding="utf-8")), built_here=False)
@@ -176,6 +181,25 @@ def ensure_built(
             f"waited {timeout_s:.0f} s for the shared build {base} (lock {folder / LOCK}) that another worker "
             "runs; raise QUALITY_SHARED_BUILD_TIMEOUT (seconds) for a slower build, or look at that worker."
         ) from None
+
+
+def _acquire(lock: BaseFileLock, while_waiting: Callable[[], Callable[[], None]] | None) -> None:
+    """Take the lock. When another worker holds it (it is building), start `while_waiting`'s work first and
+    finish it once the lock is ours, before anything else runs here: this worker's core would idle."""
+    from filelock import Timeout
+
+    if while_waiting is None:
+        lock.acquire()
+        return
+    try:
+        lock.acquire(timeout=0)
+        return
+    except Timeout:
+        finish = while_waiting()
+    try:
+        lock.acquire()
+    finally:
+        finish()
 
 
 def open_shared_workspace(

@@ -10,7 +10,9 @@ import pytest
 
 from quality.runner import DbtInvoker
 
-pytestmark = pytest.mark.integration
+# Under -n 2 the lane runs on the worker that then validates the shared build's models, while the other
+# worker builds (test_retail_models.py says why).
+pytestmark = [pytest.mark.integration, pytest.mark.xdist_group("retail_validation")]
 
 # Everything tagged `ci` (dbt_project.yml): no intermediate model and no fact.
 CI_SUBSET = [
