@@ -84,10 +84,10 @@ class TestCleanup:
             "select 1 /* inner */ -- tail"
         )
 
-    def test_sail_spelling_renames_iso_day_of_week_only(self) -> None:
+    def test_sail_spelling_numbers_days_of_the_week_as_spark_does(self) -> None:
         assert gaps.sail_spelling(
-            "select extract(DAYOFWEEK_ISO from d), extract( dow_iso  from d), extract(dow from d)"
-        ) == ("select extract(isodow from d), extract( isodow  from d), extract(dow from d)")
+            "select extract(DAYOFWEEK_ISO from d), extract( dow_iso  from d), extract(dow from d), extract(year from d)"
+        ) == ("select extract(isodow FROM d), extract(isodow FROM d), dayofweek(d), extract(year from d)")
 
 
 class TestManagedTables:
