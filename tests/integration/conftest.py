@@ -1,4 +1,5 @@
-"""Fixtures of the integration tests: the local Databricks endpoint a module's tests share.
+"""Fixtures of the integration tests: the local Databricks endpoint a module's tests share, and a schema of
+each test's own on it.
 
 A module that needs its own kind of endpoint (every DATABRICKS_* variable set, OAuth, a state folder)
 defines its own `endpoint` fixture, which takes precedence over this one.
@@ -13,7 +14,7 @@ from typing import Any
 import pytest
 
 from quality.emulator.endpoint import LocalEndpoint
-from tests.integration.local_databricks import connect, running_endpoint
+from tests.integration.local_databricks import Session, connect, running_endpoint, unique_schema
 
 
 @pytest.fixture(scope="module")
@@ -28,3 +29,13 @@ def connection(endpoint: LocalEndpoint) -> Iterator[Any]:
     """A databricks-sql-connector session on the module's endpoint, as dbt-databricks opens one."""
     with closing(connect(endpoint)) as opened:
         yield opened
+
+
+@pytest.fixture
+def session(connection: Any, request: pytest.FixtureRequest) -> Iterator[Session]:
+    """The module's connection and a schema of this test's own (named after the module), dropped after."""
+    prefix = request.module.__name__.rsplit(".", 1)[-1].removeprefix("test_local_databricks_")
+    session = Session(connection, unique_schema(prefix))
+    session.execute(f"create schema main.{session.schema}")
+    yield session
+    session.execute(f"drop schema if exists main.{session.schema} cascade")

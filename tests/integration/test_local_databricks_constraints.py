@@ -15,10 +15,8 @@ against the statement Databricks documents:
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
 from contextlib import closing
 from pathlib import Path
-from typing import Any
 
 import pytest
 from databricks.sql.exc import ServerOperationError
@@ -26,14 +24,6 @@ from databricks.sql.exc import ServerOperationError
 from tests.integration.local_databricks import Session, connect, needs_local_endpoint, running_endpoint, unique_schema
 
 pytestmark = [needs_local_endpoint, pytest.mark.integration, pytest.mark.xdist_group("local_databricks_constraints")]
-
-
-@pytest.fixture
-def session(connection: Any) -> Iterator[Session]:
-    session = Session(connection, unique_schema("constraints"))
-    session.execute(f"create schema main.{session.schema}")
-    yield session
-    session.execute(f"drop schema if exists main.{session.schema} cascade")
 
 
 @pytest.fixture

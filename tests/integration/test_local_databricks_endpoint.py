@@ -7,10 +7,8 @@ from __future__ import annotations
 import datetime as dt
 import re
 import time
-from collections.abc import Iterator
 from decimal import Decimal
 from pathlib import Path
-from typing import Any
 
 import pytest
 from databricks.sql.exc import RequestError, ServerOperationError
@@ -21,21 +19,12 @@ from tests.integration.local_databricks import (
     connect,
     needs_local_endpoint,
     state_folder,
-    unique_schema,
 )
 
 # One endpoint for the module: its tests run on one worker under `--dist loadgroup`.
 pytestmark = [needs_local_endpoint, pytest.mark.integration, pytest.mark.xdist_group("local_databricks_endpoint")]
 
 UTC = dt.UTC
-
-
-@pytest.fixture
-def session(connection: Any) -> Iterator[Session]:
-    session = Session(connection, unique_schema("endpoint"))
-    session.execute(f"create schema main.{session.schema}")
-    yield session
-    session.execute(f"drop schema if exists main.{session.schema} cascade")
 
 
 @pytest.fixture
