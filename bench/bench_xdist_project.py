@@ -20,6 +20,11 @@ seconds still show what -n 2 costs.
 
     uv run python bench/bench_xdist_project.py                                  # 5 rounds, this checkout
     uv run python bench/bench_xdist_project.py --rounds 3 --repo ../before --repo .
+    uv run python bench/bench_xdist_project.py --suite --rounds 1 --no-warm-up  # the whole test suite
+
+`--suite` measures what README command 2 runs, the repository's whole test suite (pyproject's testpaths),
+instead of the selection; with the pre-commit mirror settings of `.ci/run` in the environment (GIT_CONFIG_*,
+PRE_COMMIT_HOME), as its hook tests need them. Paths given as arguments replace the selection.
 
 Run on demand, never in CI. Target on an otherwise idle 2-core machine: serial / n2 >= 1.6.
 """
@@ -65,7 +70,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--rounds", type=int, default=5, help="runs of each mode (default 5)")
     parser.add_argument("--repo", type=Path, action="append", help="a checkout to measure (default: this one)")
+    parser.add_argument("--suite", action="store_true", help="the whole test suite (README command 2's)")
+    parser.add_argument("--no-warm-up", dest="warm_up", action="store_false", help="no untimed run first")
+    parser.add_argument("paths", nargs="*", help="tests to run instead of the selection")
     args = parser.parse_args(argv)
+    selection = [] if args.suite else args.paths or SELECTION
     repos = [repo.resolve() for repo in args.repo or [ROOT]]
     modes = [
         Mode(repo, name, flags, name if len(repos) == 1 else f"{repo.name}:{name}")
@@ -77,19 +86,20 @@ def main(argv: Sequence[str] | None = None) -> int:
     load_before = _load()
     with tempfile.TemporaryDirectory(prefix="bench_xdist_project_") as scratch:
         artifacts = Path(scratch) / "artifacts"
-        expected = {repo: _collected(repo, _python(repo)) for repo in repos}
-        for mode in modes:  # warm-up, not counted
-            _run(mode, artifacts, expected[mode.repo])
+        expected = {repo: _collected(repo, _python(repo), selection) for repo in repos}
+        for mode in modes if args.warm_up else ():  # warm-up, not counted
+            _run(mode, artifacts, expected[mode.repo], selection)
         for round_number in range(1, args.rounds + 1):
             for mode in modes if round_number % 2 else list(reversed(modes)):
-                seconds, cpu_seconds = _run(mode, artifacts, expected[mode.repo])
+                seconds, cpu_seconds = _run(mode, artifacts, expected[mode.repo], selection)
                 wall[mode.label].append(seconds)
                 cpu[mode.label].append(cpu_seconds)
                 print(
                     f"round {round_number}  {mode.label:24} {seconds:6.1f} s wall  {cpu_seconds:6.1f} s CPU", flush=True
                 )
     print()
-    print(f"selection: {' '.join(SELECTION)}; {os.cpu_count()} cores; load before {load_before}, after {_load()}")
+    described = " ".join(selection) or "the whole suite"
+    print(f"selection: {described}; {os.cpu_count()} cores; load before {load_before}, after {_load()}")
     for mode in modes:
         print(
             f"{mode.label:24} median {statistics.median(wall[mode.label]):6.1f} s wall "
@@ -111,9 +121,9 @@ def _env() -> dict[str, str]:
     return {key: value for key, value in os.environ.items() if not key.startswith(LEAKING_PREFIXES)}
 
 
-def _collected(repo: Path, python: str) -> int:
+def _collected(repo: Path, python: str, selection: Sequence[str]) -> int:
     """How many tests the selection holds: every timed run must pass exactly these."""
-    command = [python, "-m", "pytest", "-p", "no:cacheprovider", "-q", "--collect-only", *SELECTION]
+    command = [python, "-m", "pytest", "-p", "no:cacheprovider", "-q", "--collect-only", *selection]
     result = subprocess.run(command, cwd=repo, env=_env(), capture_output=True, text=True, check=False)
     found = re.search(r"(\d+) tests? collected", result.stdout)
     if result.returncode != 0 or found is None:
@@ -121,14 +131,14 @@ def _collected(repo: Path, python: str) -> int:
     return int(found.group(1))
 
 
-def _run(mode: Mode, artifacts: Path, expected: int) -> tuple[float, float]:
+def _run(mode: Mode, artifacts: Path, expected: int, selection: Sequence[str]) -> tuple[float, float]:
     """Wall and CPU seconds of one pytest run of the selection, from start to exit; it must pass every test."""
     shutil.rmtree(artifacts, ignore_errors=True)
     command = [mode.python, "-m", "pytest", "-p", "no:cacheprovider", "-q", "--artifacts-dir", str(artifacts)]
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     started = time.perf_counter()
     result = subprocess.run(
-        [*command, *mode.flags, *SELECTION], cwd=mode.repo, env=_env(), capture_output=True, text=True, check=False
+        [*command, *mode.flags, *selection], cwd=mode.repo, env=_env(), capture_output=True, text=True, check=False
     )
     elapsed = time.perf_counter() - started
     after = resource.getrusage(resource.RUSAGE_CHILDREN)

@@ -38,6 +38,21 @@ FAILED_STATUSES = frozenset({"error", "fail", "runtime error"})
 CACHE_FILES = ("partial_parse.msgpack", "graph.gpickle")
 PARSE_STATE_DIR = Path(".quality/cache/partial_parse")  # as quality.workspace's: one folder of parse states
 ProgressCallback = Callable[[int, int, str, str], None]  # (done, total, unique_id, status)
+# Commands that load the project's manifest. `run` hands them one parsed from the shared partial-parse state
+# (a fraction of a full parse), unless a flag of the command changes what dbt parses.
+MANIFEST_COMMANDS = frozenset(
+    {"build", "run", "test", "seed", "snapshot", "compile", "show", "list", "ls", "run-operation"}
+)
+PARSE_FLAGS = (
+    "--vars",
+    "--target",
+    "-t",
+    "--profile",
+    "--project-dir",
+    "--profiles-dir",
+    "--target-path",
+    "--no-partial-parse",
+)
 
 
 @dataclass(frozen=True)
@@ -103,6 +118,8 @@ class DbtInvoker:
     progress: ProgressCallback | None = None
     env: dict[str, str] = field(default_factory=dict)
     quiet: bool = False
+    # Called with every manifest `run` parses for a command (a workspace refuses nodes routed outside its base).
+    check_manifest: Callable[[dict[str, Any]], None] | None = None
     _manifest: Any = field(default=None, init=False, repr=False)
     _described_target: str | None = field(default=None, init=False, repr=False)  # the real one, while parsing
 
@@ -256,14 +273,21 @@ class DbtInvoker:
         """Run a dbt command (e.g. ["build", "--select", "tag:ci"]) and return its typed result."""
         from dbt.cli.main import dbtRunner
 
+        started = time.perf_counter()
+        parsed_here = self._manifest is None and _loads_manifest(args)
+        if parsed_here:  # parsed now, so an edit of the project since the last command is seen
+            manifest = self.parse_relocatable(PARSE_STATE_DIR)
+            if self.check_manifest is not None:
+                self.check_manifest(manifest)
         tracker = _ProgressTracker(self.progress)
         runner = dbtRunner(manifest=self._manifest, callbacks=[tracker])
-        started = time.perf_counter()
         try:
             with self._environment():
                 result = runner.invoke(self._args(list(args)))
         finally:
             self.drop_caches()  # dbt writes its graph (and, when it parsed, its parse state) next to the artifacts
+            if parsed_here:
+                self._manifest = None
         _reraise_interrupt(result.exception)
         run = DbtRun(
             args=tuple(args),
@@ -389,6 +413,13 @@ class _ProgressTracker:
             self.done += 1
             info = data.node_info
             self.progress(self.done, max(self.total, self.done), info.unique_id, info.node_status)
+
+
+def _loads_manifest(args: Sequence[str]) -> bool:
+    """Whether dbt would parse the project for `args` exactly as the invoker's own parse does."""
+    if not args or args[0] not in MANIFEST_COMMANDS:
+        return False
+    return not any(arg == flag or arg.startswith(f"{flag}=") for arg in args for flag in PARSE_FLAGS)
 
 
 def _node_results(result: Any, target_path: Path) -> Iterator[NodeResult]:

@@ -111,6 +111,7 @@ def open_workspace(
         progress=progress,
         quiet=quiet,
     )
+    invoker.check_manifest = lambda manifest: check_routing(manifest, base, project.root, target.schema)
     engine.create_schema(f"{base}_raw")
     return Workspace(project, target, base, engine, invoker, artifacts_dir, keep=keep, owns_file=owns_file)
 

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from quality.errors import SchemaGuardError
 from quality.project import DbtProject, load_project
 from quality.relocation import PLACEHOLDER
 from quality.runner import CACHE_FILES, DbtInvoker
@@ -120,3 +121,39 @@ def test_a_project_that_renders_the_base_elsewhere_gets_an_exact_parse(
     workspace.load_fixtures(project.root.parent / "fixtures")
     assert workspace.dbt.run(["build"]).success
     assert ("fct_sales", "table") in workspace.engine.list_relations(workspace.schema("marts"))
+
+
+def test_a_command_run_without_a_parse_starts_from_the_parse_state_and_sees_an_edit(
+    project: DbtProject, open_ws: Callable[[], Workspace], tmp_path: Path
+) -> None:
+    open_ws().parse()  # an earlier base leaves dbt's parse state
+    workspace = open_ws()
+    workspace.load_fixtures(tmp_path / "fixtures")
+
+    assert workspace.dbt.run(["build"]).success
+    assert parsed_paths(workspace) == 0, "a command run with no parse first must start from the parse state"
+
+    staging = project.root / "models" / "staging" / "stg_sales.sql"
+    staging.write_text("select sale_id, amount, 1 as edited from {{ source('raw', 'sales') }}", encoding="utf-8")
+    assert workspace.dbt.run(["run", "--select", "stg_sales"]).success
+    columns = workspace.engine.query(
+        "select column_name from information_schema.columns "
+        f"where table_schema = '{workspace.schema('staging')}' and table_name = 'stg_sales'"
+    )
+    assert ("edited",) in [tuple(row) for row in columns], "the next command must see the edited model"
+
+
+def test_a_command_run_without_a_parse_refuses_a_node_routed_outside_the_base(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("SHOP_DUCKDB_PATH", str(tmp_path / "shop.duckdb"))
+    project = load_project(write_mini_project(tmp_path, with_schema_macro=False))
+    workspace = open_workspace(project, resolve_target(project), prefix="reloc", artifacts_root=tmp_path / "runs")
+    try:
+        with pytest.raises(SchemaGuardError, match="outside"):
+            workspace.dbt.run(["build"])
+        schemas = {row[0] for row in workspace.engine.query("select schema_name from information_schema.schemata")}
+        assert not {"main_staging", "main_marts"} & schemas, "nothing may be built before the refusal"
+    finally:
+        workspace.close()
