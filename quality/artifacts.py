@@ -4,12 +4,15 @@ the gate's JSON report, the publish record and GX Data Docs.
 Run folders (these, and the plugin's `artifacts/pytest/<schema base>/`) are pruned at the end of each gate
 and pytest session to the newest QUALITY_KEEP_RUNS runs (default 20) and then, oldest first, until they take
 at most QUALITY_KEEP_SIZE (default 500MB): see `prune_runs`. They hold artifacts, never dbt's caches
-(`quality.runner.CACHE_FILES`: the parse state lives in .quality/cache/partial_parse).
+(`quality.runner.CACHE_FILES`: the parse state lives in .quality/cache/partial_parse). Files that are the same
+in every run (GX Data Docs' static images, fonts and styles: 4 MB a run) are kept once, in SHARED_DIR beside
+the run folders, and hard-linked into each run (`share_identical`); `prune_runs` drops what no run links.
 """
 
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import json
 import os
 import re
@@ -31,6 +34,7 @@ _UNITS = {"B": 1, "KB": 10**3, "MB": 10**6, "GB": 10**9, "TB": 10**12}
 _RUN_KEY = re.compile(r"(?:^|_)(\d{8}t\d{6}_[0-9a-f]{6})(?:_gw\d+)?$")
 # What a pruned run keeps when it published: `quality rollback` and prod_smoke read these records.
 RECORDS = ("publish.json", "report.json")
+SHARED_DIR = ".shared"  # under a runs root: one copy of each file runs have in common, hard-linked into them
 
 
 @dataclass(frozen=True)
@@ -55,6 +59,10 @@ class RunArtifacts:
     def data_docs_dir(self) -> Path:
         return self.root / "data_docs"
 
+    def share_data_docs_assets(self) -> int:
+        """Keep the Data Docs' static assets once for all runs (`share_identical`); returns bytes saved."""
+        return share_identical(self.data_docs_dir / "static", self.root.parent)
+
     def keep_dbt_artifacts(self, target_path: Path) -> None:
         """Copy manifest.json and run_results.json of a dbt target folder into the run folder."""
         for name in ("manifest.json", "run_results.json"):
@@ -75,7 +83,44 @@ def read_json(path: Path) -> dict[str, Any]:
 
 def list_runs(root: Path = DEFAULT_ROOT) -> list[Path]:
     """Run folders, oldest first (run ids start with a UTC timestamp)."""
-    return sorted(path for path in root.glob("*") if path.is_dir()) if root.is_dir() else []
+    if not root.is_dir():
+        return []
+    return sorted(path for path in root.glob("*") if path.is_dir() and not path.name.startswith("."))
+
+
+def share_identical(folder: Path, runs_root: Path) -> int:
+    """Replace each file under `folder` by a hard link to one copy of its content in the runs root's
+    SHARED_DIR (the first run's file becomes that copy); returns the bytes no longer stored twice. A file
+    system without hard links keeps the files as they are."""
+    store = runs_root / SHARED_DIR
+    saved = 0
+    for path in sorted(folder.rglob("*")) if folder.is_dir() else []:
+        if not path.is_file() or path.is_symlink():
+            continue
+        digest = hashlib.sha256(path.read_bytes()).hexdigest()
+        shared = store / digest[:2] / digest
+        try:
+            shared.parent.mkdir(parents=True, exist_ok=True)
+            with contextlib.suppress(FileExistsError):  # another run stored it first
+                os.link(path, shared)
+                continue
+            if not path.samefile(shared):
+                linked = path.with_name(f"{path.name}.{os.getpid()}.link")
+                os.link(shared, linked)
+                saved += path.stat().st_size
+                linked.replace(path)
+        except OSError:
+            continue
+    return saved
+
+
+def _prune_shared(runs_root: Path) -> None:
+    """Drop the shared copies no run links any more (only the store holds them)."""
+    store = runs_root / SHARED_DIR
+    for path in store.rglob("*") if store.is_dir() else []:
+        with contextlib.suppress(OSError):
+            if path.is_file() and path.stat().st_nlink == 1:
+                path.unlink()
 
 
 def keep_runs_setting(value: str | None = None) -> int:
@@ -126,6 +171,7 @@ def prune_runs(root: Path, keep: int, *, current: str, max_bytes: int | None = N
                 break
             removed += _remove_folders(runs[key])
             total -= sizes[key] - sum(_size(folder) for folder in runs[key])
+    _prune_shared(root)
     return removed
 
 

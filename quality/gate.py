@@ -671,6 +671,7 @@ def _validate(
         data_docs_dir=artifacts.data_docs_dir,
         run_name=report.run_id,
     )
+    artifacts.share_data_docs_assets()
     report.expectations = [asdict(result) for result in validation.results]
     report.expectations += [
         {**asdict(problem), "success": False, "severity": "harness"} for problem in validation.errors

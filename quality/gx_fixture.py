@@ -71,15 +71,15 @@ class GxValidator:
             suites = [suite for suite in suites if suite.name in models]
         if not suites:
             return ValidationReport(run_name=self.workspace.base)
+        from quality.artifacts import share_identical
         from quality.expectations.validate import validate_models
 
-        return validate_models(
-            suites,
-            manifest,
-            self.workspace.engine,
-            data_docs_dir=self.workspace.artifacts_dir / "data_docs",
-            run_name=self.workspace.base,
+        docs = self.workspace.artifacts_dir / "data_docs"
+        report = validate_models(
+            suites, manifest, self.workspace.engine, data_docs_dir=docs, run_name=self.workspace.base
         )
+        share_identical(docs / "static", self.workspace.artifacts_dir.parent)  # the same in every session's folder
+        return report
 
     def assert_valid(self, *models: str) -> ValidationReport:
         """Validate and fail with each failed expectation (model, column, observed value, sample rows)."""

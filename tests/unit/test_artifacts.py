@@ -7,7 +7,15 @@ from pathlib import Path
 
 import pytest
 
-from quality.artifacts import DEFAULT_KEEP_RUNS, keep_runs_setting, keep_size_setting, prune_runs
+from quality.artifacts import (
+    DEFAULT_KEEP_RUNS,
+    SHARED_DIR,
+    keep_runs_setting,
+    keep_size_setting,
+    list_runs,
+    prune_runs,
+    share_identical,
+)
 from quality.errors import UsageError
 
 
@@ -153,3 +161,31 @@ def test_a_bad_keep_size_is_a_pytest_usage_error(pytester: pytest.Pytester) -> N
     result = pytester.runpytest("-p", "no:cacheprovider", "--keep-size", "lots")
     assert result.ret == pytest.ExitCode.USAGE_ERROR
     result.stderr.fnmatch_lines(["*QUALITY_KEEP_SIZE='lots': give the most disk space*"])
+
+
+def _static(root: Path, run: str, image: bytes) -> Path:
+    folder = root / run / "data_docs" / "static"
+    (folder / "images").mkdir(parents=True)
+    (folder / "images" / "scroller.gif").write_bytes(image)
+    (folder / "styles.css").write_text(f"/* {run} */", encoding="utf-8")  # differs per run: never shared
+    return folder
+
+
+def test_files_identical_across_runs_are_stored_once_and_pruned_with_the_last_run_linking_them(tmp_path: Path) -> None:
+    image = bytes(range(256)) * 64
+    first = _static(tmp_path, "20261206t100000_aaaaaa", image)
+    second = _static(tmp_path, "20261206t110000_bbbbbb", image)
+
+    assert share_identical(first, tmp_path) == 0, "the first run's file becomes the shared copy"
+    assert share_identical(second, tmp_path) == len(image)
+    assert (first / "images" / "scroller.gif").samefile(second / "images" / "scroller.gif")
+    assert (second / "images" / "scroller.gif").read_bytes() == image
+    assert not (first / "styles.css").samefile(second / "styles.css")
+    assert [path.name for path in list_runs(tmp_path)] == ["20261206t100000_aaaaaa", "20261206t110000_bbbbbb"]
+
+    prune_runs(tmp_path, 1, current="bbbbbb")
+    stored = [path for path in (tmp_path / SHARED_DIR).rglob("*") if path.is_file()]
+    assert len(stored) == 2, "the image and the kept run's own styles"
+    assert all(path.stat().st_nlink == 2 for path in stored), "the kept run still links them"
+    prune_runs(tmp_path, 0, current="cccccc")
+    assert not [path for path in (tmp_path / SHARED_DIR).rglob("*") if path.is_file()], "no run links them any more"
