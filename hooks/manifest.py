@@ -5,8 +5,8 @@ a `dbt build` or `dbt docs generate` run by hand rewrites `target/manifest.json`
 cost the next commit a parse. Each parse also copies it to `target/manifest.json`, where a
 dbt-checkpoint check run alone looks for it.
 
-The manifest is rebuilt by ONE in-process `dbt parse` (dbtRunner, partial parsing on) only when the
-project's graph key changed (see `hooks.graph_key`); the key is stored next to the manifest together
+The manifest is rebuilt by ONE in-process `dbt parse` (`quality.runner.invoke_dbt`, partial parsing on)
+only when the project's graph key changed (see `hooks.graph_key`); the key is stored next to the manifest together
 with the manifest's size and mtime, so a second call in the same commit - or a commit that only edits
 the SQL text of a model - costs a file walk and no dbt import. A parse error is reported as
 `file:line: message`.
@@ -183,9 +183,11 @@ def findings_from_error(settings: ParseSettings, error: BaseException) -> list[F
 def run_parse(settings: ParseSettings) -> list[Finding]:
     """One in-process `dbt parse`; an empty list means success."""
     os.environ.update(DBT_ENV)
+    from quality.runner import invoke_dbt  # only when a parse is really needed, as dbt (on its first call)
+
     try:
-        from dbt.cli.main import dbtRunner  # heavy import: only when a parse is really needed
-    except ImportError as error:
+        result = invoke_dbt(_dbt_args(settings))
+    except ImportError as error:  # dbt itself: invoke_dbt returns any error of the parse in its result
         return [
             Finding(
                 (settings.project_dir / "dbt_project.yml").as_posix(),
@@ -194,7 +196,6 @@ def run_parse(settings: ParseSettings) -> list[Finding]:
                 "run pre-commit from the project environment: `uv run pre-commit ...` or activate .venv",
             )
         ]
-    result = dbtRunner().invoke(_dbt_args(settings))
     if result.success:
         return []
     if result.exception is not None:
