@@ -7,7 +7,7 @@ that names a staging domain. `meta.domain` in a model's YAML wins over both.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -136,3 +136,30 @@ def declared_meta(project: Project, key: str) -> dict[str, str]:
 def declared_domains(project: Project) -> dict[str, str]:
     """`meta.domain` of every model that declares one in YAML, by model name."""
     return declared_meta(project, "domain")
+
+
+# dbt_project.yml keys of the folders whose SQL dbt runs, with dbt's defaults.
+NODE_PATHS = (
+    ("model-paths", "models"),
+    ("snapshot-paths", "snapshots"),
+    ("test-paths", "tests"),
+    ("analysis-paths", "analyses"),
+)
+
+
+def config_folders(project: Project, key: str, default: str) -> list[Path]:
+    """The folders a dbt_project.yml key names (`model-paths`, ...), or dbt's default one."""
+    return [project.root / str(folder) for folder in project.config.get(key) or [default]]
+
+
+def node_folders(project: Project) -> list[Path]:
+    return [folder for key, default in NODE_PATHS for folder in config_folders(project, key, default)]
+
+
+def sql_files(folders: Sequence[Path]) -> Iterator[Path]:
+    """Every `.sql` file under the folders, sorted, skipping build output and installed packages."""
+    for folder in folders:
+        if folder.is_dir():
+            for path in sorted(folder.rglob("*.sql")):
+                if not IGNORED_DIRS.intersection(path.relative_to(folder).parts[:-1]):
+                    yield path

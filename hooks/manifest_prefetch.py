@@ -20,6 +20,8 @@ import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
+from hooks import manifest_key
+
 try:
     import fcntl
 except ImportError:  # Windows
@@ -107,12 +109,10 @@ def _environment() -> dict[str, str]:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    from hooks import manifest
-
-    args = manifest.parser("manifest-prefetch", __doc__.splitlines()[0]).parse_args(argv)
-    settings = manifest.settings_from(args)
-    key = manifest.current_key(settings)
-    if not manifest.is_fresh(settings, key):
+    args = manifest_key.parser("manifest-prefetch", __doc__.splitlines()[0]).parse_args(argv)
+    settings = manifest_key.settings_from(args)
+    key = manifest_key.current_key(settings)
+    if not manifest_key.is_fresh(settings, key):
         command = [sys.executable, "-m", "hooks.manifest", *(argv if argv is not None else sys.argv[1:])]
         start(settings.target_dir, key, command)
     return 0

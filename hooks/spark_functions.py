@@ -11,11 +11,11 @@ Your UDFs: `vars: quality: spark_function_allowlist: [name, ...]` in dbt_project
 from __future__ import annotations
 
 import argparse
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from hooks.dbt_layout import DEFAULT_PROJECT_DIR, IGNORED_DIRS, Project, load_project
+from hooks.dbt_layout import DEFAULT_PROJECT_DIR, Project, config_folders, load_project, node_folders, sql_files
 from hooks.dbt_render import RenderError, render_file
 from hooks.findings import Finding, report
 from hooks.macro_users import affected_macros, users
@@ -23,30 +23,6 @@ from hooks.spark_sql import DOES_NOT_PARSE, VERIFIED_VAR, check_sql
 from hooks.yaml_lines import InvalidYaml
 
 ALLOWLIST_VAR = ("quality", "spark_function_allowlist")
-# dbt_project.yml keys of the folders whose SQL dbt runs, with dbt's defaults.
-NODE_PATHS = (
-    ("model-paths", "models"),
-    ("snapshot-paths", "snapshots"),
-    ("test-paths", "tests"),
-    ("analysis-paths", "analyses"),
-)
-
-
-def _folders(project: Project, key: str, default: str) -> list[Path]:
-    return [project.root / str(folder) for folder in project.config.get(key) or [default]]
-
-
-def node_folders(project: Project) -> list[Path]:
-    return [folder for key, default in NODE_PATHS for folder in _folders(project, key, default)]
-
-
-def sql_files(folders: Sequence[Path]) -> Iterator[Path]:
-    """Every `.sql` file under the folders, sorted, skipping build output and installed packages."""
-    for folder in folders:
-        if folder.is_dir():
-            for path in sorted(folder.rglob("*.sql")):
-                if not IGNORED_DIRS.intersection(path.relative_to(folder).parts[:-1]):
-                    yield path
 
 
 def allowlist(project: Project | None, extra: Sequence[str] = ()) -> frozenset[str]:
@@ -70,7 +46,7 @@ def _is_under(path: Path, folders: Sequence[Path]) -> bool:
 
 def files_to_check(project: Project, filenames: Sequence[str]) -> list[Path]:
     """The changed node SQL files, and the node SQL files that call a macro of a changed macro file."""
-    nodes, macro_folders = node_folders(project), _folders(project, "macro-paths", "macros")
+    nodes, macro_folders = node_folders(project), config_folders(project, "macro-paths", "macros")
     changed = [Path(name) for name in filenames if name.endswith(".sql") and Path(name).is_file()]
     chosen = {path.as_posix(): path for path in changed if _is_under(path, nodes)}
     changed_macros = {

@@ -10,6 +10,7 @@ from pathlib import Path
 
 from quality.errors import QualityError
 from quality.project import DbtProject, load_project
+from quality.runner import invoke_dbt
 from quality.targets import Target, resolve_target
 
 
@@ -106,8 +107,6 @@ def check_publish_record(target: Target) -> Check:
 
 
 def check_dbt_debug(project: DbtProject, target: Target) -> Check:
-    from dbt.cli.main import dbtRunner
-
     args = [
         "debug",
         "--project-dir",
@@ -118,7 +117,7 @@ def check_dbt_debug(project: DbtProject, target: Target) -> Check:
         target.name,
         "--quiet",
     ]
-    result = dbtRunner().invoke(args)
+    result = invoke_dbt(args)
     if result.success:
         return Check("dbt debug", "ok", "profile, project and connection are valid")
     return Check(

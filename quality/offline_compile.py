@@ -1,13 +1,10 @@
 """Offline Databricks compile: every node rendered as dbt-databricks would send it, with no connection.
 
-`dbt compile` on a Databricks target connects to ask what the compute can do (its DBR capabilities) and
-which relations exist (the adapter cache, `is_incremental()`); a unit test also asks its inputs' columns.
-Inside `offline_databricks()` dbt-databricks answers the first as a current SQL warehouse does (every
-warehouse capability on, not a cluster), the second from a prod manifest (`--state`) or as "absent", and
-the third from known column types: fully typed YAML columns (contracts), else a prod `catalog.json` in
-`--state`. Anything else that would reach the workspace (a query, a session, the SDK's authentication,
-the `/.well-known/databricks-config` probe) raises `OfflineQueryError` naming the node. The patches sit
-on dbt's and dbt-databricks' classes for the duration of the block only.
+`quality compile`: one `dbt compile` through `quality.runner`, inside `quality.dbt_adapter`'s
+`offline_databricks()` and `every_node_rendered()`. This module decides what that adapter is told: the
+relations that exist (from a prod manifest in `--state`, else none) and the known column types (fully
+typed YAML columns (contracts), else a prod `catalog.json` in `--state`), and stands in for the
+Databricks variables the profiles read.
 """
 
 from __future__ import annotations
@@ -18,11 +15,19 @@ import shutil
 import time
 from collections import Counter
 from collections.abc import Iterator, Mapping, Sequence
-from contextlib import ExitStack, contextmanager
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from quality.dbt_adapter import (
+    Columns,
+    ExistingRelation,
+    KnownState,
+    RelationKey,
+    every_node_rendered,
+    offline_databricks,
+)
 from quality.errors import QualityError, TargetError
 from quality.project import DbtProject
 from quality.runner import DbtInvoker, DbtRun
@@ -44,39 +49,6 @@ _LISTED_AS = {
     "materialized_view": ("materialized_view", None, None),
     "streaming_table": ("streaming_table", None, None),
 }
-
-RelationKey = tuple[str, str, str]  # (catalog, schema, name), lowercase
-Columns = tuple[tuple[str, str], ...]  # (name, data type) in table order
-
-
-class OfflineQueryError(QualityError):
-    """A node ran SQL, or reached the workspace, during the offline compile."""
-
-
-class UnknownColumnsError(OfflineQueryError):
-    """A unit test's input has no known column types offline."""
-
-
-@dataclass(frozen=True)
-class ExistingRelation:
-    """A relation the prod manifest says exists, as Databricks' information_schema lists it."""
-
-    name: str
-    table_type: str
-    file_format: str | None
-    databricks_table_type: str | None
-
-
-@dataclass(frozen=True)
-class KnownState:
-    """What the offline adapter answers: existing relations per (catalog, schema), columns per relation."""
-
-    relations: Mapping[tuple[str, str], Sequence[ExistingRelation]]
-    columns: Mapping[RelationKey, Columns]
-
-    @property
-    def relation_count(self) -> int:
-        return sum(len(relations) for relations in self.relations.values())
 
 
 def relations_from_manifest(manifest: Mapping[str, Any]) -> dict[tuple[str, str], list[ExistingRelation]]:
@@ -149,156 +121,6 @@ def placeholder_environment(catalog: str = DEFAULT_CATALOG) -> Iterator[dict[str
     finally:
         for key in added:
             os.environ.pop(key, None)
-
-
-@contextmanager
-def offline_databricks(known: KnownState | None = None) -> Iterator[None]:
-    """dbt-databricks with no connection: warehouse capabilities, relations and columns from `known`, no SQL."""
-    from dbt.adapters.databricks import credentials, impl
-    from dbt.adapters.databricks.column import DatabricksColumn
-    from dbt.adapters.databricks.connections import DatabricksConnectionManager
-    from dbt.adapters.databricks.dbr_capabilities import DBRCapabilities
-    from dbt.adapters.databricks.spog import probe
-
-    state = known or KnownState({}, {})
-    warehouse = DBRCapabilities(is_sql_warehouse=True)
-
-    def list_relations(self: Any, relation: Any) -> list[Any]:
-        found = state.relations.get((str(relation.database or "").lower(), str(relation.schema or "").lower()), ())
-        return [impl.DatabricksRelationInfo(r.name, r.table_type, r.file_format, None, r.databricks_table_type)
-                for r in found]  # fmt: skip
-
-    def columns_in(self: Any, relation: Any) -> list[Any]:
-        key = (str(relation.database or "").lower(), str(relation.schema).lower(), str(relation.identifier).lower())
-        if key not in state.columns:
-            raise UnknownColumnsError(_refusal(None, f"DESCRIBE TABLE {relation}"))
-        return [DatabricksColumn(column=name, dtype=dtype) for name, dtype in state.columns[key]]
-
-    def refuse_query(self: Any, sql: str, *args: Any, **kwargs: Any) -> Any:
-        raise OfflineQueryError(_refusal(self, _statement(sql)))
-
-    def refuse_open(cls: Any, connection: Any) -> Any:
-        raise OfflineQueryError(_refusal(None, "open a session", node=getattr(connection, "name", None)))
-
-    def refuse_auth(self: Any) -> Any:
-        raise OfflineQueryError(_refusal(None, "authenticate to the workspace"))
-
-    with ExitStack() as stack:
-        for owner, name, value in [
-            (DatabricksConnectionManager, "_cache_dbr_capabilities", classmethod(lambda cls, creds, path: None)),
-            (DatabricksConnectionManager, "_get_capabilities_for_http_path", classmethod(lambda cls, path: warehouse)),
-            (DatabricksConnectionManager, "compare_dbr_version", lambda self, major, minor: 1),  # as a warehouse
-            (DatabricksConnectionManager, "is_cluster", lambda self: False),
-            (DatabricksConnectionManager, "add_query", refuse_query),
-            (DatabricksConnectionManager, "_execute_with_cursor", refuse_query),  # list_schemas, list_tables
-            (DatabricksConnectionManager, "open", classmethod(refuse_open)),
-            (impl.DatabricksAdapter, "get_relations_without_caching", list_relations),
-            (impl.DatabricksAdapter, "get_columns_in_relation", columns_in),
-            (credentials.DatabricksCredentialManager, "_ensure_config", refuse_auth),
-            (probe, "probe_host", lambda host: probe.HostMetadata(host_type=None)),
-        ]:
-            stack.enter_context(_replaced(owner, name, value))
-        yield
-
-
-@contextmanager
-def every_node_rendered() -> Iterator[None]:
-    """`dbt compile` that also renders unit tests (the SQL `dbt test` builds) and writes snapshots' SQL.
-
-    Plain `dbt compile` leaves unit tests out, keeps a snapshot's SQL in the manifest only and stops at
-    the first error; here every failing node is reported, and a unit test whose inputs have no known
-    column types is skipped with the reason.
-    """
-    from dbt.artifacts.schemas.results import RunStatus
-    from dbt.artifacts.schemas.run import RunResult
-    from dbt.node_types import NodeType
-    from dbt.parser.unit_tests import UnitTestManifestLoader
-    from dbt.task.compile import CompileRunner, CompileTask
-
-    class RenderingRunner(CompileRunner):
-        unrendered: str | None = None
-
-        def compile(self, manifest: Any) -> Any:
-            if self.node.resource_type != NodeType.Unit:
-                return _write_snapshot(super().compile(manifest), self.config)
-            tests = UnitTestManifestLoader(manifest, self.config, {self.node.unique_id}).load()
-            unit_test: Any = tests.nodes[self.node.unique_id]  # the UnitTestNode `dbt test` builds
-            try:
-                return self.compiler.compile_node(unit_test, tests, {})
-            except Exception as error:  # dbt's jinja wraps it in a CompilationError
-                unknown = _cause(error, UnknownColumnsError)
-                if unknown is None:
-                    raise
-                self.unrendered = str(unknown)
-                return self.node
-
-        def execute(self, compiled_node: Any, manifest: Any) -> Any:
-            if self.unrendered is None:
-                return super().execute(compiled_node, manifest)
-            return RunResult.from_node(compiled_node, RunStatus.Skipped, self.unrendered)
-
-    select_compiled = CompileTask.get_node_selector
-
-    def get_node_selector(self: Any) -> Any:
-        selector = select_compiled(self)
-        if not getattr(self.args, "inline", None):
-            selector.resource_types.add(NodeType.Unit)
-        return selector
-
-    with ExitStack() as stack:
-        stack.enter_context(_replaced(CompileTask, "get_node_selector", get_node_selector))
-        stack.enter_context(_replaced(CompileTask, "get_runner_type", lambda self, node: RenderingRunner))
-        stack.enter_context(_replaced(CompileTask, "raise_on_first_error", lambda self: False))  # report them all
-        stack.enter_context(_replaced(CompileTask, "task_end_messages", lambda self, results: None))  # SQL is in files
-        yield
-
-
-def _cause(error: BaseException, kind: type[BaseException]) -> BaseException | None:
-    while error is not None and not isinstance(error, kind):
-        error = error.__cause__ or error.__context__  # type: ignore[assignment]
-    return error
-
-
-def _write_snapshot(node: Any, config: Any) -> Any:
-    if str(node.resource_type) == "snapshot" and node.compiled_code:
-        node.compiled_path = node.get_target_write_path(config.target_path, "compiled")
-        node.write_node(config.project_root, node.compiled_path, node.compiled_code)
-    return node
-
-
-@contextmanager
-def _replaced(owner: Any, name: str, value: Any) -> Iterator[None]:
-    """setattr for the block; restores the owner's own attribute (or the inherited one) afterwards."""
-    missing = object()
-    saved = vars(owner).get(name, missing)
-    setattr(owner, name, value)
-    try:
-        yield
-    finally:
-        if saved is missing:
-            delattr(owner, name)
-        else:
-            setattr(owner, name, saved)
-
-
-def _statement(sql: str) -> str:
-    """The statement without dbt's leading `/* {...} */` query comment, on one line."""
-    text = sql.strip()
-    if text.startswith("/*") and "*/" in text:
-        text = text.split("*/", 1)[1]
-    return " ".join(text.split())
-
-
-def _refusal(manager: Any, action: str, node: str | None = None) -> str:
-    from dbt_common.events.contextvars import get_node_info
-
-    connection = manager.get_if_exists() if manager is not None else None
-    node = node or get_node_info().get("unique_id") or getattr(connection, "name", None) or "dbt"
-    shown = action if len(action) <= 160 else f"{action[:157]}..."
-    return (
-        f"{node} needs the warehouse at compile time ({shown}), and the offline Databricks compile has no "
-        "connection: compile it against a real target (`dbt compile --target dev`), or leave it out with --exclude."
-    )
 
 
 @dataclass(frozen=True)

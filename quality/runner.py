@@ -1,5 +1,8 @@
 """The one module that runs dbt: `dbtRunner` in-process, bound to a target and an (ephemeral) schema base.
 
+`invoke_dbt` is the one call of `dbtRunner` (the doctor's `dbt debug` and the pre-commit hooks' `dbt parse`
+go through it too); dbt is imported on its first call, never when this module is.
+
 `DbtInvoker.run(["build"])` returns a typed `DbtRun`; `res.success` and every node's status are the truth
 (a failing unit test raises no exception), and `expect_pass=True` turns any failed node into one
 `DbtRunError` listing them with target, schema and model.
@@ -20,12 +23,15 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from quality.errors import DbtRunError, UsageError
 from quality.project import DbtProject, resource_paths
 from quality.relocation import PLACEHOLDER, NotRelocatable, relocate
 from quality.targets import Target, duckdb_extensions_hint
+
+if TYPE_CHECKING:
+    from dbt.cli.main import dbtRunnerResult
 
 MESSAGE_LINES = 8  # lines of a node's message shown (a unit test's diff, a database error)
 SKIPPED_DIRS = frozenset({"target", "logs", "dbt_packages"})
@@ -173,10 +179,8 @@ class DbtInvoker:
         return manifest
 
     def _parse(self) -> dict[str, Any]:
-        from dbt.cli.main import dbtRunner
-
         with self._environment():
-            result = dbtRunner().invoke(self._args(["parse"]))
+            result = invoke_dbt(self._args(["parse"]))
         _reraise_interrupt(result.exception)
         if not result.success:
             text = dbt_error_text(result.exception, self.project.root).rstrip(".")
@@ -271,8 +275,6 @@ class DbtInvoker:
 
     def run(self, args: Sequence[str], *, expect_pass: bool = True) -> DbtRun:
         """Run a dbt command (e.g. ["build", "--select", "tag:ci"]) and return its typed result."""
-        from dbt.cli.main import dbtRunner
-
         started = time.perf_counter()
         parsed_here = self._manifest is None and _loads_manifest(args)
         if parsed_here:  # parsed now, so an edit of the project since the last command is seen
@@ -280,10 +282,9 @@ class DbtInvoker:
             if self.check_manifest is not None:
                 self.check_manifest(manifest)
         tracker = _ProgressTracker(self.progress)
-        runner = dbtRunner(manifest=self._manifest, callbacks=[tracker])
         try:
             with self._environment():
-                result = runner.invoke(self._args(list(args)))
+                result = invoke_dbt(self._args(list(args)), manifest=self._manifest, callbacks=[tracker])
         finally:
             self.drop_caches()  # dbt writes its graph (and, when it parsed, its parse state) next to the artifacts
             if parsed_here:
@@ -392,6 +393,19 @@ class DbtInvoker:
                     os.environ.pop(key, None)
                 else:
                     os.environ[key] = value
+
+
+def invoke_dbt(
+    args: Sequence[str], *, manifest: Any = None, callbacks: list[Callable[[Any], None]] | None = None
+) -> dbtRunnerResult:
+    """One dbt command in this process: `dbtRunner(manifest, callbacks).invoke(args)`, dbt's own result.
+
+    The only place the harness and its hooks call dbtRunner. `manifest`: a parsed one, so dbt skips its
+    parse; `callbacks`: dbt event callbacks. dbt is imported here, on the first call (an ImportError when
+    it is not installed); whatever fails inside the command comes back in the result."""
+    from dbt.cli.main import dbtRunner
+
+    return dbtRunner(manifest=manifest, callbacks=callbacks).invoke(list(args))
 
 
 class _ProgressTracker:

@@ -24,15 +24,12 @@ import re
 import sys
 import threading
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 import pyarrow as pa
 
 from quality.emulator import delta_log, gaps, writes
 from quality.emulator.spark import SparkSqlError
-
-if TYPE_CHECKING:
-    from quality.emulator.statements import StatementTranslator
+from quality.emulator.translator import Translator
 
 JOURNAL = "_atomic_block.json"
 CRASH_ENV = "QUALITY_TEST_CRASH_AT"  # test hook: `atomic_after_first_write` stops the endpoint there
@@ -71,7 +68,7 @@ def refused(statement: str) -> SparkSqlError | None:
     )
 
 
-def run(block: str, translator: StatementTranslator) -> pa.Table:
+def run(block: str, translator: Translator) -> pa.Table:
     inner = statements(block)
     for statement in inner:
         if (error := refused(statement)) is not None:
@@ -97,7 +94,7 @@ def run(block: str, translator: StatementTranslator) -> pa.Table:
     return gaps.OK
 
 
-def recover(translator: StatementTranslator) -> str | None:
+def recover(translator: Translator) -> str | None:
     """After a stop inside a block: rewind the tables it wrote; one message saying so (None: nothing to do)."""
     journal = _journal_path(translator)
     if not journal.exists():
@@ -121,7 +118,7 @@ def recover(translator: StatementTranslator) -> str | None:
     return message
 
 
-def _journal_path(translator: StatementTranslator) -> Path:
+def _journal_path(translator: Translator) -> Path:
     return translator.warehouse.parent / JOURNAL
 
 

@@ -12,15 +12,13 @@ DEFERRED, RELY, NORELY, ENABLE NOVALIDATE; MATCH FULL, ON UPDATE|DELETE NO ACTIO
 from __future__ import annotations
 
 import re
-from typing import TYPE_CHECKING
 
 import pyarrow as pa
 
-from quality.emulator import delta_log, gaps
+from quality.emulator import delta_log
+from quality.emulator.information_schema import table_location
 from quality.emulator.spark import SparkSqlError
-
-if TYPE_CHECKING:
-    from quality.emulator.statements import StatementTranslator
+from quality.emulator.translator import NAME, OK, Translator, unresolved_column
 
 _IDENT = r"(?:`(?:[^`]|``)+`|\w+)"
 _COLUMNS = rf"\(\s*({_IDENT}(?:\s+timeseries)?(?:\s*,\s*{_IDENT}(?:\s+timeseries)?)*)\s*\)"
@@ -29,12 +27,10 @@ _OPTION = (
     r"|on\s+(?:update|delete)\s+no\s+action)"
 )
 _PRIMARY = re.compile(rf"^\s*{_COLUMNS}((?:\s+{_OPTION})*)(.*)$", re.I | re.S)
-_FOREIGN = re.compile(
-    rf"^\s*{_COLUMNS}\s+references\s+{gaps.NAME}(?:\s*{_COLUMNS})?((?:\s+{_OPTION})*)(.*)$", re.I | re.S
-)
+_FOREIGN = re.compile(rf"^\s*{_COLUMNS}\s+references\s+{NAME}(?:\s*{_COLUMNS})?((?:\s+{_OPTION})*)(.*)$", re.I | re.S)
 
 
-def add_constraint(match: re.Match[str], translator: StatementTranslator) -> pa.Table:
+def add_constraint(match: re.Match[str], translator: Translator) -> pa.Table:
     """PRIMARY KEY / FOREIGN KEY: accepted as on Databricks (informational), refused where it refuses."""
     schema, name = translator.schema_and_name(match.group(1))
     constraint, kind, clause = match.group(2).strip("`"), match.group(3).lower(), match.group(4)
@@ -46,19 +42,17 @@ def add_constraint(match: re.Match[str], translator: StatementTranslator) -> pa.
     known = {f.name.lower(): f for f in fields}
     for column in columns:
         if column.lower() not in known:
-            raise gaps.unresolved_column(column, fields.names)
+            raise unresolved_column(column, fields.names)
     if kind == "primary":
         _refuse_nullable(translator, schema, name, constraint, [known[c.lower()] for c in columns])
     else:
         parent_schema, parent = translator.schema_and_name(parsed.group(2))
         translator.run_spark(f"SELECT 1 FROM {translator.ref(parent_schema, parent)} LIMIT 0")  # must exist
-    return gaps.OK
+    return OK
 
 
-def _refuse_nullable(
-    translator: StatementTranslator, schema: str, name: str, constraint: str, columns: list[pa.Field]
-) -> None:
-    location = gaps.table_location(translator, schema, name)
+def _refuse_nullable(translator: Translator, schema: str, name: str, constraint: str, columns: list[pa.Field]) -> None:
+    location = table_location(translator, schema, name)
     declared = {c.lower() for c in delta_log.not_null_columns(delta_log.configuration(location))} if location else set()
     nullable = [f.name for f in columns if f.nullable and f.name.lower() not in declared]
     if nullable:

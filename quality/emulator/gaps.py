@@ -11,21 +11,18 @@ import json
 import re
 from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import pyarrow as pa
 
-from quality.emulator import delta_log, information_schema, spark_semantics
+from quality.emulator import constraints, delta_log, information_schema, spark_semantics
+from quality.emulator.information_schema import table_location
 from quality.emulator.spark import SparkSqlError
+from quality.emulator.translator import NAME, OK, Translator, not_null_violated, unresolved_column
 from quality.emulator.wire import sea_type
 
-if TYPE_CHECKING:
-    from quality.emulator.statements import StatementTranslator
-
-Rule = Callable[[re.Match[str], "StatementTranslator"], pa.Table]
+Rule = Callable[[re.Match[str], Translator], pa.Table]
 _LEADING_COMMENTS = re.compile(r"^\s*(?:/\*.*?\*/\s*|--[^\n]*\n\s*)*", re.S)
-# A relation name as written: one to three parts, each plain or `quoted`.
-NAME = r"((?:`(?:[^`]|``)+`|[\w$]+)(?:\s*\.\s*(?:`(?:[^`]|``)+`|[\w$]+)){0,2})"
 _STRING = r"'((?:[^'\\]|\\.|'')*)'"
 _COLUMN = r"(`(?:[^`]|``)+`|\w+)"
 _CTAS_HEAD = re.compile(rf"^create\s+(?:or\s+replace\s+)?table\s+(?:if\s+not\s+exists\s+)?{NAME}", re.I)
@@ -36,7 +33,6 @@ _REPLACE = re.compile(r"^create\s+or\s+replace\b", re.I)
 _TOKENS = re.compile(r"(?P<quoted>'(?:[^'\\]|\\.)*'|`(?:[^`]|``)*`)|(?P<open>\()|(?P<close>\))|(?P<word>\w+)", re.S)
 _CREATE_OR_ALTER_TABLE = re.compile(r"^(?:create\s+(?:or\s+replace\s+)?table|alter\s+table)\b", re.I)
 _CATALOG_MANAGED = re.compile(r"'delta\.feature\.catalogManaged'", re.I)
-OK = pa.table({"result": pa.array([], pa.string())})
 
 
 def strip_comments(sql: str) -> str:
@@ -55,7 +51,7 @@ def sail_spelling(statement: str) -> str:
     return statement
 
 
-def answer(statement: str, translator: StatementTranslator) -> pa.Table | None:
+def answer(statement: str, translator: Translator) -> pa.Table | None:
     """The rule's answer for a statement Sail cannot run as Databricks would; None: run it on Spark SQL."""
     for pattern, rule in _RULES:
         if match := pattern.match(statement):
@@ -67,15 +63,8 @@ def answer(statement: str, translator: StatementTranslator) -> pa.Table | None:
     return None
 
 
-def table_location(translator: StatementTranslator, schema: str, name: str) -> str | None:
-    for relation in information_schema.list_relations(translator, schema):
-        if relation.name.lower() == name.lower():
-            return (relation.location or "").removeprefix("file://") or None
-    return None
-
-
 # --- the rules ---------------------------------------------------------------------------------------
-def _comment_on_table(match: re.Match[str], translator: StatementTranslator) -> pa.Table:
+def _comment_on_table(match: re.Match[str], translator: Translator) -> pa.Table:
     """COMMENT ON TABLE|VIEW: Sail has no comments. Kept by the endpoint, read back in information_schema;
     refused, as on Databricks, when the relation does not exist."""
     schema, name = translator.schema_and_name(match.group(1))
@@ -84,7 +73,7 @@ def _comment_on_table(match: re.Match[str], translator: StatementTranslator) -> 
     return OK
 
 
-def _comment_on_column(match: re.Match[str], translator: StatementTranslator) -> pa.Table:
+def _comment_on_column(match: re.Match[str], translator: Translator) -> pa.Table:
     """COMMENT ON COLUMN / ALTER ... ALTER COLUMN c COMMENT: kept by the endpoint (information_schema.columns);
     refused when the relation or the column does not exist."""
     dotted, column, text = match.group(1), match.group(2), match.group(3)
@@ -94,14 +83,12 @@ def _comment_on_column(match: re.Match[str], translator: StatementTranslator) ->
     return OK
 
 
-def _informational_constraint(match: re.Match[str], translator: StatementTranslator) -> pa.Table:
+def _informational_constraint(match: re.Match[str], translator: Translator) -> pa.Table:
     """PRIMARY KEY / FOREIGN KEY: informational on Databricks, refused where it refuses (`constraints`)."""
-    from quality.emulator import constraints  # it builds on this module's helpers
-
     return constraints.add_constraint(match, translator)
 
 
-def _set_not_null(match: re.Match[str], translator: StatementTranslator) -> pa.Table:
+def _set_not_null(match: re.Match[str], translator: Translator) -> pa.Table:
     """ALTER COLUMN ... SET NOT NULL: Sail cannot alter a column. The existing rows are checked as Delta does
     (and fail with its error); the column is then kept in the endpoint's table property
     `delta_log.NOT_NULL`, against which every later write is checked (`writes.check`)."""
@@ -115,9 +102,7 @@ def _set_not_null(match: re.Match[str], translator: StatementTranslator) -> pa.T
     return OK
 
 
-def _set_not_null_columns(
-    translator: StatementTranslator, schema: str, name: str, *, add: str = "", drop: str = ""
-) -> None:
+def _set_not_null_columns(translator: Translator, schema: str, name: str, *, add: str = "", drop: str = "") -> None:
     location = table_location(translator, schema, name)
     if location is None:
         raise _not_found(f"{schema}.{name}")
@@ -130,7 +115,7 @@ def _set_not_null_columns(
     )
 
 
-def _column_of(translator: StatementTranslator, schema: str, name: str, written: str) -> str:
+def _column_of(translator: Translator, schema: str, name: str, written: str) -> str:
     """The column as the table spells it; UNRESOLVED_COLUMN when the table has none of that name."""
     wanted = written.strip("`").replace("``", "`")
     fields = translator.run_spark(f"SELECT * FROM {translator.ref(schema, name)} LIMIT 0").schema.names
@@ -140,29 +125,11 @@ def _column_of(translator: StatementTranslator, schema: str, name: str, written:
     raise unresolved_column(wanted, fields)
 
 
-def not_null_violated(column: str) -> SparkSqlError:
-    return SparkSqlError(
-        f"[DELTA_NOT_NULL_CONSTRAINT_VIOLATED] NOT NULL constraint violated for column: {column}.",
-        "DELTA_NOT_NULL_CONSTRAINT_VIOLATED",
-        "23502",
-    )
-
-
 def sql_string(text: str) -> str:
     return "'" + text.replace("\\", "\\\\").replace("'", "\\'") + "'"
 
 
-def unresolved_column(column: str, fields: list[str]) -> SparkSqlError:
-    suggestions = ", ".join(f"`{f}`" for f in fields)
-    return SparkSqlError(
-        f"[UNRESOLVED_COLUMN.WITH_SUGGESTION] A column, variable, or function parameter with name `{column}` "
-        f"cannot be resolved. Did you mean one of the following? [{suggestions}].",
-        "UNRESOLVED_COLUMN.WITH_SUGGESTION",
-        "42703",
-    )
-
-
-def _managed_table(statement: str, translator: StatementTranslator) -> str:
+def _managed_table(statement: str, translator: Translator) -> str:
     """CREATE TABLE without LOCATION: a managed table. Sail's Flight SQL server cannot be told a warehouse
     folder, so the endpoint names one under its own: the table's current folder for CREATE OR REPLACE
     (Delta history survives a replace, as on Databricks), else a new one."""
@@ -193,7 +160,7 @@ def _top_level_as(text: str) -> int | None:
     return None
 
 
-def _ctas_without_comment(statement: str, translator: StatementTranslator) -> str:
+def _ctas_without_comment(statement: str, translator: Translator) -> str:
     """CREATE TABLE ... COMMENT '...' AS SELECT: Sail rejects COMMENT there; the endpoint keeps the comment
     (read back in information_schema) and runs the CTAS without it."""
     head = _CTAS_HEAD.match(statement)
@@ -207,7 +174,7 @@ def _ctas_without_comment(statement: str, translator: StatementTranslator) -> st
     return statement[: head.end()] + rest[: comment.start()] + rest[comment.end() :]
 
 
-def _drop_not_null(match: re.Match[str], translator: StatementTranslator) -> pa.Table:
+def _drop_not_null(match: re.Match[str], translator: Translator) -> pa.Table:
     """ALTER COLUMN ... DROP NOT NULL: the column leaves the endpoint's NOT NULL list. A column Sail created
     NOT NULL (in CREATE TABLE) stays so, so a later NULL write fails here where Databricks would take it."""
     schema, name = translator.schema_and_name(match.group(1))
@@ -216,7 +183,7 @@ def _drop_not_null(match: re.Match[str], translator: StatementTranslator) -> pa.
     return OK
 
 
-def _describe_as_json(match: re.Match[str], translator: StatementTranslator) -> pa.Table:
+def _describe_as_json(match: re.Match[str], translator: Translator) -> pa.Table:
     """DESCRIBE TABLE EXTENDED ... AS JSON (Databricks SQL only): made from the relation's Arrow schema."""
     parts = translator.parts(match.group(1))
     if len(parts) == 1:  # an unqualified name is a temporary view (dbt's unit tests describe theirs)
@@ -271,7 +238,7 @@ def _optional(key: str, value: str | None) -> dict[str, str]:
     return {key: value} if value is not None else {}
 
 
-def _show_views(match: re.Match[str], translator: StatementTranslator) -> pa.Table:
+def _show_views(match: re.Match[str], translator: Translator) -> pa.Table:
     """SHOW VIEWS IN schema (Sail's own fails over Flight SQL): answered from SHOW TABLE EXTENDED."""
     schema = translator.parts(match.group(1))[-1]
     views = [r.name for r in information_schema.list_relations(translator, schema) if r.kind == "view"]
@@ -285,12 +252,12 @@ def _show_views(match: re.Match[str], translator: StatementTranslator) -> pa.Tab
     )
 
 
-def _show_columns(match: re.Match[str], translator: StatementTranslator) -> pa.Table:
+def _show_columns(match: re.Match[str], translator: Translator) -> pa.Table:
     """SHOW COLUMNS IN CATALOG ... (Databricks SQL's metadata command behind `cursor.columns()`)."""
     return information_schema.show_columns(translator, match.group(1), match.group(2), match.group(3))
 
 
-def _clone(match: re.Match[str], translator: StatementTranslator) -> pa.Table:
+def _clone(match: re.Match[str], translator: Translator) -> pa.Table:
     """CREATE [OR REPLACE] TABLE t DEEP|SHALLOW CLONE src [VERSION AS OF n]: Sail has no CLONE. The endpoint
     copies the data into t's managed folder (a new Delta version of t when it is replaced). A shallow clone
     copies too (same rows; on Databricks it only references the source's files), and neither copies the
@@ -307,7 +274,7 @@ def _clone(match: re.Match[str], translator: StatementTranslator) -> pa.Table:
     )
 
 
-def _refuse_view_source(translator: StatementTranslator, source: str) -> None:
+def _refuse_view_source(translator: Translator, source: str) -> None:
     """Databricks clones tables only: a view as the source is refused (Spark's EXPECT_TABLE_NOT_VIEW)."""
     schema, name = translator.schema_and_name(source)
     listed = information_schema.list_relations(translator, schema)
@@ -320,7 +287,7 @@ def _refuse_view_source(translator: StatementTranslator, source: str) -> None:
         )
 
 
-def _create_like(match: re.Match[str], translator: StatementTranslator) -> pa.Table:
+def _create_like(match: re.Match[str], translator: Translator) -> pa.Table:
     """CREATE TABLE [IF NOT EXISTS] t LIKE src [TBLPROPERTIES (...)]: Sail has no LIKE. The endpoint creates
     an empty managed Delta table with src's columns (a CTAS of no rows) and the properties given, and keeps
     the NOT NULL columns the endpoint knows of src (Databricks copies the column definitions)."""
@@ -348,7 +315,7 @@ def _create_like(match: re.Match[str], translator: StatementTranslator) -> pa.Ta
     return OK
 
 
-def _describe_history(match: re.Match[str], translator: StatementTranslator) -> pa.Table:
+def _describe_history(match: re.Match[str], translator: Translator) -> pa.Table:
     """DESCRIBE HISTORY t [LIMIT n]: Sail cannot; read from the table's Delta log (newest first)."""
     schema, name = translator.schema_and_name(match.group(1))
     location = table_location(translator, schema, name)
@@ -376,7 +343,7 @@ def _describe_history(match: re.Match[str], translator: StatementTranslator) -> 
     )
 
 
-def _restore(match: re.Match[str], translator: StatementTranslator) -> pa.Table:
+def _restore(match: re.Match[str], translator: Translator) -> pa.Table:
     """RESTORE TABLE t TO VERSION AS OF n: Sail cannot; the table is rewritten from its version n in place
     (a new Delta version holding version n's rows and schema, as RESTORE makes one)."""
     target, version = match.group(1), match.group(2)
@@ -392,7 +359,7 @@ def _restore(match: re.Match[str], translator: StatementTranslator) -> pa.Table:
     )
 
 
-def _show_create_table(match: re.Match[str], translator: StatementTranslator) -> pa.Table:
+def _show_create_table(match: re.Match[str], translator: Translator) -> pa.Table:
     """SHOW CREATE TABLE (Sail: not implemented): a view's CREATE VIEW with the text it was created with,
     a table's columns and USING DELTA."""
     schema, name = translator.schema_and_name(match.group(1))
@@ -410,7 +377,7 @@ def _show_create_table(match: re.Match[str], translator: StatementTranslator) ->
     return pa.table({"createtab_stmt": [f"CREATE TABLE {ref} (\n  {columns})\nUSING delta"]})
 
 
-def _show_tblproperties(match: re.Match[str], translator: StatementTranslator) -> pa.Table:
+def _show_tblproperties(match: re.Match[str], translator: Translator) -> pa.Table:
     """SHOW TBLPROPERTIES t [('key')]: Sail cannot; a table's properties come from its Delta log (the newest
     metaData action: configuration, plus the protocol versions Databricks lists), a view has none. The
     endpoint's own properties show under Databricks' names or not at all. With a key, one row: its value,
@@ -446,7 +413,7 @@ def _table_properties(location: str) -> dict[str, str]:
     return {**shown, **properties}
 
 
-def _describe_detail(match: re.Match[str], translator: StatementTranslator) -> pa.Table:
+def _describe_detail(match: re.Match[str], translator: Translator) -> pa.Table:
     """DESCRIBE DETAIL t: Sail cannot; one row from the table's Delta log: format, name, location, the
     protocol versions and `tableFeatures` (the protocol's reader and writer features, plus `catalogManaged`
     for a table created or altered with 'delta.feature.catalogManaged' = 'supported', which the endpoint

@@ -13,15 +13,13 @@ import re
 import uuid
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import pyarrow as pa
 
 from quality.emulator.parameters import quote_string
+from quality.emulator.translator import Translator
 from quality.emulator.wire import sea_type
-
-if TYPE_CHECKING:
-    from quality.emulator.statements import StatementTranslator
 
 OWNER = "local@localhost"
 _REFERENCE = re.compile(
@@ -93,7 +91,7 @@ class _Relation:
     view_text: str | None = None
 
 
-def list_relations(translator: StatementTranslator, schema: str) -> list[_Relation]:
+def list_relations(translator: Translator, schema: str) -> list[_Relation]:
     """The tables and views of a schema, from one SHOW TABLE EXTENDED (Sail's SHOW VIEWS fails over Flight SQL)."""
     rows = translator.run_spark(f"SHOW TABLE EXTENDED IN {translator.ref(schema)} LIKE '*'").to_pylist()
     found = []
@@ -106,11 +104,18 @@ def list_relations(translator: StatementTranslator, schema: str) -> list[_Relati
     return found
 
 
+def table_location(translator: Translator, schema: str, name: str) -> str | None:
+    for relation in list_relations(translator, schema):
+        if relation.name.lower() == name.lower():
+            return (relation.location or "").removeprefix("file://") or None
+    return None
+
+
 def mentions(statement: str) -> bool:
     return "information_schema" in statement.lower()
 
 
-def run(statement: str, translator: StatementTranslator) -> pa.Table:
+def run(statement: str, translator: Translator) -> pa.Table:
     views: dict[str, str] = {}
 
     def replace(match: re.Match[str]) -> str:
@@ -144,7 +149,7 @@ def _literals(pattern: re.Pattern[str], statement: str) -> set[str] | None:
 
 @dataclass
 class _Listing:
-    translator: StatementTranslator
+    translator: Translator
     schema_filter: set[str] | None
     name_filter: set[str] | None
 
@@ -319,7 +324,7 @@ def _table(columns: tuple[str, ...], rows: Iterable[tuple[Any, ...]]) -> pa.Tabl
 
 
 def show_columns(
-    translator: StatementTranslator, schema_like: str | None, table_like: str | None, column_like: str | None
+    translator: Translator, schema_like: str | None, table_like: str | None, column_like: str | None
 ) -> pa.Table:
     """`SHOW COLUMNS IN CATALOG c [SCHEMA LIKE p] [TABLE LIKE p] [LIKE p]` (the connector's `cursor.columns()`),
     in the JDBC GetColumns shape that databricks-sqlalchemy reads (COLUMN_NAME, TYPE_NAME, NULLABLE, ...)."""

@@ -25,10 +25,11 @@ import pyarrow as pa
 
 from quality.emulator import atomic, gaps, writes
 from quality.emulator.catalog_journal import CatalogEntry, CatalogJournal
+from quality.emulator.information_schema import table_location
 from quality.emulator.parameters import Parameter, bind
 from quality.emulator.spark import SparkSql, SparkSqlError
+from quality.emulator.translator import NAME as _NAME
 
-_NAME = gaps.NAME
 _CREATE = re.compile(
     rf"^create\s+(?:or\s+replace\s+)?(table|view)\s+(?:if\s+not\s+exists\s+)?{_NAME}(.*)$", re.I | re.S
 )
@@ -89,7 +90,7 @@ class StatementTranslator:
         """The folder of a managed table: its current one when it is replaced, else a new one."""
         if replace:
             with contextlib.suppress(SparkSqlError):
-                current = gaps.table_location(self, schema, name)
+                current = table_location(self, schema, name)
                 if current and Path(current).is_relative_to(self.warehouse):
                     return current
         return str(self.warehouse / schema.lower() / f"{name.lower()}-{uuid.uuid4().hex[:12]}")
@@ -100,7 +101,7 @@ class StatementTranslator:
         if (match := _DROP.match(statement)) and match.group(1).lower() == "table":
             schema, name = self.schema_and_name(match.group(2))
             with contextlib.suppress(SparkSqlError):
-                location = gaps.table_location(self, schema, name)
+                location = table_location(self, schema, name)
                 if location and Path(location).is_relative_to(self.warehouse):
                     return [Path(location)]
         return []
@@ -174,7 +175,7 @@ class StatementTranslator:
         if kind == "view":
             body = _VIEW_BODY.search(rest)
             return CatalogEntry("view", definition=body.group(1).strip() if body else None)
-        return CatalogEntry("table", location=gaps.table_location(self, schema, name))
+        return CatalogEntry("table", location=table_location(self, schema, name))
 
     def schema_and_name(self, dotted: str) -> tuple[str, str]:
         parts = self.parts(dotted)

@@ -14,16 +14,14 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
 
-from quality.emulator import delta_log, gaps
+from quality.emulator import delta_log
+from quality.emulator.information_schema import table_location
 from quality.emulator.spark import SparkSqlError
-
-if TYPE_CHECKING:
-    from quality.emulator.statements import StatementTranslator
+from quality.emulator.translator import NAME, Translator, not_null_violated
 
 _WRITE = re.compile(
-    rf"^(?:insert\s+(?:into|overwrite)\s+(?:table\s+)?|merge\s+into\s+|update\s+|delete\s+from\s+){gaps.NAME}",
+    rf"^(?:insert\s+(?:into|overwrite)\s+(?:table\s+)?|merge\s+into\s+|update\s+|delete\s+from\s+){NAME}",
     re.I,
 )
 
@@ -37,20 +35,20 @@ class Written:
     version: int
 
 
-def written_table(statement: str, translator: StatementTranslator) -> Written | None:
+def written_table(statement: str, translator: Translator) -> Written | None:
     """The managed Delta table a DML statement writes (None: not a write, or not a table of the endpoint)."""
     match = _WRITE.match(statement)
     if match is None:
         return None
     schema, name = translator.schema_and_name(match.group(1))
-    location = gaps.table_location(translator, schema, name)
+    location = table_location(translator, schema, name)
     before = delta_log.version(location) if location else None
     if location is None or before is None:
         return None
     return Written(translator.ref(schema, name), location, before)
 
 
-def check(written: Written, translator: StatementTranslator) -> None:
+def check(written: Written, translator: Translator) -> None:
     """Refuse (and take back) the write if a row now breaks a NOT NULL or CHECK constraint of the table."""
     if delta_log.version(written.location) == written.version:
         return  # nothing committed (e.g. a MERGE that matched no row)
@@ -60,11 +58,11 @@ def check(written: Written, translator: StatementTranslator) -> None:
         raise error
 
 
-def violation(written: Written, translator: StatementTranslator) -> SparkSqlError | None:
+def violation(written: Written, translator: Translator) -> SparkSqlError | None:
     config = delta_log.configuration(written.location)
     for column in delta_log.not_null_columns(config):
         if _count(translator, written.ref, f"{_quote(column)} IS NULL"):
-            return gaps.not_null_violated(column)
+            return not_null_violated(column)
     for name, expression in delta_log.check_constraints(config).items():
         if _count(translator, written.ref, f"NOT (({expression}) <=> true)"):
             return SparkSqlError(
@@ -76,7 +74,7 @@ def violation(written: Written, translator: StatementTranslator) -> SparkSqlErro
     return None
 
 
-def _count(translator: StatementTranslator, ref: str, condition: str) -> int:
+def _count(translator: Translator, ref: str, condition: str) -> int:
     table = translator.run_spark(f"SELECT count(*) AS n FROM {ref} WHERE {condition}")
     return int(table.column("n")[0].as_py() or 0)
 

@@ -21,7 +21,7 @@ from typing import Any
 
 from quality.engines.base import Engine
 from quality.invariants.model import EXAMPLES, Check, Finding, Node, is_temporal, quote, ref
-from quality.invariants.planner import Project
+from quality.invariants.project import Project
 
 SPINE_MACRO = re.compile(r"\bdate_spine\s*\(", re.IGNORECASE)
 SPINE_SQL = re.compile(r"\b(generate_series|sequence|range|explode|unnest)\s*\(", re.IGNORECASE)

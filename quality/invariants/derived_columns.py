@@ -22,7 +22,7 @@ from sqlglot import exp
 from quality.engines.base import Engine
 from quality.invariants.lineage import Leaf, is_aggregated, leaves, passthrough, strip
 from quality.invariants.model import Check, Node, is_numeric, quote, ref, rows_check
-from quality.invariants.planner import Project
+from quality.invariants.project import Project
 
 MAX_PAIRS_PER_GROUP = 6
 

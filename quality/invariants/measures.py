@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from quality.engines.base import Engine
 from quality.invariants.lineage import ColumnDef, Leaf, is_aggregated, leaves, passthrough, summed
 from quality.invariants.model import Check, Node, is_numeric, is_temporal, quote, ref, rows_check
-from quality.invariants.planner import Project
+from quality.invariants.project import Project
 
 NOT_A_MEASURE = re.compile(
     r"(^|_)(id|key|sk|pk|fk|number|no|num|code|version|rank|year|quarter|month|week|day|hour|minute|second)$"

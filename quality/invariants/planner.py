@@ -11,46 +11,19 @@ dropped here and listed in `Plan.skipped`.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import yaml
 
 from quality.engines.base import Engine
-from quality.invariants.lineage import ProjectLineage
+from quality.invariants import date_spine, derived_columns, measures, scd2
 from quality.invariants.model import Check, ColumnLookup, Node, Relation, ref
+from quality.invariants.project import Project
 from quality.invariants.switches import settings_of, switched_off
 
 BUILT_TYPES = frozenset({"model", "snapshot", "seed"})
-
-
-@dataclass
-class Project:
-    """The manifest's relations, their columns (read from the warehouse) and their column lineage."""
-
-    nodes: dict[str, Node]
-    lookup: ColumnLookup
-    dialect: str
-    vars: dict[str, Any] = field(default_factory=dict)
-    _columns: dict[str, dict[str, str]] = field(default_factory=dict)
-    _lineage: ProjectLineage | None = None
-
-    def columns(self, unique_id: str) -> dict[str, str]:
-        """name -> type of the node's relation ({} when it is not built)."""
-        if unique_id not in self._columns:
-            node = self.nodes.get(unique_id)
-            self._columns[unique_id] = self.lookup(node.relation) if node else {}
-        return self._columns[unique_id]
-
-    @property
-    def lineage(self) -> ProjectLineage:
-        if self._lineage is None:
-            self._lineage = ProjectLineage(self.nodes, self.dialect)
-        return self._lineage
-
-    def of_type(self, resource_type: str) -> list[Node]:
-        return [node for node in self.nodes.values() if node.resource_type == resource_type]
 
 
 @dataclass
@@ -64,8 +37,6 @@ Planner = Callable[[Project], list[Check]]
 
 def plan_invariants(manifest: dict[str, Any], lookup: ColumnLookup, project_vars: dict[str, Any] | None = None) -> Plan:
     """Every invariant the project implies, minus what its models switch off (with their reasons)."""
-    from quality.invariants import date_spine, derived_columns, measures, scd2
-
     dialect = str(manifest.get("metadata", {}).get("adapter_type") or "duckdb")
     project = Project(load_nodes(manifest), lookup, dialect, dict(project_vars or {}))
     planners: list[Planner] = [scd2.plan, date_spine.plan, derived_columns.plan, measures.plan]

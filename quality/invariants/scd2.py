@@ -20,7 +20,7 @@ from sqlglot import exp
 from quality.engines.base import Engine
 from quality.invariants.lineage import Leaf, passthrough
 from quality.invariants.model import Check, Node, quote, ref, rows_check
-from quality.invariants.planner import Project
+from quality.invariants.project import Project
 
 META_COLUMNS = ("dbt_scd_id", "dbt_updated_at", "dbt_valid_from", "dbt_valid_to", "dbt_is_deleted")
 # Columns a loader stamps on every row it writes: a change there is no change of the entity.

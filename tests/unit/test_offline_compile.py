@@ -8,13 +8,11 @@ from typing import Any
 
 import pytest
 
+from quality.dbt_adapter import ExistingRelation, OfflineQueryError, offline_databricks
 from quality.offline_compile import (
-    ExistingRelation,
-    OfflineQueryError,
     catalog_columns,
     declared_columns,
     manifest_catalog,
-    offline_databricks,
     placeholder_environment,
     relations_from_manifest,
 )

@@ -238,7 +238,7 @@ def _argument(tokens: list[Token]) -> Argument:
 
 def first_call(sql: str) -> str | None:
     """The name of the first function `sql` calls (in `SELECT f(...)`, the outermost: the one answering)."""
-    from hooks.spark_sql import find_uses
+    from hooks.spark_uses import find_uses
 
     uses, _ = find_uses(sql)
     calls = [use for use in uses if use.kind == "function"]
@@ -335,10 +335,9 @@ def _queries() -> Iterator[tuple[str, str]]:
 
 def project_functions(project_dir: Path) -> set[str]:
     """The functions the SQL of a dbt project calls, rendered as the pre-commit Spark check renders it."""
-    from hooks.dbt_layout import load_project
+    from hooks.dbt_layout import load_project, node_folders, sql_files
     from hooks.dbt_render import RenderError, render_file
-    from hooks.spark_functions import node_folders, sql_files
-    from hooks.spark_sql import find_uses
+    from hooks.spark_uses import find_uses
 
     project = load_project(project_dir)
     names: set[str] = set()
@@ -355,7 +354,7 @@ def project_functions(project_dir: Path) -> set[str]:
 
 def functions_called(sql: str) -> tuple[str, ...]:
     """The functions `sql` calls, by name, sorted."""
-    from hooks.spark_sql import find_uses
+    from hooks.spark_uses import find_uses
 
     uses, _ = find_uses(sql)
     return tuple(sorted({use.name for use in uses if use.kind == "function"}))
