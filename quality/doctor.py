@@ -8,6 +8,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+from quality.engines.kinds import engine_kind, kinds
 from quality.errors import QualityError
 from quality.project import DbtProject, load_project
 from quality.runner import invoke_dbt
@@ -49,7 +50,7 @@ def check_versions() -> list[Check]:
         ok = _version_tuple(low) <= _version_tuple(version) < _version_tuple(high)
         detail = version if ok else f"{version} is outside >={low},<{high} ({why}): run `uv sync --frozen`"
         checks.append(Check(dist, "ok" if ok else "fail", detail))
-    for dist in ("dbt-databricks", "dbt-duckdb", "duckdb"):
+    for dist in sorted({dist for kind in kinds() for dist in kind.distributions}):
         try:
             checks.append(Check(dist, "ok", importlib.metadata.version(dist)))
         except importlib.metadata.PackageNotFoundError:
@@ -76,9 +77,8 @@ def check_connection(target: Target) -> Check:
     from quality.engines.factory import open_engine
 
     try:
-        engine = open_engine(
-            target, read_only=target.engine == "duckdb" and bool(target.duckdb_path and target.duckdb_path.exists())
-        )
+        kind = engine_kind(target)
+        engine = open_engine(target, read_only=kind.inspects_read_only and kind.warehouse_exists(target))
     except QualityError as error:
         return Check("connection", "fail", str(error))
     auth = getattr(engine, "auth_type", None)  # pat, oauth-m2m or oauth-u2m on Databricks
@@ -91,10 +91,11 @@ def check_publish_record(target: Target) -> Check:
     from quality.engines import run_log
     from quality.engines.factory import open_engine
 
-    if target.engine == "duckdb" and not (target.duckdb_path and target.duckdb_path.exists()):
+    kind = engine_kind(target)
+    if not kind.warehouse_exists(target):
         return Check("publish record", "ok", "no warehouse yet: nothing published")
     try:
-        engine = open_engine(target, read_only=target.engine == "duckdb")
+        engine = open_engine(target, read_only=kind.inspects_read_only)
     except QualityError as error:
         return Check("publish record", "fail", str(error))
     try:

@@ -20,6 +20,7 @@ from typing import Any
 from quality import gate_warnings, interrupts
 from quality.artifacts import DEFAULT_ROOT, RunArtifacts
 from quality.engines import run_log
+from quality.engines.kinds import engine_kind
 from quality.engines.publish import PublishStep, copy_table, order_views, publish
 from quality.errors import GateFailed, PublishError, QualityError, UsageError
 from quality.fixtures import locate_bad_values
@@ -218,7 +219,7 @@ def default_raw_data(options: GateOptions, target: Target, root: Path) -> tuple[
         return options, f"raw fixtures: the <table>.csv files of {options.fixtures_dir} (--fixtures)"
     if options.orders is not None:
         return options, f"raw data: {options.orders} generated orders (--orders)"
-    if target.engine != "duckdb":
+    if not engine_kind(target).gate_loads_raw_folder:
         return options, "raw data: the target's own raw tables (on Databricks, fixtures load only with --fixtures)"
     folder = configured_raw_folder(root)
     line = folder.describe()
@@ -583,7 +584,8 @@ def _refuse_raw_data_older_than_snapshots(
     if not found:
         return
     target = workspace.target
-    if target.engine == "duckdb" and target.duckdb_path is not None:
+    database_file = engine_kind(target).database_file(target)
+    if database_file is not None:
         env = duckdb_path_env_var(workspace.project, target)
         separate = (
             f"`{env}=.quality/generated-prod.duckdb uv run quality gate ...` (the target's path reads {env})"
@@ -591,7 +593,7 @@ def _refuse_raw_data_older_than_snapshots(
             else "point the target's DuckDB `path` at another file"
         )
         fresh = (
-            f"a separate warehouse for these data, {separate}; or a fresh local prod: move {target.duckdb_path} "
+            f"a separate warehouse for these data, {separate}; or a fresh local prod: move {database_file} "
             "aside and run again"
         )
     else:

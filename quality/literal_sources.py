@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from quality.engines.kinds import find_kind
 from quality.raw_sources import SourceTable, declared_sources, seed_key, seeds
 from quality.workspace import Workspace
 
@@ -41,9 +42,11 @@ class StandIns:
 
 
 def plan_stand_ins(workspace: Workspace, manifest: dict[str, Any], fixtures_dir: Path | None) -> StandIns:
-    """The literal-schema sources this workspace can stand in for (none unless it owns its DuckDB file)."""
+    """The literal-schema sources this workspace can stand in for (none unless it owns its DuckDB file: its
+    engine kind `stands_in_literal_sources`)."""
     plan = StandIns()
-    if not workspace.owns_file or workspace.engine.name != "duckdb":
+    kind = find_kind(workspace.engine.name)
+    if not workspace.owns_file or kind is None or not kind.stands_in_literal_sources:
         return plan
     by_table = {
         seed_key(node)[1]: (str(node["name"]), str(node["schema"]), str(node.get("alias") or node["name"]))

@@ -28,6 +28,7 @@ from quality.dbt_adapter import (
     every_node_rendered,
     offline_databricks,
 )
+from quality.engines.kinds import engine_kind
 from quality.errors import QualityError, TargetError
 from quality.project import DbtProject
 from quality.runner import DbtInvoker, DbtRun
@@ -172,7 +173,7 @@ def compile_offline(
     catalog = _read_json(state / "catalog.json", None) if state else {}
     with placeholder_environment(manifest_catalog(prod) or DEFAULT_CATALOG) as placeholders:
         target = resolve_target(project, target_name)
-        if target.engine != "databricks":
+        if not engine_kind(target).compiles_offline:
             raise TargetError(
                 f"{target.describe()} is not a Databricks target; the offline compile renders what "
                 "dbt-databricks would send: pass one, e.g. --target prod."

@@ -25,6 +25,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from quality.engines.kinds import engine_kind
 from quality.errors import DbtRunError, UsageError
 from quality.project import DbtProject, resource_paths
 from quality.relocation import PLACEHOLDER, NotRelocatable, relocate
@@ -370,10 +371,11 @@ class DbtInvoker:
 
         That lets the harness give each run and xdist worker its own file on any project, whatever its
         profile says (a DuckDB output holds no secret). Databricks targets use the project's own profiles.
+        The engine kind says which (`EngineKind.pinned_profile_output`).
         """
-        if self.target.engine != "duckdb" or self.target.duckdb_path is None:
+        output = engine_kind(self.target).pinned_profile_output(self.target)
+        if output is None:
             return self.project.profiles_dir
-        output = {**self.target.output, "path": str(self.target.duckdb_path)}
         profiles = {self.project.profile: {"target": self.target.name, "outputs": {self.target.name: output}}}
         directory = self.target_path / "profiles"
         directory.mkdir(parents=True, exist_ok=True)

@@ -21,7 +21,6 @@ suffix that `quality reap` recognises like any other.
 from __future__ import annotations
 
 import dataclasses
-import gc
 import json
 import os
 import time
@@ -31,11 +30,12 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from quality.engines.base import Engine
+from quality.engines.kinds import engine_kind, kinds
 from quality.engines.read_only import ReadOnlyEngine, ReadOnlyError
 from quality.project import DbtProject
 from quality.runner import DbtInvoker, DbtRun, NodeResult
 from quality.targets import Target
-from quality.workspace import EPHEMERAL_DIR, Workspace
+from quality.workspace import Workspace
 
 if TYPE_CHECKING:
     from filelock import BaseFileLock
@@ -109,11 +109,6 @@ class SharedBuild:
 
 def run_folder(artifacts_root: Path, base: str) -> Path:
     return artifacts_root / base
-
-
-def duckdb_file(base: str) -> Path:
-    """The shared base's DuckDB file (what `open_workspace` gives a base with its own file)."""
-    return (EPHEMERAL_DIR / f"{base}.duckdb").resolve()
 
 
 def ensure_built(
@@ -208,8 +203,7 @@ def open_shared_workspace(
     """The built shared base, opened read-only in this process: reads work, every write is refused."""
     from quality.engines.factory import open_engine
 
-    if target.engine == "duckdb":
-        target = dataclasses.replace(target, duckdb_path=duckdb_file(base))
+    target = engine_kind(target).workspace_target(target, base) or target  # its own file, where it has one
     engine = SharedBuildEngine(open_engine(target, read_only=True), base)
     invoker = SharedDbtInvoker(
         project=project,
@@ -223,20 +217,11 @@ def open_shared_workspace(
 
 
 def release_dbt_connections() -> None:
-    """Close the DuckDB instance an in-process dbt-duckdb keeps open after a build (it holds the file
-    read-write, so no process could open it read-only); a no-op without dbt-duckdb or with no instance."""
-    try:
-        from dbt.adapters.duckdb.connections import DuckDBConnectionManager
-    except ImportError:
-        return
-    with DuckDBConnectionManager._LOCK:
-        environment = DuckDBConnectionManager._ENV
-        if environment is not None:
-            environment.close()
-            DuckDBConnectionManager._ENV = None
-    # A connection dbt-duckdb opened and then failed to set up (an extension it could not install) is held
-    # only by the traceback of dbt's error: collected, it releases the file.
-    gc.collect()
+    """Close what every engine's dbt adapter keeps open in-process after a build (`EngineKind.
+    release_in_process_connections`; dbt-duckdb's instance holds the file read-write, so no process could
+    open it read-only); a no-op for an adapter not installed or holding nothing."""
+    for kind in kinds():
+        kind.release_in_process_connections()
 
 
 def drop_shared(folder: Path, *, open_target: Callable[[str], Target]) -> list[str]:
@@ -311,11 +296,14 @@ def _from_record(data: dict[str, Any], *, built_here: bool) -> SharedBuild:
 
 
 def _target_record(base: str, target: Target) -> dict[str, Any]:
+    kind = engine_kind(target)
+    placed = kind.workspace_target(target, base)
+    file = kind.database_file(placed) if placed is not None else None
     return {
         "base": base,
         "target": target.name,
         "engine": target.engine,
-        "duckdb_path": str(duckdb_file(base)) if target.engine == "duckdb" else None,
+        "duckdb_path": str(file) if file is not None else None,  # the base's own database file, if any
     }
 
 

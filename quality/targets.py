@@ -10,54 +10,23 @@ from __future__ import annotations
 
 import os
 import re
-from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
 import jinja2
 
 from hooks.profiles_safety import ENV_VAR_CALL, check_text
+from quality.engines.duckdb_kind import DEFAULT_DUCKDB_PATH as DEFAULT_DUCKDB_PATH
+from quality.engines.duckdb_kind import MEMORY_SIZE as MEMORY_SIZE
+from quality.engines.kinds import engine_kind, find_kind, kinds
+from quality.engines.target import DatabricksSettings as DatabricksSettings
+from quality.engines.target import EngineName as EngineName
+from quality.engines.target import Target as Target
 from quality.errors import TargetError
 from quality.project import DbtProject, read_yaml
 
-EngineName = Literal["duckdb", "databricks"]
-DEFAULT_DUCKDB_PATH = Path(".quality/warehouse.duckdb")
-# What DuckDB's `SET memory_limit` parses: a number and a unit (1000^i: KB..TB; 1024^i: KiB..TiB).
-MEMORY_SIZE = re.compile(r"\s*(?P<amount>\d+(?:\.\d+)?)\s*(?P<unit>[KMGT](?:i?B)?)\s*", re.IGNORECASE)
 _NO_DEFAULT = object()
 PROD_TARGETS = frozenset({"prod", "prod_oauth"})  # prod_oauth: prod by an OAuth service principal
-
-
-@dataclass(frozen=True)
-class DatabricksSettings:
-    host: str
-    http_path: str
-    catalog: str
-    schema: str
-    token: str | None = field(default=None, repr=False)
-    client_id: str | None = None
-    client_secret: str | None = field(default=None, repr=False)
-    # The profile's `auth_type` (dbt-databricks: `oauth` = OAuth, M2M with a client secret, else U2M).
-    auth_type: str | None = None
-    # The profile's `connection_parameters`: handed to databricks-sql-connector as dbt-databricks does.
-    connection_parameters: dict[str, Any] = field(default_factory=dict, compare=False)
-
-
-@dataclass(frozen=True)
-class Target:
-    """A rendered dbt target: which engine, where, and which schemas count as production."""
-
-    name: str
-    engine: EngineName
-    schema: str
-    duckdb_path: Path | None = None
-    databricks: DatabricksSettings | None = None
-    is_prod: bool = False
-    output: dict[str, Any] = field(default_factory=dict, repr=False, compare=False)
-
-    def describe(self) -> str:
-        where = str(self.duckdb_path) if self.duckdb_path else (self.databricks.host if self.databricks else "?")
-        return f"target '{self.name}' ({self.engine} at {where})"
 
 
 class _MissingEnvVar(Exception):
@@ -110,8 +79,8 @@ def resolve_target(project: DbtProject, name: str | None = None) -> Target:
     refuse_literal_secrets(project.profiles_path)
     where = f"{project.profile}.outputs.{target_name}"
     rendered = render_profile_value(outputs[target_name], where=where)
-    if rendered.get("type") == "duckdb":
-        _check_memory_limit(outputs[target_name], rendered, where=where)
+    if (kind := find_kind(rendered.get("type"))) is not None:
+        kind.check_output(outputs[target_name], rendered, where=where)
     return _target_from_output(target_name, rendered, project)
 
 
@@ -124,23 +93,6 @@ def refuse_literal_secrets(path: Path) -> None:
             f"{path} writes a secret or a workspace host as a literal value, which the harness refuses (as the "
             f"profiles-safety pre-commit hook does); read it from the environment with env_var():\n{listed}"
         )
-
-
-def _check_memory_limit(raw: dict[str, Any], rendered: dict[str, Any], *, where: str) -> None:
-    """DuckDB's memory_limit must be a size such as '3GB'; else every dbt connection fails with a traceback."""
-    value = (rendered.get("settings") or {}).get("memory_limit")
-    if value is None:
-        return
-    size = MEMORY_SIZE.fullmatch(str(value))
-    if size is not None and float(size["amount"]) > 0:
-        return
-    names = [call["name"] for call in ENV_VAR_CALL.finditer(str((raw.get("settings") or {}).get("memory_limit")))]
-    given = f"{names[0]}={str(value)!r}" if names else f"memory_limit {str(value)!r}"
-    raise TargetError(
-        f"{given} is not a DuckDB memory limit ({where}.settings.memory_limit in profiles.yml); "
-        "write a positive number and a unit, e.g. '3GB' or '512MB' (KB, MB, GB, TB or KiB, MiB, GiB, TiB)"
-        + (f", or unset {names[0]} for the profile's default." if names else ".")
-    )
 
 
 PROFILES_HINT = (
@@ -163,52 +115,35 @@ def _target_from_output(name: str, output: dict[str, Any], project: DbtProject) 
     kind = output.get("type")
     schema = str(output.get("schema") or "main")
     is_prod = name in PROD_TARGETS or bool(output.get("is_prod", False))
-    if kind == "duckdb":
-        path = Path(str(output.get("path") or DEFAULT_DUCKDB_PATH))
-        return Target(
-            name=name,
-            engine="duckdb",
-            schema=schema,
-            duckdb_path=path.resolve(),
-            is_prod=is_prod,
-            output=output,
-        )
-    if kind == "databricks":
-        return Target(name=name, engine="databricks", schema=schema, databricks=_databricks(output), is_prod=is_prod)
+    engine = find_kind(kind)
+    if engine is not None:
+        fields = engine.target_fields(output)
+        return Target(name=name, engine=engine.name, schema=schema, is_prod=is_prod, **fields)
     outputs = _profile(project).get("outputs") or {}
-    duckdb = sorted(key for key, value in outputs.items() if isinstance(value, dict) and value.get("type") == "duckdb")
+    local = sorted(key for key, value in outputs.items() if isinstance(value, dict) and _file_backed(value.get("type")))
     way_out = (
-        f"pick its DuckDB target: --target {duckdb[0]} (pytest: --dbt-target {duckdb[0]}; or DBT_TARGET={duckdb[0]})"
-        if duckdb
+        f"pick its DuckDB target: --target {local[0]} (pytest: --dbt-target {local[0]}; or DBT_TARGET={local[0]})"
+        if local
         else "run `quality init`, which adds a `local` DuckDB target to the profile"
     )
     raise TargetError(
-        f"target '{name}' in {project.profiles_path} has type '{kind}'; the harness supports duckdb and databricks: "
+        f"target '{name}' in {project.profiles_path} has type '{kind}'; the harness supports "
+        f"{' and '.join(known.name for known in kinds())}: "
         f"{way_out}."
     )
 
 
-def _databricks(output: dict[str, Any]) -> DatabricksSettings:
-    host = str(output.get("host") or "").removeprefix("https://").rstrip("/")
-    return DatabricksSettings(
-        host=host,
-        http_path=str(output.get("http_path") or ""),
-        catalog=str(output.get("catalog") or "main"),
-        schema=str(output.get("schema") or "default"),
-        token=output.get("token") or None,
-        client_id=output.get("client_id") or None,
-        client_secret=output.get("client_secret") or None,
-        auth_type=str(output.get("auth_type") or "").strip() or None,
-        connection_parameters=dict(output.get("connection_parameters") or {}),
-    )
+def _file_backed(kind: Any) -> bool:
+    engine = find_kind(kind)
+    return engine is not None and engine.file_backed
 
 
 def refuse_duckdb_path_outside_project(project: DbtProject, target: Target) -> None:
     """A DuckDB `path` written in the profile as an absolute path outside the project (and the working
     directory) whose folder does not exist is refused before anything is created there: that is a path
     from another machine or another layout, not a warehouse the user meant the gate to make."""
-    path = target.duckdb_path
-    if target.engine != "duckdb" or path is None or path.parent.exists():
+    path = engine_kind(target).database_file(target)
+    if path is None or path.parent.exists():
         return
     written = str(((_profile(project).get("outputs") or {}).get(target.name) or {}).get("path") or "")
     if "env_var" in written or not Path(written).is_absolute():
@@ -235,7 +170,7 @@ def duckdb_path_env_var(project: DbtProject, target: Target) -> str | None:
 
 def duckdb_extensions_hint(project: DbtProject, target: Target, error: str) -> str:
     """When dbt-duckdb failed on an extension the profile lists: the config, its file and line, and the fix."""
-    extensions = target.output.get("extensions") if target.engine == "duckdb" else None
+    extensions = engine_kind(target).listed_extensions(target)
     if not extensions or "extension" not in error.lower():
         return ""
     from quality.routing import first_line

@@ -1,19 +1,21 @@
 """An ephemeral workspace: one schema base on one engine, with dbt bound to it, dropped whatever happens.
 
-On DuckDB each workspace also gets its own database file (one writer per file), so xdist workers and
-concurrent runs never share a writable file. On Databricks the workspace's schemas live in the target's
+Where it lives is the engine kind's answer (`EngineKind.workspace_target`): on a file-backed engine
+(DuckDB) each workspace also gets its own database file (one writer per file), so xdist workers and
+concurrent runs never share a writable file; on Databricks the workspace's schemas live in the target's
 catalog and the base name (timestamp, run id, worker) keeps them apart.
 """
 
 from __future__ import annotations
 
-import dataclasses
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from quality.engines.base import Engine
 from quality.engines.factory import open_engine
+from quality.engines.kind import EPHEMERAL_DIR as EPHEMERAL_DIR
+from quality.engines.kinds import engine_kind
 from quality.errors import SchemaGuardError
 from quality.fixtures import discover
 from quality.project import DbtProject
@@ -22,7 +24,6 @@ from quality.runner import DbtInvoker, ProgressCallback
 from quality.schemas import assert_ephemeral, drop_ephemeral, new_base
 from quality.targets import Target
 
-EPHEMERAL_DIR = Path(".quality/ephemeral")
 PARSE_STATE_DIR = Path(".quality/cache/partial_parse")  # dbt's partial-parse state, shared by every base
 
 
@@ -66,9 +67,8 @@ class Workspace:
                 dropped = drop_ephemeral(self.engine, self.base)
         finally:
             self.engine.close()
-            if self.owns_file and not self.keep and self.target.duckdb_path is not None:
-                for leftover in self.target.duckdb_path.parent.glob(f"{self.target.duckdb_path.name}*"):
-                    leftover.unlink(missing_ok=True)
+            if self.owns_file and not self.keep:
+                engine_kind(self.target).remove_files(self.target)
         return dropped
 
 
@@ -89,16 +89,16 @@ def open_workspace(
     duckdb_file: Path | None = None,
 ) -> Workspace:
     """Create an ephemeral workspace (a new base, or a given one after the prod guard); `dbt_vars` are the
-    project's own vars (dbt's --vars), passed to every dbt command of the workspace. On DuckDB, `duckdb_file`
-    names the file of its own that the caller provides (and deletes), e.g. one file for several workspaces
-    built one after another."""
+    project's own vars (dbt's --vars), passed to every dbt command of the workspace. On a file-backed engine
+    (DuckDB), `duckdb_file` names the file of its own that the caller provides (and deletes), e.g. one file
+    for several workspaces built one after another."""
     base = base or new_base(prefix, run_id=run_id, worker=worker)
     assert_ephemeral(base, prod_schemas={target.schema})
     owns_file = False
-    if target.engine == "duckdb" and (separate_file or duckdb_file is not None):
-        path = duckdb_file if duckdb_file is not None else EPHEMERAL_DIR / f"{base}.duckdb"
-        target = dataclasses.replace(target, duckdb_path=path.resolve())
-        owns_file = True
+    if separate_file or duckdb_file is not None:
+        placed = engine_kind(target).workspace_target(target, base, duckdb_file)
+        if placed is not None:
+            target, owns_file = placed, True
     engine = open_engine(target)
     artifacts_dir = artifacts_root / base
     invoker = DbtInvoker(

@@ -34,6 +34,7 @@ def fidelity(
 ) -> int:
     """Build the project on DuckDB and on Databricks from the same two batches; compare every relation by key."""
     from quality.emulator.activation import activate_for
+    from quality.engines.kinds import engine_kind
     from quality.fidelity import Batches, run_fidelity
     from quality.project import load_project
     from quality.targets import resolve_target
@@ -45,7 +46,8 @@ def fidelity(
     project = load_project(project_dir, profiles_dir)
     activate_for(candidate, state_dir=None)  # a throwaway warehouse: both builds are ephemeral
     targets = resolve_target(project, reference), resolve_target(project, candidate)
-    if targets[0].engine != "duckdb" or targets[1].engine != "databricks":
+    roles = tuple(engine_kind(target).fidelity_role for target in targets)
+    if roles != ("reference", "candidate"):
         raise UsageError(
             f"--reference must name a DuckDB target and --candidate a Databricks one; got {targets[0].describe()} "
             f"and {targets[1].describe()}."

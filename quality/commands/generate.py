@@ -8,7 +8,6 @@ writes into the target's own file anyway.
 
 from __future__ import annotations
 
-import dataclasses
 from pathlib import Path
 from typing import Annotated
 
@@ -24,6 +23,7 @@ from quality.commands.common import (
     project_and_target,
 )
 from quality.engines.factory import open_engine
+from quality.engines.kinds import engine_kind
 from quality.errors import QualityError, SchemaGuardError, UsageError
 from quality.generate import RAW_TABLES, apply_anomalies, generate_raw, load_generated
 from quality.targets import Target
@@ -93,10 +93,11 @@ def generate(
     finally:
         engine.close()
     _report(counts, f"{resolved.describe()}, schema {raw_schema}")
-    if resolved.engine == "duckdb" and not replace_target_raw:
+    file = engine_kind(resolved).database_file(resolved)
+    if file is not None and not replace_target_raw:
         console.print(
-            f"dbt reads it with QUALITY_DUCKDB_PATH={resolved.duckdb_path} (e.g. `QUALITY_DUCKDB_PATH="
-            f"{resolved.duckdb_path} uv run dbt build --project-dir {project_dir} --profiles-dir {project_dir}`); "
+            f"dbt reads it with QUALITY_DUCKDB_PATH={file} (e.g. `QUALITY_DUCKDB_PATH="
+            f"{file} uv run dbt build --project-dir {project_dir} --profiles-dir {project_dir}`); "
             "the target's own database was not changed.",
             soft_wrap=True,
         )
@@ -104,8 +105,10 @@ def generate(
 
 
 def _own_database(resolved: Target, database: Path | None, replace_target_raw: bool) -> Target:
-    """The target, pointed at the generator's own DuckDB file unless told to replace the target's raw data."""
-    if resolved.engine != "duckdb":
+    """The target, pointed at the generator's own DuckDB file unless told to replace the target's raw data
+    (a target of an engine kind that is not `file_backed` is written as it is)."""
+    kind = engine_kind(resolved)
+    if not kind.file_backed:
         if database is not None:
             raise UsageError(
                 f"--database names a DuckDB file, but {resolved.describe()} is not DuckDB; leave it out (the "
@@ -121,7 +124,7 @@ def _own_database(resolved: Target, database: Path | None, replace_target_raw: b
         return resolved
     path = (database or GENERATED_DUCKDB).resolve()
     path.parent.mkdir(parents=True, exist_ok=True)
-    return dataclasses.replace(resolved, duckdb_path=path)
+    return kind.with_database_file(resolved, path)
 
 
 def write_fixtures(tables: dict[str, pd.DataFrame], directory: Path) -> dict[str, int]:

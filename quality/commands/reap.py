@@ -18,10 +18,11 @@ from quality.commands.common import (
     project_and_target,
 )
 from quality.engines.factory import open_engine
+from quality.engines.kind import EngineKind
+from quality.engines.kinds import engine_kind
 from quality.errors import QualityError
 from quality.schemas import DEFAULT_KEEP_BACKUPS, prune_backups, stale_schemas
 from quality.schemas import reap as reap_schemas
-from quality.workspace import EPHEMERAL_DIR
 
 _DURATION = re.compile(r"^(?P<amount>\d+)(?P<unit>[smhd])$")
 _UNITS = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days"}
@@ -52,7 +53,7 @@ def reap(
         backups = prune_backups(engine, keep_backups, dry_run=dry_run)
     finally:
         engine.close()
-    files = [] if resolved.engine != "duckdb" else reap_files(ttl, dry_run=dry_run)
+    files = reap_files(engine_kind(resolved), ttl, dry_run=dry_run)
     verb = "would drop" if dry_run else "dropped"
     console.print(f"{verb} {len(schemas)} schema(s) and {len(files)} DuckDB file(s) older than {older_than}")
     for name in [*schemas, *files]:
@@ -63,18 +64,16 @@ def reap(
     return 0
 
 
-def reap_files(ttl: timedelta, *, dry_run: bool = False) -> list[str]:
-    """Per-run DuckDB files under .quality/ephemeral whose name carries a timestamp older than the TTL."""
-    if not EPHEMERAL_DIR.is_dir():
-        return []
-    stems = {path.name.split(".duckdb")[0] for path in EPHEMERAL_DIR.glob("*.duckdb*")}
-    stale = set(stale_schemas(stems, older_than=ttl))
+def reap_files(kind: EngineKind, ttl: timedelta, *, dry_run: bool = False) -> list[str]:
+    """Per-run database files of the engine kind (DuckDB's under .quality/ephemeral) whose base name carries a
+    timestamp older than the TTL; none for an engine without files."""
+    files = kind.ephemeral_files()
+    stale = set(stale_schemas(set(files), older_than=ttl))
     removed = []
-    for path in sorted(EPHEMERAL_DIR.glob("*.duckdb*")):
-        if path.name.split(".duckdb")[0] in stale:
-            removed.append(str(path))
-            if not dry_run:
-                path.unlink(missing_ok=True)
+    for path in sorted(path for base in stale for path in files[base]):
+        removed.append(str(path))
+        if not dry_run:
+            path.unlink(missing_ok=True)
     return removed
 
 

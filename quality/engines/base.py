@@ -1,7 +1,9 @@
 """The engine protocol: the only abstraction that knows a warehouse exists.
 
 Every other module talks to a warehouse through an `Engine`; only `quality/engines/<name>.py`
-knows whether that is DuckDB or Databricks SQL.
+knows whether that is DuckDB or Databricks SQL. What differs between engines before any connection
+is open (profile, workspace placement, files, GX data source, emulated expectations) is the engine's
+kind (`quality/engines/kind.py`), chosen by `quality.engines.kinds.engine_kind(target)`.
 """
 
 from __future__ import annotations
@@ -18,7 +20,7 @@ import pyarrow as pa
 class Engine(Protocol):
     """A connection to one warehouse (one DuckDB file, or one Databricks catalog)."""
 
-    name: str  # "duckdb" | "databricks"
+    name: str  # its engine kind's name (quality.engines.kinds): "duckdb" | "databricks"
     database: str  # DuckDB catalog name (file stem) or Databricks catalog
 
     def relation_ref(self, schema: str, name: str) -> str:

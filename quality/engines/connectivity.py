@@ -18,6 +18,7 @@ workspace is never a silent terminal. Messages name the host and the fix, never 
 from __future__ import annotations
 
 import math
+import os
 import re
 import socket
 import sys
@@ -51,6 +52,23 @@ Say = Callable[[str], None]
 def say_on_stderr(message: str) -> None:
     """The default progress sink: one line on stderr, flushed at once."""
     print(message, file=sys.stderr, flush=True)
+
+
+def connect_timeout_s(default: float = DEFAULT_TIMEOUT_S) -> float:
+    """Seconds to wait for the workspace: QUALITY_CONNECT_TIMEOUT, a positive number, else `default`."""
+    text = os.environ.get("QUALITY_CONNECT_TIMEOUT", "").strip()
+    if not text:
+        return default
+    try:
+        seconds = float(text)
+    except ValueError:
+        seconds = math.nan
+    if not (math.isfinite(seconds) and seconds > 0):
+        raise TargetError(
+            f"QUALITY_CONNECT_TIMEOUT={text!r} is not a number of seconds; set it to a positive number, "
+            f"e.g. QUALITY_CONNECT_TIMEOUT=30, or unset it for the default ({DEFAULT_TIMEOUT_S:g} s)."
+        )
+    return seconds
 
 
 def wait_with_progress(

@@ -99,6 +99,46 @@ def duckdb_creator(path: Path, shared: duckdb.DuckDBPyConnection | None = None) 
     return connect
 
 
+def add_duckdb_datasource(context: Any, url: str, creator: Callable[[], Any] | None, *, name: str) -> Any:
+    """Register the DuckDB file at `url` in the GX `context` as SQL data source `name`; GX's connections
+    come from `creator` (the harness engine's), else from `duckdb_creator` on the file."""
+    from great_expectations.datasource.fluent.sql_datasource import SQLDatasource
+
+    check_gx_version()
+    path = duckdb_path(url)
+    if not path.is_file():
+        raise HarnessError(f"DuckDB file {path} does not exist; build the models before validating them.")
+    try:
+        datasource = SQLDatasource(
+            name=name,
+            connection_string=url,
+            create_temp_table=False,
+            kwargs={"creator": creator or duckdb_creator(path)},
+        )
+        return context.data_sources.add_sql(datasource)
+    except Exception as error:
+        raise _root_quality_error(error) or HarnessError(
+            f"GX could not open DuckDB file {path}: {_first_line(error)}"
+        ) from error
+
+
+def _root_quality_error(error: BaseException) -> EngineBusyError | None:
+    """An EngineBusyError raised by our connection creator, however deep GX wrapped it."""
+    seen: set[int] = set()
+    current: BaseException | None = error
+    while current is not None and id(current) not in seen:
+        if isinstance(current, EngineBusyError):
+            return current
+        seen.add(id(current))
+        current = current.__cause__ or current.__context__
+    return None
+
+
+def _first_line(error: BaseException) -> str:
+    text = str(error).strip() or type(error).__name__
+    return text.splitlines()[0]
+
+
 def _open_default(path: Path) -> duckdb.DuckDBPyConnection:
     try:
         try:

@@ -15,19 +15,21 @@ it is exactly equivalent to the declared expectation: GX's defaults (no `mostly`
 Emulated expectations: GX 1.24 has no regex or LIKE for the duckdb dialect ("Regex is not supported for
 dialect duckdb"), which the project uses on Databricks. On DuckDB those four expectations run as an
 `unexpected_rows` query with Databricks' semantics (regex search, LIKE with backslash escape), nulls
-ignored as GX ignores them.
+ignored as GX ignores them. Which expectations a dialect emulates, and its regex function, are its engine
+kind's (`EngineKind.emulated_expectations`, `regex_match_sql`).
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
 
+from quality.engines.kinds import kind_for_dialect
 from quality.expectations.spec import ExpectationSpec
 
 Quote = Callable[[str], str]
 
-# expectation -> (pattern argument, True when a match is the violation), for the dialects listed.
-_EMULATED_DIALECTS = frozenset({"duckdb"})
+# expectation -> (pattern argument, True when a match is the violation), where the dialect's engine kind
+# lists the expectation in its `emulated_expectations`.
 _PATTERN_EXPECTATIONS = {
     "expect_column_values_to_match_regex": ("regex", False),
     "expect_column_values_to_not_match_regex": ("regex", True),
@@ -54,7 +56,8 @@ def emulated_query(spec: ExpectationSpec, quote: Quote, dialect: str) -> str | N
     """For an expectation GX cannot evaluate on `dialect`: an `unexpected_rows` query (with {batch})
     returning the column's unexpected values; None when GX can evaluate it."""
     shape = _PATTERN_EXPECTATIONS.get(spec.expectation)
-    if dialect not in _EMULATED_DIALECTS or shape is None:
+    kind = kind_for_dialect(dialect)
+    if kind is None or spec.expectation not in kind.emulated_expectations or shape is None:
         return None
     argument, match_is_violation = shape
     if set(spec.kwargs) != {"column", argument}:
@@ -62,7 +65,7 @@ def emulated_query(spec: ExpectationSpec, quote: Quote, dialect: str) -> str | N
     column = quote(str(spec.kwargs["column"]))
     pattern = _literal(str(spec.kwargs[argument]))
     like = f"{column} like {pattern} escape '\\'"
-    matches = f"regexp_matches({column}, {pattern})" if argument == "regex" else like
+    matches = kind.regex_match_sql(column, pattern) if argument == "regex" else like
     condition = matches if match_is_violation else f"not ({matches})"
     return f"select {column} from {{batch}} where {column} is not null and {condition}"
 

@@ -13,7 +13,6 @@ import pytest
 from duckdb_engine import ConnectionWrapper
 from packaging.version import Version
 
-import quality.expectations.gx_context as gx_context
 from quality.engines import gx_duckdb
 from quality.errors import HarnessError
 from quality.expectations.report import ValidationReport
@@ -70,7 +69,7 @@ def test_on_duckdb_engines_own_connection_gx_returns_empty_metrics(
 ) -> None:
     """Documents the upstream bug: GX fetches after leaving `with engine.connect()`, whose ROLLBACK
     discards DuckDB's pending result."""
-    monkeypatch.setattr(gx_context, "duckdb_creator", duckdb_engine_connection)
+    monkeypatch.setattr(gx_duckdb, "duckdb_creator", duckdb_engine_connection)
     url, manifest = one_expectation_project(tmp_path)
 
     report = validate(url, manifest)
