@@ -139,6 +139,64 @@ def _approved(new: ModelSpec, previous_approval: str) -> bool:
     return bool(new.approval) and new.approval != previous_approval
 
 
+@dataclasses.dataclass(frozen=True)
+class _ChangedFiles:
+    """The hook's file names by kind: properties YAML, model SQL, and whether dbt_project.yml changed."""
+
+    yaml: list[str]
+    sql: list[str]
+    project: bool
+
+    @classmethod
+    def of(cls, filenames: Sequence[str]) -> _ChangedFiles:
+        return cls(
+            yaml=[name for name in filenames if name.endswith(YAML_SUFFIXES) and Path(name).name != "dbt_project.yml"],
+            sql=[name for name in filenames if name.endswith(".sql")],
+            project=any(Path(name).name == "dbt_project.yml" for name in filenames),
+        )
+
+
+def _invalid_yaml(paths: Iterable[str]) -> list[Finding]:
+    findings: list[Finding] = []
+    for path in paths:
+        try:
+            load_text(Path(path).read_text(encoding="utf-8"), path)
+        except InvalidYaml as invalid:
+            findings.append(invalid.finding)
+    return findings
+
+
+def _working_sql(paths: Iterable[str]) -> dict[str, str]:
+    return {path: Path(path).read_text(encoding="utf-8") for path in paths if Path(path).is_file()}
+
+
+def _names_to_compare(
+    project: Project,
+    changed: _ChangedFiles,
+    old_specs: Mapping[str, ModelSpec],
+    new_specs: Mapping[str, ModelSpec],
+    old_texts: Mapping[str, str],
+) -> set[str]:
+    """The models a change can touch: changed SQL, models in changed YAML (either side), all on dbt_project.yml."""
+    names = {Path(path).stem for path in changed.sql}
+    if changed.project:
+        names |= set(old_specs) | set(new_specs)
+    for path in changed.yaml:
+        names |= _names_in(project, path, [Path(path).read_text(encoding="utf-8"), old_texts.get(path, "")])
+    return names
+
+
+def _model_findings(new: ModelSpec, old: ModelSpec | None, prod: ModelSpec | None, base: str) -> list[Finding]:
+    findings: list[Finding] = []
+    if old is not None and not _approved(new, old.approval):
+        findings.extend(_finding(change, new, f"vs {base}") for change in spec_changes(old, new))
+    if prod is not None and not new.approval:
+        # A change may reach prod over several commits: any approval in the YAML covers the prod diff,
+        # while each new break in git still needs a new reason (checked above).
+        findings.extend(_finding(change, new, "vs the prod manifest") for change in spec_changes(prod, new))
+    return findings
+
+
 def check(
     project: Project,
     filenames: Sequence[str],
@@ -146,42 +204,21 @@ def check(
     base: str = "HEAD",
     prod_manifest: Mapping[str, Any] | None = None,
 ) -> list[Finding]:
-    changed = [name for name in filenames if name.endswith(YAML_SUFFIXES) and Path(name).name != "dbt_project.yml"]
-    changed_sql = [name for name in filenames if name.endswith(".sql")]
-    project_changed = any(Path(name).name == "dbt_project.yml" for name in filenames)
-    findings: list[Finding] = []
-    for path in changed:
-        try:
-            load_text(Path(path).read_text(encoding="utf-8"), path)
-        except InvalidYaml as invalid:
-            findings.append(invalid.finding)
+    changed = _ChangedFiles.of(filenames)
+    findings = _invalid_yaml(changed.yaml)
     has_base = git_files.has_revision(base)
     old_specs = _switch_off_in_sql(
-        base_specs(project, base), git_files.read_files(base, changed_sql) if has_base else {}
+        base_specs(project, base), git_files.read_files(base, changed.sql) if has_base else {}
     )
-    new_specs = _switch_off_in_sql(
-        working_specs(project),
-        {path: Path(path).read_text(encoding="utf-8") for path in changed_sql if Path(path).is_file()},
-    )
-    old_texts = git_files.read_files(base, changed) if has_base else {}
-    names = {Path(path).stem for path in changed_sql}
-    if project_changed:
-        names |= set(old_specs) | set(new_specs)
-    for path in changed:
-        names |= _names_in(project, path, [Path(path).read_text(encoding="utf-8"), old_texts.get(path, "")])
+    new_specs = _switch_off_in_sql(working_specs(project), _working_sql(changed.sql))
+    old_texts = git_files.read_files(base, changed.yaml) if has_base else {}
+    names = _names_to_compare(project, changed, old_specs, new_specs, old_texts)
     prod_specs = specs_from_manifest(prod_manifest) if prod_manifest is not None else {}
     for name in sorted(names):
         new = new_specs.get(name)
         if new is None:
             continue  # deleted or moved out of the project: not a contract comparison
-        old = old_specs.get(name)
-        if old is not None and not _approved(new, old.approval):
-            findings.extend(_finding(change, new, f"vs {base}") for change in spec_changes(old, new))
-        prod = prod_specs.get(name)
-        if prod is not None and not new.approval:
-            # A change may reach prod over several commits: any approval in the YAML covers the prod diff,
-            # while each new break in git still needs a new reason (checked above).
-            findings.extend(_finding(change, new, "vs the prod manifest") for change in spec_changes(prod, new))
+        findings.extend(_model_findings(new, old_specs.get(name), prod_specs.get(name), base))
     return findings
 
 

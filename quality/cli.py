@@ -10,6 +10,7 @@ from __future__ import annotations
 import importlib
 import sys
 from collections.abc import Sequence
+from typing import Any
 
 import typer
 from rich.console import Console
@@ -68,27 +69,44 @@ def _dispatch(app: typer.Typer, argv: Sequence[str] | None) -> int:
     try:
         result = app(args=list(argv) if argv is not None else None, standalone_mode=False)
     except UsageError as error:
-        err_console.print(f"[bold red]usage error:[/] {escape(str(error))}", highlight=False, soft_wrap=True)
-        return 2
+        return _refused("usage error", error, 2)
     except QualityError as error:
-        err_console.print(f"[bold red]error:[/] {escape(str(error))}", highlight=False, soft_wrap=True)
-        return 1
+        return _refused("error", error, 1)
     except KeyboardInterrupt as interrupt:
         return _interrupted(str(interrupt))
     except SystemExit as exit_:  # typer.Exit inside a command
         return int(exit_.code or 0)
     except TyperException as error:  # usage errors: click's own message and exit code (2)
-        show = getattr(error, "show", None)
-        if callable(show):
-            show()
-        return int(getattr(error, "exit_code", 2))
+        return _click_error(error)
     except Exception as error:  # the last boundary: never a bare traceback without a word for the user
-        signal_name = interrupts.received()
-        if signal_name is not None:  # a library turned the interrupt into its own error: still an interrupt
-            return _interrupted(interrupts.told() or f"{signal_name} ({type(error).__name__}: {error})")
-        err_console.print_exception()
-        err_console.print("[bold red]unexpected error[/]: please report it with the traceback above.")
-        return 3
+        return _unexpected(error)
+    return _exit_code(result)
+
+
+def _refused(label: str, error: QualityError, code: int) -> int:
+    """A `QualityError`: its paragraph, no traceback."""
+    err_console.print(f"[bold red]{label}:[/] {escape(str(error))}", highlight=False, soft_wrap=True)
+    return code
+
+
+def _click_error(error: TyperException) -> int:
+    show = getattr(error, "show", None)
+    if callable(show):
+        show()
+    return int(getattr(error, "exit_code", 2))
+
+
+def _unexpected(error: Exception) -> int:
+    """Called while `error` is handled: the traceback and a request to report it, or an interrupt's 130."""
+    signal_name = interrupts.received()
+    if signal_name is not None:  # a library turned the interrupt into its own error: still an interrupt
+        return _interrupted(interrupts.told() or f"{signal_name} ({type(error).__name__}: {error})")
+    err_console.print_exception()
+    err_console.print("[bold red]unexpected error[/]: please report it with the traceback above.")
+    return 3
+
+
+def _exit_code(result: Any) -> int:
     if result == 130 and interrupts.received() is not None:  # typer returns a KeyboardInterrupt as 130
         return _interrupted(interrupts.told() or interrupts.received() or "")
     return int(result or 0)

@@ -145,16 +145,25 @@ def diff_model(
     """Compare by key: counts of rows added, removed, changed, unchanged, and changed rows per column; with
     `examples`, that many examples per changed column and of added and removed keys. Columns in `approximate`
     (floating point) differ only beyond FLOAT_TOLERANCE."""
-    shared = [c for c in pr_columns if c in prod_columns and c not in diff.key and c not in ignore]
-    diff.ignored_columns = sorted(c for c in pr_columns if c in ignore and c not in diff.key)
-    diff.new_columns = [c for c in pr_columns if c not in prod_columns]
-    diff.dropped_columns = [c for c in prod_columns if c not in pr_columns]
+    shared = _sort_columns(diff, pr_columns, prod_columns, ignore)
     row = engine.query(_counts_sql(diff, shared, approximate))[0]
     diff.added, diff.removed, diff.changed, diff.unchanged = (int(v or 0) for v in row[:4])
     diff.column_changes = {c: int(v or 0) for c, v in zip(shared, row[4:], strict=True) if v}
     if examples:
         _add_examples(engine, diff, examples, approximate)
     return diff
+
+
+def _sort_columns(diff: ModelDiff, pr_columns: list[str], prod_columns: list[str], ignore: frozenset[str]) -> list[str]:
+    """Note the ignored, new and dropped columns in `diff`; returns the columns both sides have that are
+    compared (neither ignored nor part of the key)."""
+    diff.ignored_columns = sorted(c for c in pr_columns if c in ignore and c not in diff.key)
+    diff.new_columns, diff.dropped_columns = _only_in(pr_columns, prod_columns), _only_in(prod_columns, pr_columns)
+    return [c for c in pr_columns if c in prod_columns and c not in diff.key and c not in ignore]
+
+
+def _only_in(columns: list[str], other: list[str]) -> list[str]:
+    return [c for c in columns if c not in other]
 
 
 def _join(diff: ModelDiff) -> str:
@@ -213,12 +222,8 @@ def diff_rows(
 ) -> ModelDiff:
     """Compare a relation without a usable key as whole rows (a multiset): rows only in the change are
     `added`, rows only in the other side `removed`; `changed` stays 0, since no row can be matched."""
-    shared = [c for c in pr_columns if c in prod_columns and c not in ignore]
     diff.key = []
-    diff.ignored_columns = sorted(c for c in pr_columns if c in ignore)
-    diff.new_columns = [c for c in pr_columns if c not in prod_columns]
-    diff.dropped_columns = [c for c in prod_columns if c not in pr_columns]
-    columns = ", ".join(shared)
+    columns = ", ".join(_sort_columns(diff, pr_columns, prod_columns, ignore))
     only_pr = f"select {columns} from {diff.pr_relation} except all select {columns} from {diff.prod_relation}"
     only_prod = f"select {columns} from {diff.prod_relation} except all select {columns} from {diff.pr_relation}"
     row = engine.query(

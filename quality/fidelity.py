@@ -204,11 +204,27 @@ def compare_tables(name: str, reference: pa.Table, candidate: pa.Table, key: lis
     key = [k.lower() for k in key if k.lower() in cand_columns]
     ref_rows = _keyed(reference, ref_columns, columns, key)
     cand_rows = _keyed(candidate, cand_columns, columns, key)
+    _compare_keys(comparison, name, key, ref_rows, cand_rows)
+    _compare_values(comparison, name, key, columns, ref_rows, cand_rows)
+    return comparison
+
+
+Rows = dict[Any, tuple[Any, ...]]  # rows by key (see `_keyed`)
+
+
+def _compare_keys(comparison: TableComparison, name: str, key: list[str], ref_rows: Rows, cand_rows: Rows) -> None:
+    """Rows on one engine only: all counted, a sample shown."""
     missing = sorted(set(ref_rows) ^ set(cand_rows), key=repr)
     comparison.differing_rows = len(missing)
     for row_key in missing[:SAMPLE_LIMIT]:
         side = "DuckDB only" if row_key in ref_rows else "Databricks only"
         comparison.differences.append(Difference(name, "keys", f"row on {side}", key=_show_key(key, row_key)))
+
+
+def _compare_values(
+    comparison: TableComparison, name: str, key: list[str], columns: list[str], ref_rows: Rows, cand_rows: Rows
+) -> None:
+    """Rows on both engines with a differing value: all counted, a sample of SAMPLE_LIMIT per column shown."""
     shown: dict[str, int] = {}
     for row_key in sorted(set(ref_rows) & set(cand_rows), key=repr):
         pairs = zip(columns, ref_rows[row_key], cand_rows[row_key], strict=True)
@@ -219,7 +235,6 @@ def compare_tables(name: str, reference: pa.Table, candidate: pa.Table, key: lis
                 shown[column] = shown.get(column, 0) + 1
                 detail = f"{a!r} on DuckDB, {b!r} on Databricks"
                 comparison.differences.append(Difference(name, "value", detail, column, _show_key(key, row_key)))
-    return comparison
 
 
 def _schema_differences(

@@ -249,6 +249,29 @@ def check_options(options: GateOptions) -> None:
         )
 
 
+@dataclass(frozen=True)
+class _GateRun:
+    """What every step of one gate run reads and writes."""
+
+    workspace: Workspace
+    project: DbtProject
+    target: Target
+    options: GateOptions
+    report: GateReport
+    artifacts: RunArtifacts
+    announce: Callable[[str], None]
+
+
+@dataclass(frozen=True)
+class _Parsed:
+    """The two manifests a gate run parses (prod's, to map nodes to prod relations; the audit build's) and
+    the GX suites declared in the audit one."""
+
+    prod: dict[str, Any]
+    audit: dict[str, Any]
+    suites: list[Any]
+
+
 def _audit_and_publish(
     workspace: Workspace,
     project: DbtProject,
@@ -260,78 +283,111 @@ def _audit_and_publish(
 ) -> None:
     if options.publish and (unfinished := run_log.unfinished_problem(workspace.engine, target.name)):
         raise PublishError(unfinished)  # before a build that could only end in the same refusal
+    run = _GateRun(workspace, project, target, options, report, artifacts, announce)
     with _timed(report, "load_raw"):
         report.raw_tables = _load_raw(workspace, options)
     with _timed(report, "parse"):
-        prod = DbtInvoker(
-            project, target, workspace.artifacts_dir / "prod_target", extra_vars=dict(options.dbt_vars), quiet=True
-        )
-        prod_manifest = prod.parse_cached(PARSE_CACHE)
-        if options.fixtures_dir is None and options.orders is None and not seeds_provide_every_source(prod_manifest):
-            workspace.dbt.raw_schema = None  # no raw data given: read the target's own raw sources
-        audit_manifest = workspace.parse()
-        _check_raw_data(workspace, audit_manifest, options, report.raw_tables)
-        suites = _check_suites(audit_manifest) if options.run_expectations else []
+        parsed = _parse(run)
     backup = backup_schema(report.run_id)
-    steps = plan_publish(audit_manifest, prod_manifest, workspace, backup_schema=backup)
+    steps = plan_publish(parsed.audit, parsed.prod, workspace, backup_schema=backup)
     with _timed(report, "carry_prod_state"):
-        _carry_prod_state(workspace, audit_manifest, steps, _full_refresh_ids(audit_manifest, options.full_refresh))
+        _carry_prod_state(workspace, parsed.audit, steps, _full_refresh_ids(parsed.audit, options.full_refresh))
     announce("building and testing in the audit schema")
     with _timed(report, "dbt_build"):
-        build = workspace.dbt.build(seeds_first=seeds_read_as_sources(audit_manifest), expect_pass=False)
+        build = workspace.dbt.build(seeds_first=seeds_read_as_sources(parsed.audit), expect_pass=False)
     artifacts.keep_dbt_artifacts(workspace.dbt.target_path)
     _record_build(report, build)
-    failures = []
-    if not build.success:
-        failures.append(
-            describe_failures(build, target, workspace.base, _failing_rows(workspace, build, audit_manifest))
-        )
-        if options.fixtures_dir is not None:
-            failures += locate_bad_values(options.fixtures_dir, [node.message for node in build.failed])
-    built = {n.name for n in build.nodes if n.resource_type in PUBLISHED_TYPES and n.status == "success"}
-    runnable, blocked = split_suites(suites, built)
-    if runnable:
-        announce(f"validating {len(runnable)} Great Expectations suite(s)")
-        with _timed(report, "expectations"):
-            failures += _validate(workspace, runnable, audit_manifest, report, artifacts, after_failures=bool(failures))
-    if blocked:
-        failures.append(
-            f"Great Expectations suites not run because a model they read was not built: {', '.join(blocked)}."
-        )
-    failures += _check_warnings(workspace, target, options, report)
-    if options.run_invariants:
-        with _timed(report, "invariants"):
-            failures += _check_invariants(workspace, project, options, report)
+    failures = _audit_failures(run, build, parsed)
     if failures:
         raise GateFailed("\n".join([*failures, f"Nothing was published: prod on {target.describe()} is untouched."]))
     if not options.publish:
         report.status = "audited"
         return
-    announce(f"publishing {len(steps)} relation(s) to {target.describe()}")
+    _publish_audited(run, steps, build, parsed, backup)
+
+
+def _parse(run: _GateRun) -> _Parsed:
+    """Parse prod (cached) and the audit workspace, and check the raw data and the GX suites against them."""
+    workspace, options = run.workspace, run.options
+    prod = DbtInvoker(
+        run.project, run.target, workspace.artifacts_dir / "prod_target", extra_vars=dict(options.dbt_vars), quiet=True
+    )
+    prod_manifest = prod.parse_cached(PARSE_CACHE)
+    if options.fixtures_dir is None and options.orders is None and not seeds_provide_every_source(prod_manifest):
+        workspace.dbt.raw_schema = None  # no raw data given: read the target's own raw sources
+    audit_manifest = workspace.parse()
+    _check_raw_data(workspace, audit_manifest, options, run.report.raw_tables)
+    suites = _check_suites(audit_manifest) if options.run_expectations else []
+    return _Parsed(prod_manifest, audit_manifest, suites)
+
+
+def _audit_failures(run: _GateRun, build: DbtRun, parsed: _Parsed) -> list[str]:
+    """Every audit after the build, in order: dbt's failures, GX, new warnings, invariants; failures as lines."""
+    failures = _build_failures(run, build, parsed.audit)
+    failures += _expectation_failures(run, build, parsed, after_failures=bool(failures))
+    failures += _check_warnings(run.workspace, run.target, run.options, run.report)
+    if run.options.run_invariants:
+        with _timed(run.report, "invariants"):
+            failures += _check_invariants(run.workspace, run.project, run.options, run.report)
+    return failures
+
+
+def _build_failures(run: _GateRun, build: DbtRun, manifest: dict[str, Any]) -> list[str]:
+    """dbt's failed nodes with their failing rows, and where bad values sit in the given fixtures."""
+    if build.success:
+        return []
+    failures = [describe_failures(build, run.target, run.workspace.base, _failing_rows(run.workspace, build, manifest))]
+    if run.options.fixtures_dir is not None:
+        failures += locate_bad_values(run.options.fixtures_dir, [node.message for node in build.failed])
+    return failures
+
+
+def _expectation_failures(run: _GateRun, build: DbtRun, parsed: _Parsed, *, after_failures: bool) -> list[str]:
+    """The GX suites whose models were built, validated; the others named as not run."""
+    built = {n.name for n in build.nodes if n.resource_type in PUBLISHED_TYPES and n.status == "success"}
+    runnable, blocked = split_suites(parsed.suites, built)
+    failures: list[str] = []
+    if runnable:
+        run.announce(f"validating {len(runnable)} Great Expectations suite(s)")
+        with _timed(run.report, "expectations"):
+            failures += _validate(
+                run.workspace, runnable, parsed.audit, run.report, run.artifacts, after_failures=after_failures
+            )
+    if blocked:
+        failures.append(
+            f"Great Expectations suites not run because a model they read was not built: {', '.join(blocked)}."
+        )
+    return failures
+
+
+def _publish_audited(run: _GateRun, steps: list[PublishStep], build: DbtRun, parsed: _Parsed, backup: str) -> None:
+    """Publish what was built, then keep its record, its warnings and the backup retention."""
+    workspace, report = run.workspace, run.report
+    run.announce(f"publishing {len(steps)} relation(s) to {run.target.describe()}")
     # A signal during publish waits for it to finish (or fail and undo itself) and for its record: prod is
     # then either untouched or fully published, and the report says which.
     with interrupts.deferred(), _timed(report, "publish"):
         interrupts.pause_point("publish")
-        schema_map = publish_schema_map(steps, workspace, prod_manifest)
+        schema_map = publish_schema_map(steps, workspace, parsed.prod)
         built = {node.unique_id for node in build.nodes if node.status == "success"} | {
             s.unique_id for s in steps if s.unique_id.startswith("raw.")
         }
-        selected = _with_merge_keys([step for step in steps if step.unique_id in built], audit_manifest)
+        selected = _with_merge_keys([step for step in steps if step.unique_id in built], parsed.audit)
         done = publish(
             workspace.engine,
-            _without_backup(selected, options.backup),
+            _without_backup(selected, run.options.backup),
             schema_map,
-            record=(report.run_id, target.name),
+            record=(report.run_id, run.target.name),
         )
         report.published = [step.as_dict() for step in done]
         report.publish_mode, report.publish_mode_reason = done.mode, done.reason
-        announce(f"published in mode {done.mode}: {done.reason}")
+        run.announce(f"published in mode {done.mode}: {done.reason}")
         interrupts.crash_point("publish_after_commit")
-        record = {**_publish_record(workspace, report, target), "mode": done.mode, "mode_reason": done.reason}
-        artifacts.write_json(artifacts.publish_path, record)
-        _record_warnings(workspace, report, target, announce)
+        record = {**_publish_record(workspace, report, run.target), "mode": done.mode, "mode_reason": done.reason}
+        run.artifacts.write_json(run.artifacts.publish_path, record)
+        _record_warnings(workspace, report, run.target, run.announce)
         report.status = "published"
-        report.dropped_backups = _enforce_retention(workspace, options, backup, announce)
+        report.dropped_backups = _enforce_retention(workspace, run.options, backup, run.announce)
 
 
 def _failing_rows(workspace: Workspace, build: DbtRun, manifest: dict[str, Any]) -> dict[str, list[str]]:

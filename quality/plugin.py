@@ -65,6 +65,14 @@ SERIAL_WORKER = "gw0"  # the per-worker fixtures' worker in a serial run
 
 def pytest_addoption(parser: pytest.Parser) -> None:
     group = parser.getgroup("quality", "dbt quality harness")
+    _add_project_options(group)
+    _add_workspace_options(group)
+    _add_run_folder_options(group)
+    _add_ini(parser)
+
+
+def _add_project_options(group: pytest.OptionGroup) -> None:
+    """Which dbt project, profiles and target the builds use."""
     group.addoption(
         "--dbt-project-dir",
         default=None,
@@ -80,6 +88,10 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         default=None,
         help="dbt target to build in (default: DBT_TARGET, else the profile's default)",
     )
+
+
+def _add_workspace_options(group: pytest.OptionGroup) -> None:
+    """How the ephemeral workspaces are named, kept, shared and loaded."""
     group.addoption(
         "--schema-prefix",
         default=None,
@@ -109,6 +121,10 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         default=None,
         help="folder of <table>.csv raw fixtures (default: ini raw_fixtures_dir, else tests/fixtures/raw)",
     )
+
+
+def _add_run_folder_options(group: pytest.OptionGroup) -> None:
+    """Where run folders go and how many are kept; what prod_smoke reads and allows."""
     group.addoption(
         "--artifacts-dir",
         default=None,
@@ -137,6 +153,10 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         default=0.5,
         help="prod_smoke: allowed relative change of row counts against the previous publish (default 0.5)",
     )
+
+
+def _add_ini(parser: pytest.Parser) -> None:
+    """The ini settings (pytest.ini / pyproject.toml) behind some of the options."""
     parser.addini("dbt_project_dir", "folder holding dbt_project.yml", default="dbt")
     parser.addini("raw_fixtures_dir", "folder of raw fixture CSVs", default="tests/fixtures/raw")
     parser.addini("dbt_vars", "the project's own dbt vars for every build (YAML mapping, as dbt --vars)", default="")

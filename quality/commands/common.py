@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import functools
+import inspect
+from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any, get_type_hints
 
 import typer
 from rich.console import Console
@@ -38,6 +42,62 @@ KeepBackupsOption = Annotated[
     ),
 ]
 DEFAULT_PROJECT_DIR = Path("dbt")
+
+
+@dataclass(frozen=True)
+class ProjectOptions:
+    """The options that say which dbt project and target a command works on: --project-dir, --profiles-dir
+    and --target (`project_command` offers them to typer)."""
+
+    project_dir: Path = DEFAULT_PROJECT_DIR
+    profiles_dir: Path | None = None
+    target: str | None = None
+
+    def resolve(self) -> tuple[DbtProject, Target]:
+        """The project and its rendered target (see `project_and_target`)."""
+        return project_and_target(self.project_dir, self.profiles_dir, self.target)
+
+    def load_project(self) -> DbtProject:
+        """The project alone, its target left unresolved."""
+        return load_project(find_project_dir(self.project_dir), self.profiles_dir)
+
+
+# The command-line side of ProjectOptions: one parameter each, in this order, with these defaults.
+_PROJECT_PARAMETERS = (
+    inspect.Parameter(
+        "project_dir", inspect.Parameter.POSITIONAL_OR_KEYWORD, default=DEFAULT_PROJECT_DIR, annotation=ProjectDirOption
+    ),
+    inspect.Parameter(
+        "profiles_dir", inspect.Parameter.POSITIONAL_OR_KEYWORD, default=None, annotation=ProfilesDirOption
+    ),
+    inspect.Parameter("target", inspect.Parameter.POSITIONAL_OR_KEYWORD, default=None, annotation=TargetOption),
+)
+
+
+def project_command(command: Callable[..., int]) -> Callable[..., int]:
+    """`command` with its `project_options: ProjectOptions` parameter offered, in its place, as the three options
+    --project-dir, --profiles-dir and --target: typer (which reads the signature) and direct callers pass
+    those, and the command gets them as one `ProjectOptions`."""
+    hints = get_type_hints(command, include_extras=True)
+    parameters: list[inspect.Parameter] = []
+    for parameter in inspect.signature(command).parameters.values():
+        if parameter.name == "project_options":
+            parameters += [option.replace(kind=parameter.kind) for option in _PROJECT_PARAMETERS]
+        else:
+            parameters.append(parameter.replace(annotation=hints[parameter.name]))
+    exposed = inspect.Signature(parameters, return_annotation=hints["return"])
+
+    @functools.wraps(command)
+    def with_project_options(*args: Any, **kwargs: Any) -> int:
+        values = exposed.bind(*args, **kwargs)
+        values.apply_defaults()
+        given = dict(values.arguments)
+        options = ProjectOptions(given.pop("project_dir"), given.pop("profiles_dir"), given.pop("target"))
+        return command(**given, project_options=options)
+
+    with_project_options.__signature__ = exposed  # type: ignore[attr-defined]
+    with_project_options.__annotations__ = {p.name: p.annotation for p in parameters} | {"return": hints["return"]}
+    return with_project_options
 
 
 def project_and_target(project_dir: Path, profiles_dir: Path | None, target: str | None) -> tuple[DbtProject, Target]:

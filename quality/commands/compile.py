@@ -8,21 +8,16 @@ from typing import Annotated
 import typer
 
 from quality.commands.common import (
-    DEFAULT_PROJECT_DIR,
-    ProfilesDirOption,
-    ProjectDirOption,
-    TargetOption,
+    ProjectOptions,
     console,
-    find_project_dir,
+    project_command,
 )
 from quality.offline_compile import compile_offline
-from quality.project import load_project
 
 
+@project_command
 def compile_(
-    project_dir: ProjectDirOption = DEFAULT_PROJECT_DIR,
-    profiles_dir: ProfilesDirOption = None,
-    target: TargetOption = None,
+    project_options: ProjectOptions,
     state: Annotated[
         Path | None,
         typer.Option(help="folder holding the prod manifest.json: its relations count as existing (incremental SQL)"),
@@ -34,8 +29,10 @@ def compile_(
     exclude: Annotated[list[str] | None, typer.Option(help="dbt nodes to leave out")] = None,
 ) -> int:
     """Run `dbt compile` on a Databricks target with no connection: warehouse capabilities, no SQL sent."""
-    project = load_project(find_project_dir(project_dir), profiles_dir)
-    summary = compile_offline(project, target, target_path, state=state, select=select or (), exclude=exclude or ())
+    project = project_options.load_project()
+    summary = compile_offline(
+        project, project_options.target, target_path, state=state, select=select or (), exclude=exclude or ()
+    )
     console.print(summary.describe(), highlight=False, soft_wrap=True)
     return 0
 

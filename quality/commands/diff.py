@@ -8,12 +8,9 @@ from typing import Annotated, Any
 import typer
 
 from quality.commands.common import (
-    DEFAULT_PROJECT_DIR,
-    ProfilesDirOption,
-    ProjectDirOption,
-    TargetOption,
+    ProjectOptions,
     console,
-    project_and_target,
+    project_command,
     terminate_as_interrupt,
 )
 from quality.diff import ModelDiff, diff_model, primary_key, relation_columns, to_markdown
@@ -26,10 +23,9 @@ from quality.targets import resolve_target
 from quality.workspace import open_workspace
 
 
+@project_command
 def diff(
-    project_dir: ProjectDirOption = DEFAULT_PROJECT_DIR,
-    profiles_dir: ProfilesDirOption = None,
-    target: TargetOption = None,
+    project_options: ProjectOptions,
     state: Annotated[
         Path | None,
         typer.Option(help="folder with prod's manifest.json: compare what changed and its children, defer the rest"),
@@ -50,7 +46,7 @@ def diff(
     `--prod-target prod`: the ci principal reads the prod tables (SELECT) and writes only its own schemas.
     """
     terminate_as_interrupt()
-    project, resolved = project_and_target(project_dir, profiles_dir, target)
+    project, resolved = project_options.resolve()
     args = ["build", *BUILT_TYPES]
     if select is not None:
         args += ["--select", select]

@@ -10,12 +10,9 @@ from typing import Annotated, Any
 import typer
 
 from quality.commands.common import (
-    DEFAULT_PROJECT_DIR,
-    ProfilesDirOption,
-    ProjectDirOption,
-    TargetOption,
+    ProjectOptions,
     console,
-    project_and_target,
+    project_command,
     terminate_as_interrupt,
 )
 from quality.workspace import Workspace, open_workspace
@@ -24,10 +21,9 @@ DOCS_FILES = ("index.html", "manifest.json", "catalog.json", "run_results.json")
 DATA_DOCS_DIR = "data_docs"
 
 
+@project_command
 def docs(
-    project_dir: ProjectDirOption = DEFAULT_PROJECT_DIR,
-    profiles_dir: ProfilesDirOption = None,
-    target: TargetOption = None,
+    project_options: ProjectOptions,
     fixtures: Annotated[Path, typer.Option(help="raw fixture folder to build the docs' catalog from")] = Path(
         "tests/fixtures/raw"
     ),
@@ -36,7 +32,7 @@ def docs(
     """Build the project in an ephemeral schema, run `dbt docs generate` and the GX suites there, and keep both
     sites in --out (GX Data Docs in --out/data_docs)."""
     terminate_as_interrupt()
-    project, resolved = project_and_target(project_dir, profiles_dir, target)
+    project, resolved = project_options.resolve()
     workspace = open_workspace(
         project, resolved, prefix="docs", artifacts_root=Path("artifacts/docs_build"), quiet=True
     )

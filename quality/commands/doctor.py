@@ -7,20 +7,24 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from quality.commands.common import DEFAULT_PROJECT_DIR, ProfilesDirOption, ProjectDirOption, TargetOption, console
+from quality.commands.common import (
+    ProjectOptions,
+    console,
+    project_command,
+)
 from quality.doctor import run_checks
 
 STYLE = {"ok": "green", "warn": "yellow", "fail": "red"}
 
 
+@project_command
 def doctor(
-    project_dir: ProjectDirOption = DEFAULT_PROJECT_DIR,
-    profiles_dir: ProfilesDirOption = None,
-    target: TargetOption = None,
+    project_options: ProjectOptions,
     dbt_debug: Annotated[bool, typer.Option(help="also run `dbt debug`")] = True,
 ) -> int:
     """Check Python, pinned versions, the dbt project and target (env vars), connectivity and dbt debug."""
-    checks = run_checks(project_dir, profiles_dir, target, debug=dbt_debug)
+    options = project_options
+    checks = run_checks(options.project_dir, options.profiles_dir, options.target, debug=dbt_debug)
     table = Table(title="quality doctor", title_justify="left")
     table.add_column("check")
     table.add_column("status")

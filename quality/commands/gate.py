@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import replace
 from datetime import datetime
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 from rich.markup import escape
@@ -22,13 +22,10 @@ from quality.artifacts import (
     prune_runs,
 )
 from quality.commands.common import (
-    DEFAULT_PROJECT_DIR,
     KeepBackupsOption,
-    ProfilesDirOption,
-    ProjectDirOption,
-    TargetOption,
+    ProjectOptions,
     console,
-    project_and_target,
+    project_command,
     terminate_as_interrupt,
 )
 from quality.gate import GateOptions, GateReport, check_options, default_raw_data, run_gate
@@ -36,10 +33,9 @@ from quality.runner import parse_dbt_vars
 from quality.schemas import DEFAULT_KEEP_BACKUPS
 
 
+@project_command
 def gate(
-    project_dir: ProjectDirOption = DEFAULT_PROJECT_DIR,
-    profiles_dir: ProfilesDirOption = None,
-    target: TargetOption = None,
+    project_options: ProjectOptions,
     fixtures: Annotated[Path | None, typer.Option(help="load raw data from this folder of <table>.csv files")] = None,
     orders: Annotated[int | None, typer.Option(help="generate this many orders of raw data instead")] = None,
     seed: Annotated[int, typer.Option(help="random seed of the generator")] = 42,
@@ -104,7 +100,7 @@ def gate(
     )
     max_bytes = keep_size_setting(keep_size)
     check_options(options)  # usage errors first: before the target is resolved (or a local endpoint started)
-    project, resolved = project_and_target(project_dir, profiles_dir, target)
+    project, resolved = project_options.resolve()
     options, raw_data = default_raw_data(options, resolved, Path.cwd())
     _announce(raw_data)
     with Progress(
@@ -133,27 +129,7 @@ def _announce(message: str) -> None:
 
 
 def print_summary(report: GateReport) -> None:
-    table = Table(title=f"quality gate {report.run_id} on target {report.target}", title_justify="left")
-    for column in ("step", "count", "passed", "failed", "warned", "seconds"):
-        table.add_column(column, justify="right" if column != "step" else "left")
-    models = [m for m in report.models if m["resource_type"] in {"model", "seed", "snapshot"}]
-    tests = report.tests
-    unit = [t for t in tests if t["resource_type"] == "unit_test"]
-    data = [t for t in tests if t["resource_type"] == "test"]
-    table.add_row("models, seeds, snapshots", *_counts(models, "success"), _secs(report, "dbt_build"))
-    table.add_row("data tests", *_counts(data, "pass"), "")
-    table.add_row("unit tests", *_counts(unit, "pass"), "")
-    exp = report.expectations
-    table.add_row(
-        "expectations",
-        str(len(exp)),
-        str(sum(1 for e in exp if e.get("success"))),
-        str(sum(1 for e in exp if not e.get("success") and e.get("severity") == "error")),
-        str(sum(1 for e in exp if not e.get("success") and e.get("severity") == "warn")),
-        _secs(report, "expectations"),
-    )
-    table.add_row("published relations", str(len(report.published)), "", "", "", _secs(report, "publish"))
-    console.print(table)
+    console.print(_summary_table(report))
     for line in warned_lines(report):
         console.print(f"[yellow]{escape(line)}[/]", highlight=False)
     colour = "green" if report.ok else "red"
@@ -163,6 +139,33 @@ def print_summary(report: GateReport) -> None:
     )
     if report.error:
         console.print(f"[red]{escape(report.error)}[/]", highlight=False)
+
+
+def _summary_table(report: GateReport) -> Table:
+    """One row per step: count, passed, failed, warned and seconds."""
+    table = Table(title=f"quality gate {report.run_id} on target {report.target}", title_justify="left")
+    for column in ("step", "count", "passed", "failed", "warned", "seconds"):
+        table.add_column(column, justify="right" if column != "step" else "left")
+    models = [m for m in report.models if m["resource_type"] in {"model", "seed", "snapshot"}]
+    unit = [t for t in report.tests if t["resource_type"] == "unit_test"]
+    data = [t for t in report.tests if t["resource_type"] == "test"]
+    table.add_row("models, seeds, snapshots", *_counts(models, "success"), _secs(report, "dbt_build"))
+    table.add_row("data tests", *_counts(data, "pass"), "")
+    table.add_row("unit tests", *_counts(unit, "pass"), "")
+    table.add_row("expectations", *_expectation_counts(report.expectations), _secs(report, "expectations"))
+    table.add_row("published relations", str(len(report.published)), "", "", "", _secs(report, "publish"))
+    return table
+
+
+def _expectation_counts(results: list[dict[str, Any]]) -> tuple[str, str, str, str]:
+    """count, passed, failed (severity error) and warned (severity warn) of the expectation results."""
+    failed = [e for e in results if not e.get("success")]
+    return (
+        str(len(results)),
+        str(sum(1 for e in results if e.get("success"))),
+        str(sum(1 for e in failed if e.get("severity") == "error")),
+        str(sum(1 for e in failed if e.get("severity") == "warn")),
+    )
 
 
 def warned_lines(report: GateReport) -> list[str]:

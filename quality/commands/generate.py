@@ -15,12 +15,9 @@ import pandas as pd
 import typer
 
 from quality.commands.common import (
-    DEFAULT_PROJECT_DIR,
-    ProfilesDirOption,
-    ProjectDirOption,
-    TargetOption,
+    ProjectOptions,
     console,
-    project_and_target,
+    project_command,
 )
 from quality.engines.factory import open_engine
 from quality.engines.kinds import engine_kind
@@ -32,6 +29,7 @@ CSV_TIMESTAMP_FORMAT = "%Y-%m-%d %H:%M:%S"
 GENERATED_DUCKDB = Path(".quality/generated.duckdb")
 
 
+@project_command
 def generate(
     orders: Annotated[int, typer.Option(min=1, help="number of orders (customers ~ orders/10)")] = 1_000,
     seed: Annotated[int, typer.Option(help="random seed; the same seed gives the same data")] = 42,
@@ -56,9 +54,8 @@ def generate(
             help="DuckDB targets: write into the target's own file (for `local`: the local prod's raw data)",
         ),
     ] = False,
-    project_dir: ProjectDirOption = DEFAULT_PROJECT_DIR,
-    profiles_dir: ProfilesDirOption = None,
-    target: TargetOption = None,
+    *,
+    project_options: ProjectOptions,
 ) -> int:
     """Generate the six raw tables (stores, products, customers, orders, order_lines, payments).
 
@@ -74,7 +71,8 @@ def generate(
         counts = write_fixtures(tables, fixtures_out)
         _report(counts, str(fixtures_out))
         return 0
-    _, resolved = project_and_target(project_dir, profiles_dir, target)
+    _, resolved = project_options.resolve()
+    project_dir = project_options.project_dir  # named in the hint on reading the data
     if resolved.is_prod:
         raise SchemaGuardError(
             f"refusing to write generated data into {resolved.describe()}: it is a production target. "

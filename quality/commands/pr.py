@@ -11,21 +11,17 @@ from rich.markup import escape
 
 from quality.artifacts import keep_runs_setting, keep_size_setting, prune_runs
 from quality.commands.common import (
-    DEFAULT_PROJECT_DIR,
-    ProfilesDirOption,
-    ProjectDirOption,
-    TargetOption,
+    ProjectOptions,
     console,
-    project_and_target,
+    project_command,
     terminate_as_interrupt,
 )
 from quality.runner import parse_dbt_vars
 
 
+@project_command
 def pr(
-    project_dir: ProjectDirOption = DEFAULT_PROJECT_DIR,
-    profiles_dir: ProfilesDirOption = None,
-    target: TargetOption = None,
+    project_options: ProjectOptions,
     base: Annotated[
         str | None,
         typer.Option(help="commit to compare with (default: the merge base of HEAD and the default branch)"),
@@ -74,7 +70,7 @@ def pr(
         against_prod=against_prod,
         prod_sample=prod_sample,
     )
-    project, resolved = project_and_target(project_dir, profiles_dir, target)
+    project, resolved = project_options.resolve()
     result = review(
         project, resolved, options, announce=lambda text: console.print(escape(text), highlight=False, soft_wrap=True)
     )

@@ -9,13 +9,10 @@ from typing import Annotated
 import typer
 
 from quality.commands.common import (
-    DEFAULT_PROJECT_DIR,
     KeepBackupsOption,
-    ProfilesDirOption,
-    ProjectDirOption,
-    TargetOption,
+    ProjectOptions,
     console,
-    project_and_target,
+    project_command,
 )
 from quality.engines.factory import open_engine
 from quality.engines.kind import EngineKind
@@ -35,10 +32,9 @@ def parse_duration(text: str) -> timedelta:
     return timedelta(**{_UNITS[match["unit"]]: int(match["amount"])})
 
 
+@project_command
 def reap(
-    project_dir: ProjectDirOption = DEFAULT_PROJECT_DIR,
-    profiles_dir: ProfilesDirOption = None,
-    target: TargetOption = None,
+    project_options: ProjectOptions,
     older_than: Annotated[str, typer.Option(help="drop ephemeral schemas older than this (e.g. 6h)")] = "6h",
     dry_run: Annotated[bool, typer.Option(help="list what would be dropped, drop nothing")] = False,
     keep_backups: KeepBackupsOption = DEFAULT_KEEP_BACKUPS,
@@ -46,7 +42,7 @@ def reap(
     """Drop leftovers of killed runs (ephemeral schemas and per-run DuckDB files older than --older-than) and
     publish backups beyond the newest --keep-backups."""
     ttl = parse_duration(older_than)
-    _, resolved = project_and_target(project_dir, profiles_dir, target)
+    _, resolved = project_options.resolve()
     engine = open_engine(resolved)
     try:
         schemas = reap_schemas(engine, older_than=ttl, dry_run=dry_run)

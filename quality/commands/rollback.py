@@ -9,12 +9,9 @@ import typer
 
 from quality.artifacts import DEFAULT_ROOT
 from quality.commands.common import (
-    DEFAULT_PROJECT_DIR,
-    ProfilesDirOption,
-    ProjectDirOption,
-    TargetOption,
+    ProjectOptions,
     console,
-    project_and_target,
+    project_command,
 )
 from quality.engines.factory import open_engine
 from quality.errors import QualityError
@@ -24,10 +21,9 @@ from quality.runner import DbtInvoker
 ArtifactsOption = Annotated[Path, typer.Option("--artifacts-dir", help="folder of run folders")]
 
 
+@project_command
 def rollback(
-    project_dir: ProjectDirOption = DEFAULT_PROJECT_DIR,
-    profiles_dir: ProfilesDirOption = None,
-    target: TargetOption = None,
+    project_options: ProjectOptions,
     run_id: Annotated[
         str | None, typer.Option(help="run to undo (default: the one of the newest publish record, never an older one)")
     ] = None,
@@ -41,7 +37,7 @@ def rollback(
     Refuses when prod no longer holds what the run's publish record says it published, and never steps
     further back than the newest publish record without --run-id.
     """
-    _, resolved = project_and_target(project_dir, profiles_dir, target)
+    _, resolved = project_options.resolve()
     engine = open_engine(resolved)
     try:
         run_dir = artifacts_dir / run_id if run_id else last_published_run(resolved.name, artifacts_dir, engine)
@@ -54,16 +50,15 @@ def rollback(
     return 0
 
 
+@project_command
 def drop_partitions_command(
     model: Annotated[str, typer.Option(help="incremental model whose partitions to drop, e.g. fct_orders")],
     column: Annotated[str, typer.Option(help="partition column, e.g. order_date")],
     value: Annotated[list[str], typer.Option(help="partition value to drop (repeat for several)")],
-    project_dir: ProjectDirOption = DEFAULT_PROJECT_DIR,
-    profiles_dir: ProfilesDirOption = None,
-    target: TargetOption = None,
+    project_options: ProjectOptions,
 ) -> int:
     """Delete given partitions of a model in prod; `quality gate --full-refresh <model>` rebuilds them."""
-    project, resolved = project_and_target(project_dir, profiles_dir, target)
+    project, resolved = project_options.resolve()
     manifest = DbtInvoker(project, resolved, Path("artifacts/parse") / resolved.name, quiet=True).parse()
     nodes = [n for n in manifest["nodes"].values() if n["resource_type"] == "model" and n["name"] == model]
     if not nodes:

@@ -330,9 +330,7 @@ def databricks_mode(engine: Any, steps: list[PublishStep], schema_map: Mapping[s
     `QUALITY_DATABRICKS_PUBLISH=clone-with-undo` forces the fallback; `=atomic` skips the "prod already
     uses catalog commits" rule (the other checks still apply).
     """
-    wanted = os.environ.get(MODE_ENV, "auto").strip().lower() or "auto"
-    if wanted not in {"auto", ATOMIC, CLONE_WITH_UNDO}:
-        raise QualityError(f"{MODE_ENV}={wanted}: use auto, atomic or clone-with-undo.")
+    wanted = _wanted_mode()
     if wanted == CLONE_WITH_UNDO:
         return CLONE_WITH_UNDO, f"{MODE_ENV}=clone-with-undo"
     if not getattr(engine, "is_sql_warehouse", False):
@@ -341,45 +339,74 @@ def databricks_mode(engine: Any, steps: list[PublishStep], schema_map: Mapping[s
             "needs Databricks Runtime 18+, which the harness does not check)"
         )
     tables = [step for step in steps if step.kind == "table"]
-    written = [(step.prod_schema, step.prod_name) for step in tables]
     log = (run_log.LOG_SCHEMA, run_log.LOG_TABLE)
-    kinds: dict[str, dict[str, tuple[str, str]]] = {}
-    existing = []
-    for schema, name in [*written, log]:
-        if schema not in kinds:
-            kinds[schema] = {k.lower(): v for k, v in engine.table_kinds(schema).items()}
-        if name.lower() in kinds[schema]:
-            existing.append((schema, name))
-    prod_existing = [relation for relation in existing if relation != log]
+    existing = _existing_tables(engine, [*_prod_relations(tables), log])
+    prod_existing = [relation for relation, _ in existing if relation != log]
     if not prod_existing and wanted != ATOMIC:
         return CLONE_WITH_UNDO, (
             "no prod table exists yet: the harness does not turn catalog commits on by itself (set "
             f"'delta.feature.catalogManaged' = 'supported' on the prod tables, or {MODE_ENV}=atomic)"
         )
-    for schema, name in existing:
-        table_type, source = kinds[schema][name.lower()]
+    obstacle = _not_catalog_managed(engine, existing) or _changed_columns(engine, tables, prod_existing)
+    if obstacle is not None:
+        return CLONE_WITH_UNDO, obstacle
+    return ATOMIC, (
+        f"SQL warehouse, and all {len(existing)} existing table(s) written (the record's included) are managed "
+        "Delta tables with catalog commits"
+    )
+
+
+def _wanted_mode() -> str:
+    """The mode asked for in `QUALITY_DATABRICKS_PUBLISH`: auto (the default), atomic or clone-with-undo."""
+    wanted = os.environ.get(MODE_ENV, "auto").strip().lower() or "auto"
+    if wanted not in {"auto", ATOMIC, CLONE_WITH_UNDO}:
+        raise QualityError(f"{MODE_ENV}={wanted}: use auto, atomic or clone-with-undo.")
+    return wanted
+
+
+def _prod_relations(steps: list[PublishStep]) -> list[tuple[str, str]]:
+    return [(step.prod_schema, step.prod_name) for step in steps]
+
+
+def _existing_tables(engine: Any, relations: list[tuple[str, str]]) -> list[tuple[tuple[str, str], tuple[str, str]]]:
+    """The relations that exist, in order, each with its (table type, data source); one lookup per schema."""
+    kinds: dict[str, dict[str, tuple[str, str]]] = {}
+    existing = []
+    for schema, name in relations:
+        if schema not in kinds:
+            kinds[schema] = {k.lower(): v for k, v in engine.table_kinds(schema).items()}
+        if name.lower() in kinds[schema]:
+            existing.append(((schema, name), kinds[schema][name.lower()]))
+    return existing
+
+
+def _not_catalog_managed(engine: Any, existing: list[tuple[tuple[str, str], tuple[str, str]]]) -> str | None:
+    """Why a table written is not a Unity Catalog managed Delta table with catalog commits, or None."""
+    for (schema, name), (table_type, source) in existing:
         if table_type != "MANAGED" or source.upper() != "DELTA":
-            return CLONE_WITH_UNDO, f"{schema}.{name} is {table_type} {source}, not a Unity Catalog managed Delta table"
+            return f"{schema}.{name} is {table_type} {source}, not a Unity Catalog managed Delta table"
         features = engine.table_features(schema, name)
         if not CATALOG_COMMIT_FEATURES & set(features):
-            return CLONE_WITH_UNDO, (
+            return (
                 f"{schema}.{name} has no catalog commits (DESCRIBE DETAIL tableFeatures: "
                 f"{', '.join(features) or 'none'}); enable them with ALTER TABLE ... SET TBLPROPERTIES "
                 "('delta.feature.catalogManaged' = 'supported')"
             )
+    return None
+
+
+def _changed_columns(engine: Any, tables: list[PublishStep], prod_existing: list[tuple[str, str]]) -> str | None:
+    """Why a table's prod columns differ from the audited ones (INSERT in the block needs them equal), or None."""
     for step in tables:
         if (step.prod_schema, step.prod_name) in prod_existing:
             before = _columns(engine, step.prod_schema, step.prod_name)
             after = _columns(engine, step.audit_schema, step.name)
             if before != after:
-                return CLONE_WITH_UNDO, (
+                return (
                     f"the columns of {step.prod_schema}.{step.prod_name} changed ({_column_change(before, after)}): "
                     "a schema change needs CREATE OR REPLACE, which cannot run in a transaction"
                 )
-    return ATOMIC, (
-        f"SQL warehouse, and all {len(existing)} existing table(s) written (the record's included) are managed "
-        "Delta tables with catalog commits"
-    )
+    return None
 
 
 def _publish_databricks(
@@ -712,19 +739,29 @@ def restore(
     """
     tables = [step for step in steps if step.kind == "table"]
     if engine.name == "databricks":
-        if run_id is not None:
-            run_log.mark_rolling_back(engine, run_id)
-        interrupts.crash_point("rollback_after_record")
-        _, problems = _put_back(engine, steps if unfinished_publish else tables)
-        if problems:
-            raise QualityError(
-                f"rollback could not restore {'; '.join(problems)}. The record keeps the run as `rolling_back`: "
-                "fix the cause (permissions: RESTORE needs MODIFY on the table) and run `quality rollback` again."
-            )
-        interrupts.crash_point("rollback_before_record")
-        if run_id is not None:
-            run_log.mark_rolled_back(engine, run_id)
+        _restore_databricks_run(engine, steps if unfinished_publish else tables, run_id)
         return [f"{step.prod_schema}.{step.prod_name}" for step in tables]
+    return _restore_duckdb_run(engine, tables, run_id)
+
+
+def _restore_databricks_run(engine: Engine, steps: list[PublishStep], run_id: str | None) -> None:
+    """Put `steps` back, between the record's `rolling_back` and `rolled_back`; raises what could not be."""
+    if run_id is not None:
+        run_log.mark_rolling_back(engine, run_id)
+    interrupts.crash_point("rollback_after_record")
+    _, problems = _put_back(engine, steps)
+    if problems:
+        raise QualityError(
+            f"rollback could not restore {'; '.join(problems)}. The record keeps the run as `rolling_back`: "
+            "fix the cause (permissions: RESTORE needs MODIFY on the table) and run `quality rollback` again."
+        )
+    interrupts.crash_point("rollback_before_record")
+    if run_id is not None:
+        run_log.mark_rolled_back(engine, run_id)
+
+
+def _restore_duckdb_run(engine: Engine, tables: list[PublishStep], run_id: str | None) -> list[str]:
+    """Copy every table back from the run's backup schema (drop it if it was new), in one transaction."""
     missing = sorted({s.backup_schema for s in tables if s.backed_up and s.backup_schema} - set(engine.list_schemas()))
     if missing:
         raise QualityError(
