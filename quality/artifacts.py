@@ -61,8 +61,8 @@ class RunArtifacts:
         return self.root / "data_docs"
 
     def share_data_docs_assets(self) -> int:
-        """Keep the Data Docs' static assets once for all runs (`share_identical`); returns bytes saved."""
-        return share_identical(self.data_docs_dir / "static", self.root.parent)
+        """Keep the Data Docs' static assets once for all runs; returns bytes saved."""
+        return share_data_docs_assets(self.data_docs_dir)
 
     def keep_dbt_artifacts(self, target_path: Path) -> None:
         """Copy manifest.json and run_results.json of a dbt target folder into the run folder."""
@@ -84,9 +84,12 @@ def read_json(path: Path) -> dict[str, Any]:
 
 def list_runs(root: Path = DEFAULT_ROOT) -> list[Path]:
     """Run folders, oldest first (run ids start with a UTC timestamp)."""
-    if not root.is_dir():
-        return []
-    return sorted(path for path in root.glob("*") if path.is_dir() and not path.name.startswith("."))
+    return sorted(path for path in root.glob("*") if path.is_dir()) if root.is_dir() else []
+
+
+def share_data_docs_assets(data_docs_dir: Path) -> int:
+    """`share_identical` for the static assets of the Data Docs site in `<runs root>/<run>/data_docs`."""
+    return share_identical(data_docs_dir / "static", data_docs_dir.resolve().parent.parent)
 
 
 def share_identical(folder: Path, runs_root: Path) -> int:
@@ -96,8 +99,8 @@ def share_identical(folder: Path, runs_root: Path) -> int:
     store = _store(runs_root)
     saved = 0
     for path in sorted(folder.rglob("*")) if folder.is_dir() else []:
-        if not path.is_file() or path.is_symlink():
-            continue
+        if not path.is_file() or path.is_symlink() or path.stat().st_nlink > 1:
+            continue  # not a file, or shared already (a site rebuilt in the same folder keeps its links)
         digest = hashlib.sha256(path.read_bytes()).hexdigest()
         shared = store / digest[:2] / digest
         try:

@@ -71,14 +71,14 @@ class GxValidator:
             suites = [suite for suite in suites if suite.name in models]
         if not suites:
             return ValidationReport(run_name=self.workspace.base)
-        from quality.artifacts import share_identical
+        from quality.artifacts import share_data_docs_assets
         from quality.expectations.validate import validate_models
 
         docs = self.workspace.artifacts_dir / "data_docs"
         report = validate_models(
             suites, manifest, self.workspace.engine, data_docs_dir=docs, run_name=self.workspace.base
         )
-        share_identical(docs / "static", self.workspace.artifacts_dir.parent)  # the same in every session's folder
+        share_data_docs_assets(docs)  # the same in every session's folder
         return report
 
     def assert_valid(self, *models: str) -> ValidationReport:
