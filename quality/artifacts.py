@@ -62,7 +62,7 @@ class RunArtifacts:
 
     def share_data_docs_assets(self) -> int:
         """Keep the Data Docs' static assets once for all runs; returns bytes saved."""
-        return share_data_docs_assets(self.data_docs_dir)
+        return share_data_docs_assets(self.data_docs_dir, self.root.parent)
 
     def keep_dbt_artifacts(self, target_path: Path) -> None:
         """Copy manifest.json and run_results.json of a dbt target folder into the run folder."""
@@ -87,9 +87,10 @@ def list_runs(root: Path = DEFAULT_ROOT) -> list[Path]:
     return sorted(path for path in root.glob("*") if path.is_dir()) if root.is_dir() else []
 
 
-def share_data_docs_assets(data_docs_dir: Path) -> int:
-    """`share_identical` for the static assets of the Data Docs site in `<runs root>/<run>/data_docs`."""
-    return share_identical(data_docs_dir / "static", data_docs_dir.resolve().parent.parent)
+def share_data_docs_assets(data_docs_dir: Path, runs_root: Path) -> int:
+    """`share_identical` for the static assets of a Data Docs site in a run folder under `runs_root` (the
+    folder `prune_runs` prunes, which must be the same to drop what no run links any more)."""
+    return share_identical(data_docs_dir / "static", runs_root)
 
 
 def share_identical(folder: Path, runs_root: Path) -> int:
