@@ -5,8 +5,9 @@ Run folders (these, and the plugin's `artifacts/pytest/<schema base>/`) are prun
 and pytest session to the newest QUALITY_KEEP_RUNS runs (default 20) and then, oldest first, until they take
 at most QUALITY_KEEP_SIZE (default 500MB): see `prune_runs`. They hold artifacts, never dbt's caches
 (`quality.runner.CACHE_FILES`: the parse state lives in .quality/cache/partial_parse). Files that are the same
-in every run (GX Data Docs' static images, fonts and styles: 4 MB a run) are kept once, in SHARED_DIR beside
-the run folders, and hard-linked into each run (`share_identical`); `prune_runs` drops what no run links.
+in every run (GX Data Docs' static images, fonts and styles: 4 MB a run) are kept once, in SHARED_DIR next to
+the folder of runs (`artifacts/.shared`, not among the runs), and hard-linked into each run (`share_identical`);
+`prune_runs` drops what no run links.
 """
 
 from __future__ import annotations
@@ -34,7 +35,7 @@ _UNITS = {"B": 1, "KB": 10**3, "MB": 10**6, "GB": 10**9, "TB": 10**12}
 _RUN_KEY = re.compile(r"(?:^|_)(\d{8}t\d{6}_[0-9a-f]{6})(?:_gw\d+)?$")
 # What a pruned run keeps when it published: `quality rollback` and prod_smoke read these records.
 RECORDS = ("publish.json", "report.json")
-SHARED_DIR = ".shared"  # under a runs root: one copy of each file runs have in common, hard-linked into them
+SHARED_DIR = ".shared"  # beside a runs root: one copy of each file runs have in common, hard-linked into them
 
 
 @dataclass(frozen=True)
@@ -60,8 +61,8 @@ class RunArtifacts:
         return self.root / "data_docs"
 
     def share_data_docs_assets(self) -> int:
-        """Keep the Data Docs' static assets once for all runs (`share_identical`); returns bytes saved."""
-        return share_identical(self.data_docs_dir / "static", self.root.parent)
+        """Keep the Data Docs' static assets once for all runs; returns bytes saved."""
+        return share_data_docs_assets(self.data_docs_dir, self.root.parent)
 
     def keep_dbt_artifacts(self, target_path: Path) -> None:
         """Copy manifest.json and run_results.json of a dbt target folder into the run folder."""
@@ -83,20 +84,24 @@ def read_json(path: Path) -> dict[str, Any]:
 
 def list_runs(root: Path = DEFAULT_ROOT) -> list[Path]:
     """Run folders, oldest first (run ids start with a UTC timestamp)."""
-    if not root.is_dir():
-        return []
-    return sorted(path for path in root.glob("*") if path.is_dir() and not path.name.startswith("."))
+    return sorted(path for path in root.glob("*") if path.is_dir()) if root.is_dir() else []
+
+
+def share_data_docs_assets(data_docs_dir: Path, runs_root: Path) -> int:
+    """`share_identical` for the static assets of a Data Docs site in a run folder under `runs_root` (the
+    folder `prune_runs` prunes, which must be the same to drop what no run links any more)."""
+    return share_identical(data_docs_dir / "static", runs_root)
 
 
 def share_identical(folder: Path, runs_root: Path) -> int:
-    """Replace each file under `folder` by a hard link to one copy of its content in the runs root's
-    SHARED_DIR (the first run's file becomes that copy); returns the bytes no longer stored twice. A file
+    """Replace each file under `folder` by a hard link to one copy of its content in SHARED_DIR beside the
+    runs root (the first run's file becomes that copy); returns the bytes no longer stored twice. A file
     system without hard links keeps the files as they are."""
-    store = runs_root / SHARED_DIR
+    store = _store(runs_root)
     saved = 0
     for path in sorted(folder.rglob("*")) if folder.is_dir() else []:
-        if not path.is_file() or path.is_symlink():
-            continue
+        if not path.is_file() or path.is_symlink() or path.stat().st_nlink > 1:
+            continue  # not a file, or shared already (a site rebuilt in the same folder keeps its links)
         digest = hashlib.sha256(path.read_bytes()).hexdigest()
         shared = store / digest[:2] / digest
         try:
@@ -114,9 +119,14 @@ def share_identical(folder: Path, runs_root: Path) -> int:
     return saved
 
 
+def _store(runs_root: Path) -> Path:
+    """Where runs under `runs_root` keep their shared files: beside it, so a listing of runs never sees it."""
+    return runs_root.resolve().parent / SHARED_DIR
+
+
 def _prune_shared(runs_root: Path) -> None:
     """Drop the shared copies no run links any more (only the store holds them)."""
-    store = runs_root / SHARED_DIR
+    store = _store(runs_root)
     for path in store.rglob("*") if store.is_dir() else []:
         with contextlib.suppress(OSError):
             if path.is_file() and path.stat().st_nlink == 1:

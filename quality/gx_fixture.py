@@ -7,6 +7,7 @@ import importlib
 import json
 import threading
 from collections.abc import Callable
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from quality.errors import ExpectationConfigError
@@ -38,8 +39,9 @@ def import_in_background() -> Callable[[], None]:
 class GxValidator:
     """`gx.validate("fct_orders")` returns the report; `gx.assert_valid(...)` fails the test with a readable list."""
 
-    def __init__(self, workspace: Workspace) -> None:
+    def __init__(self, workspace: Workspace, runs_root: Path | None = None) -> None:
         self.workspace = workspace
+        self.runs_root = runs_root  # the folder of run folders the session prunes: Data Docs assets shared there
 
     def manifest(self) -> dict[str, Any]:
         path = self.workspace.dbt.target_path / "manifest.json"
@@ -71,14 +73,15 @@ class GxValidator:
             suites = [suite for suite in suites if suite.name in models]
         if not suites:
             return ValidationReport(run_name=self.workspace.base)
-        from quality.artifacts import share_identical
+        from quality.artifacts import share_data_docs_assets
         from quality.expectations.validate import validate_models
 
         docs = self.workspace.artifacts_dir / "data_docs"
         report = validate_models(
             suites, manifest, self.workspace.engine, data_docs_dir=docs, run_name=self.workspace.base
         )
-        share_identical(docs / "static", self.workspace.artifacts_dir.parent)  # the same in every session's folder
+        if self.runs_root is not None:
+            share_data_docs_assets(docs, self.runs_root)  # the same in every session's folder
         return report
 
     def assert_valid(self, *models: str) -> ValidationReport:

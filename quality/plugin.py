@@ -415,10 +415,10 @@ def worker_build(pytestconfig: pytest.Config, worker_schema: Workspace, worker_s
 
 
 @pytest.fixture(scope="session")
-def worker_gx(worker_schema: Workspace) -> GxValidator:
+def worker_gx(pytestconfig: pytest.Config, worker_schema: Workspace) -> GxValidator:
     from quality.gx_fixture import GxValidator
 
-    return GxValidator(worker_schema)
+    return GxValidator(worker_schema, _artifacts_root(pytestconfig))
 
 
 @pytest.fixture(scope="session")
@@ -667,7 +667,7 @@ def gx(request: pytest.FixtureRequest, dbt_target: Target) -> GxValidator:
     if _per_worker(request.config, dbt_target):
         worker: GxValidator = request.getfixturevalue("worker_gx")
         return worker
-    return GxValidator(request.getfixturevalue("_quality_shared")[1])
+    return GxValidator(request.getfixturevalue("_quality_shared")[1], _artifacts_root(request.config))
 
 
 @pytest.fixture(scope="session")

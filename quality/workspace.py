@@ -110,8 +110,8 @@ def open_workspace(
         extra_vars=dict(dbt_vars or {}),
         progress=progress,
         quiet=quiet,
+        check_manifest=lambda manifest: check_routing(manifest, base, project.root, target.schema),
     )
-    invoker.check_manifest = lambda manifest: check_routing(manifest, base, project.root, target.schema)
     engine.create_schema(f"{base}_raw")
     return Workspace(project, target, base, engine, invoker, artifacts_dir, keep=keep, owns_file=owns_file)
 

@@ -172,20 +172,22 @@ def _static(root: Path, run: str, image: bytes) -> Path:
 
 
 def test_files_identical_across_runs_are_stored_once_and_pruned_with_the_last_run_linking_them(tmp_path: Path) -> None:
+    runs = tmp_path / "runs"
     image = bytes(range(256)) * 64
-    first = _static(tmp_path, "20261206t100000_aaaaaa", image)
-    second = _static(tmp_path, "20261206t110000_bbbbbb", image)
+    first = _static(runs, "20261206t100000_aaaaaa", image)
+    second = _static(runs, "20261206t110000_bbbbbb", image)
 
-    assert share_identical(first, tmp_path) == 0, "the first run's file becomes the shared copy"
-    assert share_identical(second, tmp_path) == len(image)
+    assert share_identical(first, runs) == 0, "the first run's file becomes the shared copy"
+    assert share_identical(second, runs) == len(image)
     assert (first / "images" / "scroller.gif").samefile(second / "images" / "scroller.gif")
     assert (second / "images" / "scroller.gif").read_bytes() == image
     assert not (first / "styles.css").samefile(second / "styles.css")
-    assert [path.name for path in list_runs(tmp_path)] == ["20261206t100000_aaaaaa", "20261206t110000_bbbbbb"]
+    assert [path.name for path in list_runs(runs)] == ["20261206t100000_aaaaaa", "20261206t110000_bbbbbb"]
+    assert sorted(path.name for path in runs.iterdir()) == ["20261206t100000_aaaaaa", "20261206t110000_bbbbbb"]
 
-    prune_runs(tmp_path, 1, current="bbbbbb")
+    prune_runs(runs, 1, current="bbbbbb")
     stored = [path for path in (tmp_path / SHARED_DIR).rglob("*") if path.is_file()]
     assert len(stored) == 2, "the image and the kept run's own styles"
     assert all(path.stat().st_nlink == 2 for path in stored), "the kept run still links them"
-    prune_runs(tmp_path, 0, current="cccccc")
+    prune_runs(runs, 0, current="cccccc")
     assert not [path for path in (tmp_path / SHARED_DIR).rglob("*") if path.is_file()], "no run links them any more"
