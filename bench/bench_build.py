@@ -94,7 +94,7 @@ def _measure(step: str, orders: int, database: Path, work_dir: Path) -> Measurem
 
 def _generate(database: Path, orders: int) -> int:
     from quality.engines.duckdb import DuckDBEngine
-    from quality.generate import load_generated
+    from quality.harness.generate import load_generated
 
     engine = DuckDBEngine(database)
     engine.execute("set enable_progress_bar = false")

@@ -25,9 +25,9 @@ _ONE_RUN = """
 import json, resource, sys, time
 from pathlib import Path
 from quality.emulator.activation import activate_for
-from quality.fidelity import Batches, run_fidelity
-from quality.project import load_project
-from quality.targets import resolve_target
+from quality.fidelity.compare import Batches, run_fidelity
+from quality.dbt.project import load_project
+from quality.dbt.targets import resolve_target
 
 started = time.perf_counter()
 project = load_project("dbt")

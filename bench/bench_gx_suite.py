@@ -57,11 +57,11 @@ def timed(action: Callable[[], Any]) -> tuple[float, Any]:
 
 
 def build(folder: Path, orders: int) -> tuple[Path, dict[str, Any], float, float]:
+    from quality.dbt.project import load_project
+    from quality.dbt.runner import DbtInvoker
+    from quality.dbt.targets import resolve_target
     from quality.engines.duckdb import DuckDBEngine
-    from quality.generate import load_generated
-    from quality.project import load_project
-    from quality.runner import DbtInvoker
-    from quality.targets import resolve_target
+    from quality.harness.generate import load_generated
 
     path = folder / "warehouse.duckdb"
     os.environ["QUALITY_DUCKDB_PATH"] = str(path)

@@ -25,7 +25,7 @@ sys.path.insert(0, str(ROOT))
 
 def load_raw(path: Path, orders: int) -> None:
     from quality.engines.duckdb import DuckDBEngine
-    from quality.generate import load_generated
+    from quality.harness.generate import load_generated
 
     engine = DuckDBEngine(path)
     load_generated(engine, "raw", orders, 42)

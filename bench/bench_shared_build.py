@@ -78,7 +78,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 def _project(root: Path) -> Path:
     """The sample project after `quality init`, with four tests that read the build."""
-    from quality import scaffold
+    from quality.onboarding import scaffold
 
     shutil.copytree(SAMPLE, root)
     (root / "pyproject.toml").write_text('[project]\nname = "jaffle"\nversion = "0.1.0"\n', encoding="utf-8")

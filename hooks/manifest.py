@@ -5,7 +5,7 @@ a `dbt build` or `dbt docs generate` run by hand rewrites `target/manifest.json`
 cost the next commit a parse. Each parse also copies it to `target/manifest.json`, where a
 dbt-checkpoint check run alone looks for it.
 
-The manifest is rebuilt by ONE in-process `dbt parse` (`quality.runner.invoke_dbt`, partial parsing on)
+The manifest is rebuilt by ONE in-process `dbt parse` (`quality.dbt.runner.invoke_dbt`, partial parsing on)
 only when the project's graph key changed (see `hooks.graph_key`; the key, where the manifest lives and the
 hooks' options are in `hooks.manifest_key`). The key is stored next to the manifest together with the
 manifest's size and mtime, so a second call in the same commit - or a commit that only edits the SQL text
@@ -95,7 +95,7 @@ def findings_from_error(settings: ParseSettings, error: BaseException) -> list[F
 def run_parse(settings: ParseSettings) -> list[Finding]:
     """One in-process `dbt parse`; an empty list means success."""
     os.environ.update(DBT_ENV)
-    from quality.runner import invoke_dbt  # only when a parse is really needed, as dbt (on its first call)
+    from quality.dbt.runner import invoke_dbt  # only when a parse is really needed, as dbt (on its first call)
 
     try:
         result = invoke_dbt(_dbt_args(settings))

@@ -10,7 +10,7 @@
   (dbt parse --target local), both uploaded by the deploy workflow. Without it (first deploy, expired
   artifact): a full build.
 - Selection: new nodes and nodes whose body, configs, descriptions, macros or contract changed, plus their
-  children (`quality.selection`, shared with `quality diff`).
+  children (`quality.dbt.selection`, shared with `quality diff`).
 - Databricks defers the unselected parents to prod and reads the real raw schema. DuckDB has no prod to
   defer to, so it builds `@...`: the changes, their children and every parent of those children (a unit test
   of a child reads the columns of all its inputs), from the raw fixtures, and runs only the tests whose
@@ -24,7 +24,7 @@ import os
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
-from quality.selection import CHANGED, changed_and_children
+from quality.dbt.selection import CHANGED, changed_and_children
 
 STATE_MANIFEST = "manifest.json"
 
@@ -60,9 +60,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--artifacts-dir", type=Path, default=Path("artifacts/slim-ci"))
     args = parser.parse_args(argv)
 
-    from quality.project import load_project
-    from quality.targets import resolve_target
-    from quality.workspace import open_workspace
+    from quality.dbt.project import load_project
+    from quality.dbt.targets import resolve_target
+    from quality.harness.workspace import open_workspace
 
     project = load_project(args.project_dir)
     target = resolve_target(project, choose_target(os.environ))

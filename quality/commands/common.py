@@ -12,8 +12,8 @@ from typing import Annotated, Any, get_type_hints
 import typer
 from rich.console import Console
 
-from quality.project import DbtProject, load_project
-from quality.targets import Target, default_target_name, resolve_target
+from quality.dbt.project import DbtProject, load_project
+from quality.dbt.targets import Target, default_target_name, resolve_target
 
 console = Console()
 

@@ -12,7 +12,7 @@ from quality.commands.common import (
     console,
     project_command,
 )
-from quality.offline_compile import compile_offline
+from quality.dbt.offline_compile import compile_offline
 
 
 @project_command

@@ -13,14 +13,14 @@ from quality.commands.common import (
     project_command,
     terminate_as_interrupt,
 )
-from quality.diff import ModelDiff, diff_model, primary_key, relation_columns, to_markdown
+from quality.dbt.runner import DbtInvoker
+from quality.dbt.selection import changed_and_children
+from quality.dbt.targets import resolve_target
 from quality.engines.base import Engine
-from quality.gate import PARSE_CACHE
-from quality.review.build import BUILT_TYPES
-from quality.runner import DbtInvoker
-from quality.selection import changed_and_children
-from quality.targets import resolve_target
-from quality.workspace import open_workspace
+from quality.harness.workspace import open_workspace
+from quality.wap.diff import ModelDiff, diff_model, primary_key, relation_columns, to_markdown
+from quality.wap.gate import PARSE_CACHE
+from quality.wap.review.build import BUILT_TYPES
 
 
 @project_command

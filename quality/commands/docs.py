@@ -15,7 +15,7 @@ from quality.commands.common import (
     project_command,
     terminate_as_interrupt,
 )
-from quality.workspace import Workspace, open_workspace
+from quality.harness.workspace import Workspace, open_workspace
 
 DOCS_FILES = ("index.html", "manifest.json", "catalog.json", "run_results.json")
 DATA_DOCS_DIR = "data_docs"

@@ -12,7 +12,7 @@ from quality.commands.common import (
     console,
     project_command,
 )
-from quality.doctor import run_checks
+from quality.onboarding.doctor import run_checks
 
 STYLE = {"ok": "green", "warn": "yellow", "fail": "red"}
 

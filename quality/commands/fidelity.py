@@ -12,7 +12,7 @@ from quality.commands.common import DEFAULT_PROJECT_DIR, ProfilesDirOption, Proj
 from quality.errors import UsageError
 
 if TYPE_CHECKING:
-    from quality.fidelity import FidelityReport
+    from quality.fidelity.compare import FidelityReport
 
 MAX_SHOWN = 40
 
@@ -33,11 +33,11 @@ def fidelity(
     ),
 ) -> int:
     """Build the project on DuckDB and on Databricks from the same two batches; compare every relation by key."""
+    from quality.dbt.project import load_project
+    from quality.dbt.targets import resolve_target
     from quality.emulator.activation import activate_for
     from quality.engines.kinds import engine_kind
-    from quality.fidelity import Batches, run_fidelity
-    from quality.project import load_project
-    from quality.targets import resolve_target
+    from quality.fidelity.compare import Batches, run_fidelity
 
     for name, value in (("--late-updates", late_updates), ("--customer-changes", customer_changes)):
         if not 0 <= value <= 1:

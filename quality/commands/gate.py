@@ -12,15 +12,6 @@ from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from quality import gate_warnings
-from quality.artifacts import (
-    DEFAULT_KEEP_RUNS,
-    DEFAULT_KEEP_SIZE,
-    KEEP_RUNS_ENV,
-    KEEP_SIZE_ENV,
-    keep_size_setting,
-    prune_runs,
-)
 from quality.commands.common import (
     KeepBackupsOption,
     ProjectOptions,
@@ -28,9 +19,18 @@ from quality.commands.common import (
     project_command,
     terminate_as_interrupt,
 )
-from quality.gate import GateOptions, GateReport, check_options, default_raw_data, run_gate
-from quality.runner import parse_dbt_vars
-from quality.schemas import DEFAULT_KEEP_BACKUPS
+from quality.dbt.runner import parse_dbt_vars
+from quality.dbt.schemas import DEFAULT_KEEP_BACKUPS
+from quality.observability.artifacts import (
+    DEFAULT_KEEP_RUNS,
+    DEFAULT_KEEP_SIZE,
+    KEEP_RUNS_ENV,
+    KEEP_SIZE_ENV,
+    keep_size_setting,
+    prune_runs,
+)
+from quality.wap import gate_warnings
+from quality.wap.gate import GateOptions, GateReport, check_options, default_raw_data, run_gate
 
 
 @project_command

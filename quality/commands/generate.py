@@ -19,11 +19,11 @@ from quality.commands.common import (
     console,
     project_command,
 )
+from quality.dbt.targets import Target
 from quality.engines.factory import open_engine
 from quality.engines.kinds import engine_kind
 from quality.errors import QualityError, SchemaGuardError, UsageError
-from quality.generate import RAW_TABLES, apply_anomalies, generate_raw, load_generated
-from quality.targets import Target
+from quality.harness.generate import RAW_TABLES, apply_anomalies, generate_raw, load_generated
 
 CSV_TIMESTAMP_FORMAT = "%Y-%m-%d %H:%M:%S"
 GENERATED_DUCKDB = Path(".quality/generated.duckdb")
@@ -146,7 +146,7 @@ def write_fixtures(tables: dict[str, pd.DataFrame], directory: Path) -> dict[str
 
 def _report(counts: dict[str, int], where: str) -> None:
     if not counts:
-        raise QualityError("the generator produced no tables; this is a bug in quality.generate.")
+        raise QualityError("the generator produced no tables; this is a bug in quality.harness.generate.")
     summary = ", ".join(f"{name} {rows:,}" for name, rows in counts.items())
     console.print(f"wrote to {where}: {summary}")
 

@@ -11,7 +11,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from quality.commands.common import DEFAULT_PROJECT_DIR, ProjectDirOption, console, find_project_dir
-from quality.scaffold import (
+from quality.onboarding.scaffold import (
     PARALLEL_NOTE,
     Change,
     Layout,

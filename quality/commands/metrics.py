@@ -86,7 +86,7 @@ def export(
 
 
 def newest_run_dir(root: Path) -> Path:
-    from quality.artifacts import list_runs
+    from quality.observability.artifacts import list_runs
 
     runs = list_runs(root)
     if not runs:

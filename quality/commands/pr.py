@@ -9,14 +9,14 @@ from typing import Annotated
 import typer
 from rich.markup import escape
 
-from quality.artifacts import keep_runs_setting, keep_size_setting, prune_runs
 from quality.commands.common import (
     ProjectOptions,
     console,
     project_command,
     terminate_as_interrupt,
 )
-from quality.runner import parse_dbt_vars
+from quality.dbt.runner import parse_dbt_vars
+from quality.observability.artifacts import keep_runs_setting, keep_size_setting, prune_runs
 
 
 @project_command
@@ -55,9 +55,9 @@ def pr(
     rows and examples. Columns that differ between two builds of the same code (run timestamps, ids) are
     ignored and listed. Nothing is published.
     """
-    from quality.review.batches import raw_batches
-    from quality.review.report import to_console, to_json, to_markdown
-    from quality.review.run import ReviewOptions, review
+    from quality.wap.review.batches import raw_batches
+    from quality.wap.review.report import to_console, to_json, to_markdown
+    from quality.wap.review.run import ReviewOptions, review
 
     terminate_as_interrupt()
     options = ReviewOptions(

@@ -14,12 +14,12 @@ from quality.commands.common import (
     console,
     project_command,
 )
+from quality.dbt.schemas import DEFAULT_KEEP_BACKUPS, prune_backups, stale_schemas
+from quality.dbt.schemas import reap as reap_schemas
 from quality.engines.factory import open_engine
 from quality.engines.kind import EngineKind
 from quality.engines.kinds import engine_kind
 from quality.errors import QualityError
-from quality.schemas import DEFAULT_KEEP_BACKUPS, prune_backups, stale_schemas
-from quality.schemas import reap as reap_schemas
 
 _DURATION = re.compile(r"^(?P<amount>\d+)(?P<unit>[smhd])$")
 _UNITS = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days"}

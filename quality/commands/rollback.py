@@ -7,16 +7,16 @@ from typing import Annotated
 
 import typer
 
-from quality.artifacts import DEFAULT_ROOT
 from quality.commands.common import (
     ProjectOptions,
     console,
     project_command,
 )
+from quality.dbt.runner import DbtInvoker
 from quality.engines.factory import open_engine
 from quality.errors import QualityError
-from quality.rollback import drop_partitions, last_published_run, rollback_run
-from quality.runner import DbtInvoker
+from quality.observability.artifacts import DEFAULT_ROOT
+from quality.wap.rollback import drop_partitions, last_published_run, rollback_run
 
 ArtifactsOption = Annotated[Path, typer.Option("--artifacts-dir", help="folder of run folders")]
 

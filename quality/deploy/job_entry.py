@@ -65,7 +65,7 @@ def main(argv: Sequence[str] | None = None, environ: Mapping[str, str] | None = 
     started = time.time()
     status = quality_main(args)
     if args[:1] == ["gate"]:
-        from quality.artifacts import DEFAULT_ROOT  # the gate's --artifacts-dir default, relative to root
+        from quality.observability.artifacts import DEFAULT_ROOT  # the gate's --artifacts-dir default, relative to root
 
         _relay_report(root / DEFAULT_ROOT, started)
     return status

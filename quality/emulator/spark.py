@@ -37,7 +37,7 @@ _SQL_STATE = {
 # Run on every connection. DataFusion checks that an aggregate's physical input schema equals its logical one,
 # nullability included; on Sail 0.7.2 that check rejects valid Spark SQL with "Internal error: Physical input
 # schema should be the same as the one converted from logical input schema", e.g. an aggregate over a column
-# computed as `a IS DISTINCT FROM b` in a CTE (quality.diff's query). The check only guards planner bugs.
+# computed as `a IS DISTINCT FROM b` in a CTE (quality.wap.diff's query). The check only guards planner bugs.
 _CONNECTION_SETTINGS = ("SET datafusion.execution.skip_physical_aggregate_schema_check = true",)
 
 

@@ -38,8 +38,8 @@ from quality.engines.connectivity import (
     wait_with_progress,
     warehouse_id_from_http_path,
 )
+from quality.engines.raw_csv import check_csv
 from quality.errors import FixtureError, QualityError, TargetError
-from quality.fixtures import check_csv
 
 DEFAULT_SOCKET_TIMEOUT_S = 60.0  # per socket send/recv/connect; long queries are polled, so this is no query limit
 DEFAULT_RETRY_ATTEMPTS = 8  # connector range 1..60

@@ -12,8 +12,8 @@ import duckdb
 import pandas as pd
 import pyarrow as pa
 
+from quality.engines.raw_csv import check_csv
 from quality.errors import EngineBusyError, FixtureError, QualityError
-from quality.fixtures import check_csv
 
 # A database (file stem) named like a schema makes `<name>.<table>` ambiguous in DuckDB.
 SCHEMA_LIKE_NAMES = frozenset({"raw", "staging", "intermediate", "marts", "snapshots", "seeds", "main"})

@@ -48,7 +48,7 @@ class EngineKind:
     inspects_read_only: ClassVar[bool] = False
     # `quality fidelity`: the engine the results are compared from (reference) or checked on (candidate).
     fidelity_role: ClassVar[FidelityRole | None] = None
-    # `quality compile` renders this engine's SQL with no connection (quality/offline_compile.py).
+    # `quality compile` renders this engine's SQL with no connection (quality/dbt/offline_compile.py).
     compiles_offline: ClassVar[bool] = False
     # GX expectations GX cannot evaluate on this dialect: run as an equivalent `unexpected_rows` query
     # (quality/expectations/pushdown.py), with `regex_match_sql` for the regex ones.

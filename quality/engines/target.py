@@ -1,7 +1,7 @@
 """A rendered dbt target: which engine (an engine kind's name), where, and whether it is production.
 
-Made by `quality.targets.resolve_target` from profiles.yml, with the engine-specific fields its engine kind
-gives (`EngineKind.target_fields`). Below the kinds, so that they and `quality.targets` share it.
+Made by `quality.dbt.targets.resolve_target` from profiles.yml, with the engine-specific fields its engine kind
+gives (`EngineKind.target_fields`). Below the kinds, so that they and `quality.dbt.targets` share it.
 """
 
 from __future__ import annotations

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from quality.artifacts import list_runs
+from quality.observability.artifacts import list_runs
 from quality.observability.errors import RunArtifactsError
 from quality.observability.run_record import RUN_RESULTS, node_timings, read_json_file
 

@@ -8,12 +8,12 @@ from pathlib import Path
 import pytest
 
 from quality.cli import main
+from quality.dbt.project import load_project
+from quality.dbt.schemas import backup_schema, backup_schemas
+from quality.dbt.targets import resolve_target
 from quality.engines.duckdb import DuckDBEngine
-from quality.gate import GateOptions, run_gate
-from quality.project import load_project
-from quality.rollback import last_published_run, rollback_run
-from quality.schemas import backup_schema, backup_schemas
-from quality.targets import resolve_target
+from quality.wap.gate import GateOptions, run_gate
+from quality.wap.rollback import last_published_run, rollback_run
 
 pytestmark = [pytest.mark.integration, pytest.mark.xdist_group("backup_retention")]
 ROOT = Path(__file__).resolve().parents[2]

@@ -8,7 +8,7 @@ from collections import Counter
 
 import pytest
 
-from quality.runner import DbtInvoker
+from quality.dbt.runner import DbtInvoker
 
 # Under -n 2 the lane runs on the worker that then validates the shared build's models, while the other
 # worker builds (test_retail_models.py says why).

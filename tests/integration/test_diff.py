@@ -10,10 +10,10 @@ from pathlib import Path
 import pytest
 
 from quality.commands.diff import diff
-from quality.gate import GateOptions, run_gate
-from quality.project import load_project
-from quality.runner import DbtInvoker
-from quality.targets import resolve_target
+from quality.dbt.project import load_project
+from quality.dbt.runner import DbtInvoker
+from quality.dbt.targets import resolve_target
+from quality.wap.gate import GateOptions, run_gate
 from tests.integration.warehouse import fingerprint
 
 # With `--dist loadgroup` (pyproject addopts) the module's published prod is built once, on one worker.

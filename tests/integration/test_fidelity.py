@@ -15,10 +15,10 @@ from pathlib import Path
 import pytest
 
 from quality.cli import main
+from quality.dbt.project import load_project
+from quality.dbt.targets import resolve_target
 from quality.emulator.endpoint import LocalEndpoint
-from quality.fidelity import Batches, run_fidelity
-from quality.project import load_project
-from quality.targets import resolve_target
+from quality.fidelity.compare import Batches, run_fidelity
 from tests.integration.local_databricks import needs_local_endpoint
 
 ROOT = Path(__file__).resolve().parents[2]

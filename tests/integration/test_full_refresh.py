@@ -6,11 +6,11 @@ from pathlib import Path
 
 import pytest
 
+from quality.dbt.project import load_project
+from quality.dbt.targets import resolve_target
 from quality.engines.duckdb import DuckDBEngine
-from quality.gate import GateOptions, GateReport, run_gate
-from quality.project import load_project
-from quality.rollback import drop_partitions
-from quality.targets import resolve_target
+from quality.wap.gate import GateOptions, GateReport, run_gate
+from quality.wap.rollback import drop_partitions
 
 pytestmark = pytest.mark.integration
 

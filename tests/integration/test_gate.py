@@ -11,10 +11,10 @@ from pathlib import Path
 
 import pytest
 
+from quality.dbt.project import load_project
+from quality.dbt.targets import resolve_target
 from quality.engines.duckdb import DuckDBEngine
-from quality.gate import GateOptions, GateReport, run_gate
-from quality.project import load_project
-from quality.targets import resolve_target
+from quality.wap.gate import GateOptions, GateReport, run_gate
 from tests.integration.warehouse import fingerprint
 
 # With `--dist loadgroup` (pyproject addopts) every test reads the module's published prod (two gates): one worker builds it once.

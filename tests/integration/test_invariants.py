@@ -19,9 +19,9 @@ from typing import Any
 
 import pytest
 
-from quality.gate import GateOptions, GateReport, run_gate
-from quality.project import load_project
-from quality.targets import resolve_target
+from quality.dbt.project import load_project
+from quality.dbt.targets import resolve_target
+from quality.wap.gate import GateOptions, GateReport, run_gate
 from tests.integration.warehouse import fingerprint
 
 pytestmark = [pytest.mark.integration, pytest.mark.xdist_group("invariants_prod")]

@@ -1,6 +1,6 @@
 """Sources written `schema: raw` (not the harness's var), as most public projects write them, work in pytest with
 no edit: the workspace's own DuckDB file stands in for them, from the seeds of the project or from raw
-fixtures (quality.literal_sources). DuckDB only; elsewhere the error names the file and the line to write."""
+fixtures (quality.harness.literal_sources). DuckDB only; elsewhere the error names the file and the line to write."""
 
 from __future__ import annotations
 
@@ -25,7 +25,7 @@ sources:
 
 def _jaffle_shop_layout(root: Path, *, seeds: bool) -> None:
     """The sample project as dbt-labs/jaffle-shop lays it out: staging reads source('ecom', ...) in schema raw."""
-    from quality import scaffold
+    from quality.onboarding import scaffold
 
     shutil.copytree(SAMPLE, root, dirs_exist_ok=True)
     (root / "pyproject.toml").write_text('[project]\nname = "jaffle"\nversion = "0.1.0"\n', encoding="utf-8")

@@ -105,7 +105,7 @@ class TestResults:
 
     def test_an_aggregate_over_a_null_safe_comparison_made_in_a_cte_runs(self, orders: Session) -> None:
         # Sail 0.7.2 refused this with "Physical input schema should be the same as the one converted from
-        # logical input schema" (quality.diff's query has this shape) until the endpoint relaxed that check.
+        # logical input schema" (quality.wap.diff's query has this shape) until the endpoint relaxed that check.
         rows = orders.query(
             f"with flags as (select (name is distinct from 'a') as changed from {orders.ref('orders')}) "
             "select sum(case when changed then 1 else 0 end), max(changed) from flags"

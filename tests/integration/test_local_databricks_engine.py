@@ -15,15 +15,15 @@ import pandas as pd
 import pytest
 import yaml
 
-from quality.diff import ModelDiff, diff_model
+from quality.dbt.project import load_project
+from quality.dbt.targets import Target, resolve_target
 from quality.emulator.endpoint import LocalEndpoint
 from quality.engines.databricks import DatabricksEngine
 from quality.engines.factory import open_engine
 from quality.engines.publish import PublishStep, publish, restore
 from quality.errors import PublishError
-from quality.project import load_project
-from quality.smoke import actual_columns, count_rows
-from quality.targets import Target, resolve_target
+from quality.wap.diff import ModelDiff, diff_model
+from quality.wap.smoke import actual_columns, count_rows
 from tests.integration.local_databricks import needs_local_endpoint, running_endpoint, unique_schema
 
 # One endpoint and one engine for the module: its tests run on one worker under `--dist loadgroup`.

@@ -25,13 +25,13 @@ from typing import Any
 import pytest
 import requests
 
-from quality.doctor import Check, run_checks
+from quality.dbt.project import load_project
+from quality.dbt.targets import resolve_target
 from quality.emulator.endpoint import LocalEndpoint
 from quality.engines.databricks import DatabricksEngine
 from quality.engines.factory import open_engine
 from quality.errors import TargetError
-from quality.project import load_project
-from quality.targets import resolve_target
+from quality.onboarding.doctor import Check, run_checks
 from tests.integration.local_databricks import needs_local_endpoint, routed, unique_schema
 
 pytestmark = [needs_local_endpoint, pytest.mark.integration, pytest.mark.xdist_group("local_databricks_oauth")]

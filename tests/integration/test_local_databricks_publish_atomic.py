@@ -19,6 +19,8 @@ from pathlib import Path
 
 import pytest
 
+from quality.dbt.project import load_project
+from quality.dbt.targets import resolve_target
 from quality.emulator.endpoint import LocalEndpoint
 from quality.engines import run_log
 from quality.engines.databricks import DatabricksEngine
@@ -26,8 +28,6 @@ from quality.engines.factory import open_engine
 from quality.engines.publish import ATOMIC, MERGE, MODE_ENV, REPLACE, Published, PublishStep, publish
 from quality.errors import PublishError
 from quality.interrupts import CRASH_EXIT
-from quality.project import load_project
-from quality.targets import resolve_target
 from tests.integration.local_databricks import needs_local_endpoint, running_endpoint
 from tests.integration.test_local_databricks_publish_crash import ROOT, Prod, _run_id
 

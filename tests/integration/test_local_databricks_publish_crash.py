@@ -21,6 +21,8 @@ from typing import Any
 
 import pytest
 
+from quality.dbt.project import load_project
+from quality.dbt.targets import resolve_target
 from quality.emulator.endpoint import LocalEndpoint
 from quality.engines import run_log
 from quality.engines.databricks import DatabricksEngine
@@ -28,10 +30,8 @@ from quality.engines.factory import open_engine
 from quality.engines.publish import CLONE_WITH_UNDO, MERGE, REPLACE, PublishStep, publish
 from quality.errors import PublishError
 from quality.interrupts import CRASH_ENV, CRASH_EXIT
-from quality.project import load_project
-from quality.rollback import rollback_run
-from quality.smoke import published_row_counts
-from quality.targets import resolve_target
+from quality.wap.rollback import rollback_run
+from quality.wap.smoke import published_row_counts
 from tests.integration.local_databricks import needs_local_endpoint, running_endpoint, unique_schema
 
 pytestmark = [needs_local_endpoint, pytest.mark.integration, pytest.mark.xdist_group("local_databricks_publish_crash")]
@@ -45,8 +45,8 @@ CHILD = """
 import json, sys
 from quality.engines.factory import open_engine
 from quality.engines.publish import PublishStep, publish
-from quality.project import load_project
-from quality.targets import resolve_target
+from quality.dbt.project import load_project
+from quality.dbt.targets import resolve_target
 from pathlib import Path
 args = json.loads(sys.argv[1])
 engine = open_engine(resolve_target(load_project(Path(args["root"]) / "dbt"), "local_databricks"))
@@ -149,8 +149,8 @@ class Prod:
     def rollback_in_child(self, run_id: str, crash_at: str) -> subprocess.CompletedProcess[str]:
         code = (
             "import sys; from pathlib import Path; from quality.engines.factory import open_engine; "
-            "from quality.project import load_project; from quality.targets import resolve_target; "
-            "from quality.rollback import rollback_run; "
+            "from quality.dbt.project import load_project; from quality.dbt.targets import resolve_target; "
+            "from quality.wap.rollback import rollback_run; "
             f"engine = open_engine(resolve_target(load_project(Path({str(ROOT)!r}) / 'dbt'), 'local_databricks')); "
             f"rollback_run(engine, Path({str(self.runs / run_id)!r}), target={self.target!r})"
         )

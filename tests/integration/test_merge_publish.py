@@ -9,11 +9,11 @@ from pathlib import Path
 
 import pytest
 
+from quality.dbt.project import load_project
+from quality.dbt.targets import resolve_target
 from quality.engines.duckdb import DuckDBEngine
-from quality.gate import GateOptions, GateReport, run_gate
-from quality.project import load_project
-from quality.rollback import last_published_run, rollback_run
-from quality.targets import resolve_target
+from quality.wap.gate import GateOptions, GateReport, run_gate
+from quality.wap.rollback import last_published_run, rollback_run
 from tests.integration.warehouse import fingerprint
 
 pytestmark = [pytest.mark.integration, pytest.mark.xdist_group("merge_publish")]

@@ -179,7 +179,7 @@ def test_builds(dbt_build):
 
 
 def test_a_project_whose_raw_data_are_seeds_builds_after_init_without_fixture_files(pytester: pytest.Pytester) -> None:
-    from quality import scaffold
+    from quality.onboarding import scaffold
 
     shutil.copytree(SAMPLE, pytester.path, dirs_exist_ok=True)
     (pytester.path / "pyproject.toml").write_text('[project]\nname = "jaffle"\nversion = "0.1.0"\n', encoding="utf-8")

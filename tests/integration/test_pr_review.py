@@ -337,7 +337,7 @@ snapshots:
 
 @pytest.fixture(scope="module")
 def sample(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Repo]:
-    from quality import scaffold
+    from quality.onboarding import scaffold
 
     path = tmp_path_factory.mktemp("pr_sample")
     shutil.copytree(SAMPLE, path / "dbt")

@@ -15,11 +15,11 @@ from pathlib import Path
 
 import pytest
 
+from quality.dbt.schemas import BACKUP_PREFIX, parse_base
 from quality.engines import run_log
 from quality.engines.duckdb import DuckDBEngine
 from quality.engines.publish import PublishStep, prod_differences
 from quality.interrupts import CRASH_ENV, CRASH_EXIT
-from quality.schemas import BACKUP_PREFIX, parse_base
 from tests.integration.warehouse import fingerprint
 
 pytestmark = [pytest.mark.integration, pytest.mark.xdist_group("publish_crash")]

@@ -8,10 +8,10 @@ from collections.abc import Iterator
 
 import pytest
 
+from quality.dbt.targets import Target
 from quality.engines.factory import open_engine
 from quality.engines.read_only import ReadOnlyEngine, ReadOnlyError
-from quality.smoke import count_rows
-from quality.targets import Target
+from quality.wap.smoke import count_rows
 from tests.integration.local_databricks import needs_local_endpoint, unique_schema
 from tests.integration.test_local_databricks_engine import endpoint, orders_manifest, target
 

@@ -8,12 +8,12 @@ from pathlib import Path
 
 import pytest
 
+from quality.dbt.project import DbtProject, load_project
+from quality.dbt.relocation import PLACEHOLDER
+from quality.dbt.runner import CACHE_FILES, DbtInvoker
+from quality.dbt.targets import resolve_target
 from quality.errors import SchemaGuardError
-from quality.project import DbtProject, load_project
-from quality.relocation import PLACEHOLDER
-from quality.runner import CACHE_FILES, DbtInvoker
-from quality.targets import resolve_target
-from quality.workspace import PARSE_STATE_DIR, Workspace, open_workspace
+from quality.harness.workspace import PARSE_STATE_DIR, Workspace, open_workspace
 from tests.integration.mini_project import write_mini_project
 
 pytestmark = pytest.mark.integration

@@ -6,8 +6,8 @@ from __future__ import annotations
 
 import pytest
 
-from quality.gx_fixture import GxValidator
-from quality.runner import DbtRun
+from quality.dbt.runner import DbtRun
+from quality.harness.gx_fixture import GxValidator
 
 pytestmark = pytest.mark.integration
 

@@ -9,9 +9,9 @@ from pathlib import Path
 
 import pytest
 
-from quality.project import load_project
-from quality.runner import DbtInvoker
-from quality.targets import resolve_target
+from quality.dbt.project import load_project
+from quality.dbt.runner import DbtInvoker
+from quality.dbt.targets import resolve_target
 from tests.integration.mini_project import FCT_SALES, write_mini_project
 from tests.unit.test_workflows import slim_ci
 

@@ -10,9 +10,10 @@ from typing import Any
 
 import pytest
 
+from quality.dbt.targets import Target
 from quality.engines.base import Engine
 from quality.engines.read_only import ReadOnlyEngine, ReadOnlyError
-from quality.smoke import (
+from quality.wap.smoke import (
     actual_columns,
     contract_problems,
     contracted_models,
@@ -20,7 +21,6 @@ from quality.smoke import (
     published_row_counts,
     row_count_problems,
 )
-from quality.targets import Target
 
 pytestmark = pytest.mark.prod_smoke
 

@@ -7,7 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from quality.artifacts import (
+from quality.errors import UsageError
+from quality.observability.artifacts import (
     DEFAULT_KEEP_RUNS,
     SHARED_DIR,
     keep_runs_setting,
@@ -16,7 +17,6 @@ from quality.artifacts import (
     prune_runs,
     share_identical,
 )
-from quality.errors import UsageError
 
 
 def _folders(root: Path, *names: str) -> None:

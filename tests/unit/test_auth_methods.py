@@ -12,11 +12,11 @@ from urllib.parse import parse_qs
 
 import pytest
 
+from quality.dbt.project import load_project
+from quality.dbt.targets import resolve_target
 from quality.engines.connectivity import U2M_CLIENT_ID, Credentials, credentials
 from quality.engines.databricks import DatabricksEngine
 from quality.errors import TargetError
-from quality.project import load_project
-from quality.targets import resolve_target
 from tests.fakes import FakeResponse, FakeWorkspace, RecordedRequest
 
 pytestmark = pytest.mark.usefixtures("hermetic_databricks_env")

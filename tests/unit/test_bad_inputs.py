@@ -8,10 +8,10 @@ from pathlib import Path
 import pytest
 
 from quality.cli import main
+from quality.dbt.project import load_project
+from quality.dbt.targets import resolve_target
 from quality.engines.factory import connect_timeout_s
 from quality.errors import TargetError
-from quality.project import load_project
-from quality.targets import resolve_target
 
 ROOT = Path(__file__).resolve().parents[2]
 PROJECT = ROOT / "dbt"

@@ -9,8 +9,8 @@ from dbt.clients.yaml_helper import load_yaml_text
 from dbt.exceptions import YamlLoadError
 from dbt_common.exceptions import CompilationError, DbtValidationError
 
+from quality.dbt.runner import dbt_error_text, parse_dbt_vars
 from quality.errors import UsageError
-from quality.runner import dbt_error_text, parse_dbt_vars
 
 BROKEN_YAML = "models:\n  - name: a\n    columns:\n      - name: id\n        tests: [unique\n      - name: x\n"
 

@@ -107,8 +107,8 @@ class TestAssetBundle:
         assert set(envs["prod_oauth"]) == {*OAUTH_SECRET_ENV, "DATABRICKS_AUTH_TYPE"}
 
     def test_the_prod_oauth_dbt_target_is_prod_by_oauth_m2m(self, monkeypatch: pytest.MonkeyPatch) -> None:
-        from quality.project import load_project
-        from quality.targets import resolve_target
+        from quality.dbt.project import load_project
+        from quality.dbt.targets import resolve_target
 
         for name, value in {
             "DATABRICKS_HOST": "adb-1.2.azuredatabricks.net",

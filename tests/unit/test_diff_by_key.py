@@ -1,4 +1,4 @@
-"""quality.diff on the embedded engine: keyed and whole-row comparison, examples, float tolerance."""
+"""quality.wap.diff on the embedded engine: keyed and whole-row comparison, examples, float tolerance."""
 
 from __future__ import annotations
 
@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from quality.diff import ModelDiff, diff_model, diff_rows
 from quality.engines.duckdb import DuckDBEngine
+from quality.wap.diff import ModelDiff, diff_model, diff_rows
 
 
 @pytest.fixture

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from quality.doctor import Check, run_checks
+from quality.onboarding.doctor import Check, run_checks
 from tests.fakes import DEFAULT_TOKEN, DEFAULT_WAREHOUSE_ID, FakeWorkspace
 
 pytestmark = pytest.mark.usefixtures("hermetic_databricks_env")

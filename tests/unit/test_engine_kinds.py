@@ -18,6 +18,8 @@ from typing import Any
 
 import pytest
 
+from quality.dbt.project import DbtProject, load_project
+from quality.dbt.targets import Target, resolve_target
 from quality.engines.base import Engine
 from quality.engines.connectivity import Say
 from quality.engines.duckdb import DuckDBEngine
@@ -25,8 +27,6 @@ from quality.engines.kind import EngineKind
 from quality.engines.kinds import engine_kind, find_kind, kind_for_url, register_kind, unregister_kind
 from quality.errors import HarnessError, TargetError
 from quality.expectations.spec import ExpectationSpec
-from quality.project import DbtProject, load_project
-from quality.targets import Target, resolve_target
 
 PROFILES = """
 shop:
@@ -178,7 +178,7 @@ def test_an_unknown_type_lists_every_registered_kind(lake: LakeKind, project: Db
 def test_a_workspace_is_placed_and_removed_by_the_kind(
     lake: LakeKind, project: DbtProject, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from quality.workspace import open_workspace
+    from quality.harness.workspace import open_workspace
 
     monkeypatch.chdir(tmp_path)
     target = resolve_target(project, "lake")
@@ -202,7 +202,7 @@ def test_a_workspace_is_placed_and_removed_by_the_kind(
 
 
 def test_the_shared_build_records_and_reopens_the_kinds_file(lake: LakeKind, tmp_path: Path) -> None:
-    from quality.shared_build import _target_record, release_dbt_connections
+    from quality.harness.shared_build import _target_record, release_dbt_connections
 
     target = Target(name="lake", engine="lake", schema="main", output={"path": str(tmp_path / "w.lake")})
     record = _target_record("ci_20261206t090000_ab12cd", target)
@@ -232,7 +232,7 @@ def test_reap_removes_the_stale_files_the_kind_lists(
 
 
 def test_doctor_asks_the_kind_whether_there_is_a_warehouse(lake: LakeKind, tmp_path: Path) -> None:
-    from quality.doctor import check_publish_record
+    from quality.onboarding.doctor import check_publish_record
 
     target = Target(name="lake", engine="lake", schema="main", output={"path": str(tmp_path / "none.lake")})
     check = check_publish_record(target)

@@ -10,9 +10,9 @@ from typing import Any
 
 import daff
 
-from quality.failure_rows import explain, parse
-from quality.runner import DbtRun, NodeResult, describe_failures
-from quality.targets import Target
+from quality.dbt.failure_rows import explain, parse
+from quality.dbt.runner import DbtRun, NodeResult, describe_failures
+from quality.dbt.targets import Target
 
 
 def dbt_message(expected: list[list[Any]], actual: list[list[Any]]) -> str:

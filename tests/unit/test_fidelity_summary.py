@@ -6,7 +6,7 @@ from __future__ import annotations
 import pyarrow as pa
 
 from quality.commands.fidelity import summary
-from quality.fidelity import SAMPLE_LIMIT, Difference, FidelityReport, compare_tables
+from quality.fidelity.compare import SAMPLE_LIMIT, Difference, FidelityReport, compare_tables
 
 
 def orders(amounts: list[int], ids: list[int] | None = None) -> pa.Table:

@@ -3,8 +3,8 @@ from pathlib import Path
 import pytest
 
 from quality.engines.duckdb import DuckDBEngine
+from quality.engines.raw_csv import check_csv, discover, locate_bad_values
 from quality.errors import EngineBusyError, FixtureError
-from quality.fixtures import check_csv, discover, locate_bad_values
 
 
 def write(path: Path, text: str) -> Path:

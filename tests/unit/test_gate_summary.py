@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from quality.commands.gate import print_summary, warned_lines
-from quality.gate import GateReport
+from quality.wap.gate import GateReport
 
 
 def _expectation(model: str, column: str | None, severity: str, success: bool, **more: object) -> dict[str, object]:

@@ -3,7 +3,7 @@ tests/integration/test_gate_warnings.py."""
 
 from __future__ import annotations
 
-from quality.gate_warnings import Baseline, collect, failure, mark_new
+from quality.wap.gate_warnings import Baseline, collect, failure, mark_new
 
 TESTS = [
     {

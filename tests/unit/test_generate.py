@@ -10,7 +10,7 @@ import pytest
 
 from quality.commands.generate import write_fixtures
 from quality.engines.duckdb import DuckDBEngine
-from quality.generate import (
+from quality.harness.generate import (
     BATCH_ONE_LOADED_AT,
     DEFAULT_BATCH_TWO_AT,
     NEXT_STATUS,

@@ -104,7 +104,7 @@ def strongly_connected(graph: dict[str, set[str]]) -> list[list[str]]:
 def test_every_kind_of_import_is_an_edge() -> None:
     source = (
         "from typing import TYPE_CHECKING\n"
-        "import quality.runner\n"
+        "import quality.dbt.runner\n"
         "from quality import errors\n"
         "from quality.emulator import translator as t, NOT_A_MODULE\n"
         "from . import gaps\n"
@@ -116,7 +116,7 @@ def test_every_kind_of_import_is_an_edge() -> None:
     )
     found = set(_imported(ast.parse(source), "quality.emulator.writes", False, set(modules())))
     assert found >= {
-        "quality.runner",
+        "quality.dbt.runner",
         "quality.errors",  # a module of the package, not the package
         "quality.emulator.translator",
         "quality.emulator",  # NOT_A_MODULE comes from the package's __init__
@@ -130,8 +130,8 @@ def test_every_kind_of_import_is_an_edge() -> None:
 
 def test_the_graph_holds_deferred_and_type_only_imports() -> None:
     graph = import_graph()
-    assert "quality.runner" in graph["quality.offline_compile"], "a top-level import"
-    assert "quality.runner" in graph["hooks.manifest"], "an import inside a function"
+    assert "quality.dbt.runner" in graph["quality.dbt.offline_compile"], "a top-level import"
+    assert "quality.dbt.runner" in graph["hooks.manifest"], "an import inside a function"
     assert "quality.emulator.conformance.replay" in graph["hooks.spark_catalog"], "an import under TYPE_CHECKING"
 
 
@@ -143,7 +143,7 @@ def test_no_import_circle_in_quality_and_hooks() -> None:
 
 
 def test_dbt_runs_through_one_module() -> None:
-    """dbtRunner is imported by `quality.runner` alone (`invoke_dbt`): the doctor and the hooks call that."""
+    """dbtRunner is imported by `quality.dbt.runner` alone (`invoke_dbt`): the doctor and the hooks call that."""
     known = set(modules())
     importers = {
         name
@@ -151,7 +151,7 @@ def test_dbt_runs_through_one_module() -> None:
         if "dbt.cli.main"
         in _imported(ast.parse(path.read_text(encoding="utf-8")), name, path.name == "__init__.py", known)
     }
-    assert importers == {"quality.runner"}
+    assert importers == {"quality.dbt.runner"}
 
 
 def test_a_circle_is_found_however_long() -> None:

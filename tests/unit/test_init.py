@@ -11,9 +11,9 @@ from pathlib import Path
 import pytest
 import yaml
 
-from quality import scaffold
 from quality.cli import main
 from quality.commands.common import find_project_dir
+from quality.onboarding import scaffold
 from quality.python_support import unsupported_python
 
 REPO = Path(__file__).resolve().parents[2]

@@ -11,9 +11,9 @@ import pytest
 import yaml
 from dbt.cli.resolvers import default_profiles_dir
 
-from quality import scaffold
 from quality.cli import main
-from quality.project import load_project
+from quality.dbt.project import load_project
+from quality.onboarding import scaffold
 
 REPO = Path(__file__).resolve().parents[2]
 SAMPLE = REPO / "tests" / "fixtures" / "sample_project"

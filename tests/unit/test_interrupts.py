@@ -114,9 +114,9 @@ def _dbt_failing_after_the_signal(*args: object) -> None:
 def test_an_error_a_library_raises_after_the_signal_is_its_effect_not_a_failure_before_it(
     monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
-    from quality import gate
-    from quality.project import DbtProject
-    from quality.targets import Target
+    from quality.dbt.project import DbtProject
+    from quality.dbt.targets import Target
+    from quality.wap import gate
 
     monkeypatch.setattr(gate, "refuse_duckdb_path_outside_project", lambda project, target: None)
     monkeypatch.setattr(gate, "open_workspace", lambda *args, **kwargs: _Workspace())

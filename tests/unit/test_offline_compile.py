@@ -8,8 +8,8 @@ from typing import Any
 
 import pytest
 
-from quality.dbt_adapter import ExistingRelation, OfflineQueryError, offline_databricks
-from quality.offline_compile import (
+from quality.dbt.adapter import ExistingRelation, OfflineQueryError, offline_databricks
+from quality.dbt.offline_compile import (
     catalog_columns,
     declared_columns,
     manifest_catalog,

@@ -7,8 +7,8 @@ from pathlib import Path
 import pytest
 
 from hooks.dbt_layout import load_project as load_hook_project
-from quality.project import resource_paths
-from quality.runner import parsed_files
+from quality.dbt.project import resource_paths
+from quality.dbt.runner import parsed_files
 
 OLD_STYLE = """name: shop
 version: '0.1'

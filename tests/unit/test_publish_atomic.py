@@ -24,7 +24,7 @@ from quality.engines import publish as publish_module
 from quality.engines import run_log
 from quality.engines.publish import ATOMIC, CLONE_WITH_UNDO, MERGE, REPLACE, PublishStep, databricks_mode, publish
 from quality.errors import PublishError
-from quality.rollback import rollback_run
+from quality.wap.rollback import rollback_run
 
 AUDIT = "audit_20261130t120000_ab12cd_marts"
 PROD = "marts"

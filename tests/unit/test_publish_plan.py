@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 
 from quality.engines.publish import PublishStep
-from quality.publish_plan import PublishPlanError, check_publish_plan
+from quality.wap.publish_plan import PublishPlanError, check_publish_plan
 
 PROD: dict[str, Any] = {
     "nodes": {

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from quality.raw_folder import RawFolder, configured_raw_folder
+from quality.harness.raw_folder import RawFolder, configured_raw_folder
 
 
 @pytest.mark.parametrize(

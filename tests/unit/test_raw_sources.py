@@ -10,7 +10,7 @@ import pytest
 
 from quality.engines.duckdb import DuckDBEngine
 from quality.errors import FixtureError, QualityError
-from quality.raw_sources import (
+from quality.harness.raw_sources import (
     SourceTable,
     check_fixture_tables,
     declared_sources,

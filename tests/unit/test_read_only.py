@@ -9,12 +9,12 @@ import duckdb
 import pandas as pd
 import pytest
 
+from quality.dbt.project import load_project
+from quality.dbt.targets import resolve_target
 from quality.engines.databricks import DatabricksEngine
 from quality.engines.factory import open_engine
 from quality.engines.read_only import ReadOnlyEngine, ReadOnlyError, read_only, statement_kind
-from quality.project import load_project
-from quality.smoke import Mart, actual_columns, contract_problems, count_rows
-from quality.targets import resolve_target
+from quality.wap.smoke import Mart, actual_columns, contract_problems, count_rows
 from tests.unit.test_databricks_engine import HOST, HTTP_PATH, TOKEN, FakeConnection, RecordingConnect
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from quality.errors import QualityError
-from quality.rollback import last_published_run
+from quality.wap.rollback import last_published_run
 
 OLD, NEW, LATER = "20261130t100000_aaaaaa", "20261130t110000_bbbbbb", "20261130t120000_cccccc"
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from quality.routing import routing_refusal
+from quality.dbt.routing import routing_refusal
 
 SNAPSHOT = """{% snapshot orders_snapshot %}
 {{ config(target_schema='main', unique_key='id', strategy='check', check_cols='all') }}

@@ -3,9 +3,7 @@ from pathlib import Path
 
 import pytest
 
-from quality.engines.duckdb import DuckDBEngine
-from quality.errors import SchemaGuardError
-from quality.schemas import (
+from quality.dbt.schemas import (
     assert_ephemeral,
     backup_schemas,
     drop_ephemeral,
@@ -15,6 +13,8 @@ from quality.schemas import (
     reap,
     stale_schemas,
 )
+from quality.engines.duckdb import DuckDBEngine
+from quality.errors import SchemaGuardError
 
 NOW = datetime(2026, 11, 25, 13, 10, 0, tzinfo=UTC)
 

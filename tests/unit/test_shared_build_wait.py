@@ -16,9 +16,9 @@ from pathlib import Path
 import pytest
 from filelock import FileLock
 
-from quality.gx_fixture import import_in_background
-from quality.shared_build import LOCK, RECORD, ensure_built
-from quality.targets import Target
+from quality.dbt.targets import Target
+from quality.harness.gx_fixture import import_in_background
+from quality.harness.shared_build import LOCK, RECORD, ensure_built
 
 ROOT = Path(__file__).resolve().parents[2]
 TARGET = Target(name="local", engine="duckdb", schema="main")
@@ -69,7 +69,7 @@ def test_the_background_import_runs_in_its_own_thread_and_its_join_waits_for_it(
         "import threading, time\ntime.sleep(0.2)\nTHREAD = threading.current_thread().name\n", encoding="utf-8"
     )
     monkeypatch.syspath_prepend(str(tmp_path))
-    monkeypatch.setattr("quality.gx_fixture.VALIDATION_MODULE", "slow_module_for_the_wait")
+    monkeypatch.setattr("quality.harness.gx_fixture.VALIDATION_MODULE", "slow_module_for_the_wait")
 
     import_in_background()()
 
@@ -80,7 +80,7 @@ def test_the_background_import_runs_in_its_own_thread_and_its_join_waits_for_it(
 def test_a_failed_background_import_is_left_to_the_validation_that_needs_it(
     monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    monkeypatch.setattr("quality.gx_fixture.VALIDATION_MODULE", "no_such_module_for_the_wait")
+    monkeypatch.setattr("quality.harness.gx_fixture.VALIDATION_MODULE", "no_such_module_for_the_wait")
 
     import_in_background()()
 
@@ -91,7 +91,7 @@ def test_a_failed_background_import_is_left_to_the_validation_that_needs_it(
 EXIT_PROBE = """
 import atexit, gc, sys, types
 atexit.register(lambda: print("frozen at exit:", gc.get_freeze_count() > 0))  # runs after the plugin's
-from quality import plugin
+from quality.harness import plugin
 plugin._skip_the_exit_collection()
 plugin._skip_the_exit_collection()
 if sys.argv[1] == "dbt":

@@ -1,4 +1,4 @@
-"""Raw rows older than a snapshot's current versions in prod, found before the build (quality.snapshot_history)."""
+"""Raw rows older than a snapshot's current versions in prod, found before the build (quality.wap.snapshot_history)."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ import pytest
 
 from quality.engines.duckdb import DuckDBEngine
 from quality.engines.publish import PublishStep
-from quality.snapshot_history import find_backwards
+from quality.wap.snapshot_history import find_backwards
 
 STEP = PublishStep(
     unique_id="snapshot.shop.snap",

@@ -2,9 +2,9 @@ from pathlib import Path
 
 import pytest
 
+from quality.dbt.project import load_project
+from quality.dbt.targets import resolve_target
 from quality.errors import QualityError, TargetError
-from quality.project import load_project
-from quality.targets import resolve_target
 
 PROFILES = """
 shop:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from types import SimpleNamespace
 
-from quality.runner import _tested_model
+from quality.dbt.runner import _tested_model
 
 
 def test_a_unit_test_is_reported_on_its_tested_model_not_on_a_given_input() -> None:

@@ -22,12 +22,12 @@ from typing import Any
 
 import pyarrow as pa
 
-from quality.fixtures import discover
-from quality.generate import apply_anomalies
-from quality.project import DbtProject
-from quality.schemas import new_run_id
-from quality.targets import Target
-from quality.workspace import Workspace, open_workspace
+from quality.dbt.project import DbtProject
+from quality.dbt.schemas import new_run_id
+from quality.dbt.targets import Target
+from quality.engines.raw_csv import discover
+from quality.harness.generate import apply_anomalies
+from quality.harness.workspace import Workspace, open_workspace
 
 RELATION_TYPES = frozenset({"model", "seed", "snapshot"})
 SAMPLE_LIMIT = 5  # differences shown per relation and column

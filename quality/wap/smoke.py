@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from quality.engines.base import Engine
-from quality.rollback import publish_records, rolled_back_at
+from quality.wap.rollback import publish_records, rolled_back_at
 
 CONTRACT_TYPES = {"string": {"varchar", "string", "text"}, "int": {"integer", "int"}, "integer": {"integer", "int"}}
 

@@ -11,14 +11,14 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from quality.diff import FLOAT_TYPES
+from quality.dbt.project import DbtProject
+from quality.dbt.runner import describe_failures
+from quality.dbt.targets import Target
 from quality.errors import QualityError
-from quality.literal_sources import bridge_seed_stand_ins, load_fixture_stand_ins, plan_stand_ins
-from quality.project import DbtProject
-from quality.raw_sources import seeds_provide_every_source, seeds_read_as_sources
-from quality.runner import describe_failures
-from quality.targets import Target
-from quality.workspace import Workspace, open_workspace
+from quality.harness.literal_sources import bridge_seed_stand_ins, load_fixture_stand_ins, plan_stand_ins
+from quality.harness.raw_sources import seeds_provide_every_source, seeds_read_as_sources
+from quality.harness.workspace import Workspace, open_workspace
+from quality.wap.diff import FLOAT_TYPES
 
 BUILT_TYPES = ("--resource-type", "model", "--resource-type", "seed", "--resource-type", "snapshot")
 RELATION_TYPES = frozenset({"model", "seed", "snapshot"})

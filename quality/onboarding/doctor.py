@@ -8,11 +8,11 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+from quality.dbt.project import DbtProject, load_project
+from quality.dbt.runner import invoke_dbt
+from quality.dbt.targets import Target, resolve_target
 from quality.engines.kinds import engine_kind, kinds
 from quality.errors import QualityError
-from quality.project import DbtProject, load_project
-from quality.runner import invoke_dbt
-from quality.targets import Target, resolve_target
 
 
 @dataclass(frozen=True)

@@ -49,14 +49,14 @@ from typing import TYPE_CHECKING, Any
 import pytest
 
 if TYPE_CHECKING:
+    from quality.dbt.project import DbtProject
+    from quality.dbt.runner import DbtInvoker, DbtRun
+    from quality.dbt.targets import Target
     from quality.engines.base import Engine
-    from quality.gx_fixture import GxValidator
-    from quality.literal_sources import StandIns
-    from quality.project import DbtProject
-    from quality.runner import DbtInvoker, DbtRun
-    from quality.shared_build import SharedBuild
-    from quality.targets import Target
-    from quality.workspace import Workspace
+    from quality.harness.gx_fixture import GxValidator
+    from quality.harness.literal_sources import StandIns
+    from quality.harness.shared_build import SharedBuild
+    from quality.harness.workspace import Workspace
 
 RUN_ID_KEY = "quality_run_id"
 STARTED_KEY = "quality_started_at"
@@ -174,9 +174,9 @@ def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", "prod_smoke: read-only checks of a deployed (prod) target")
     config.addinivalue_line("markers", "slow: takes more than a few seconds")
     if not hasattr(config, "workerinput"):
-        from quality.artifacts import keep_runs_setting, keep_size_setting
+        from quality.dbt.schemas import new_run_id
         from quality.errors import UsageError
-        from quality.schemas import new_run_id
+        from quality.observability.artifacts import keep_runs_setting, keep_size_setting
 
         config.stash[_run_id_key] = new_run_id()
         config.stash[_started_key] = datetime.now(UTC).isoformat()
@@ -241,7 +241,7 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
         if guard is not None:
             guard.__exit__()
             del config.stash[_controller_signal_key]
-    from quality.artifacts import prune_runs
+    from quality.observability.artifacts import prune_runs
 
     prune_runs(
         _artifacts_root(config),
@@ -253,7 +253,7 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
 
 def _drop_shared_build(config: pytest.Config) -> None:
     from quality.errors import QualityError
-    from quality.shared_build import drop_shared, run_folder
+    from quality.harness.shared_build import drop_shared, run_folder
 
     try:
         base = _shared_base(config)
@@ -271,13 +271,13 @@ def _drop_shared_build(config: pytest.Config) -> None:
 
 
 def _resolve_target(config: pytest.Config, name: str) -> Target:
-    from quality.targets import resolve_target
+    from quality.dbt.targets import resolve_target
 
     return resolve_target(_load_project(config), name)
 
 
 def _load_project(config: pytest.Config) -> DbtProject:
-    from quality.project import load_project
+    from quality.dbt.project import load_project
 
     return load_project(
         _path_option(config, "--dbt-project-dir", "dbt_project_dir"),
@@ -321,7 +321,7 @@ def _prefix(config: pytest.Config) -> str:
 
 def _base(config: pytest.Config, worker: str | None) -> str:
     """The run's base name: the shared one (no worker), or a worker's; one run id and start time for all."""
-    from quality.schemas import new_base
+    from quality.dbt.schemas import new_base
 
     started = datetime.fromisoformat(config.stash[_started_key])
     return new_base(_prefix(config), run_id=config.stash[_run_id_key], worker=worker, now=started)
@@ -352,9 +352,9 @@ def dbt_project(pytestconfig: pytest.Config) -> DbtProject:
 
 @pytest.fixture(scope="session")
 def dbt_target(pytestconfig: pytest.Config, dbt_project: DbtProject) -> Target:
+    from quality.dbt.targets import default_target_name, resolve_target
     from quality.emulator.activation import activate_for
     from quality.errors import QualityError
-    from quality.targets import default_target_name, resolve_target
 
     name = pytestconfig.getoption("--dbt-target")
     refusal = None
@@ -370,7 +370,7 @@ def dbt_target(pytestconfig: pytest.Config, dbt_project: DbtProject) -> Target:
 @pytest.fixture(scope="session")
 def worker_schema(pytestconfig: pytest.Config, dbt_project: DbtProject, dbt_target: Target) -> Iterator[Workspace]:
     """This worker's own writable workspace (`gw0` in a serial run), dropped at the end of its session."""
-    from quality.workspace import open_workspace
+    from quality.harness.workspace import open_workspace
 
     workspace = open_workspace(
         dbt_project,
@@ -416,7 +416,7 @@ def worker_build(pytestconfig: pytest.Config, worker_schema: Workspace, worker_s
 
 @pytest.fixture(scope="session")
 def worker_gx(pytestconfig: pytest.Config, worker_schema: Workspace) -> GxValidator:
-    from quality.gx_fixture import GxValidator
+    from quality.harness.gx_fixture import GxValidator
 
     return GxValidator(worker_schema, _artifacts_root(pytestconfig))
 
@@ -426,7 +426,7 @@ def _quality_shared(
     request: pytest.FixtureRequest, pytestconfig: pytest.Config, dbt_project: DbtProject, dbt_target: Target
 ) -> Iterator[tuple[SharedBuild, Workspace]]:
     """The session's one build, made by the first worker that gets here, and this process' read-only view."""
-    from quality.shared_build import ensure_built, open_shared_workspace, run_folder
+    from quality.harness.shared_build import ensure_built, open_shared_workspace, run_folder
 
     base = _shared_base(pytestconfig)
     folder = run_folder(_artifacts_root(pytestconfig), base)
@@ -461,7 +461,7 @@ def _uses_gx(session: pytest.Session) -> bool:
 
 def _import_gx_in_background() -> Callable[[], None]:
     """While another worker builds: import GX (seconds) on this worker's otherwise idle core."""
-    from quality.gx_fixture import import_in_background
+    from quality.harness.gx_fixture import import_in_background
 
     return import_in_background()
 
@@ -469,8 +469,8 @@ def _import_gx_in_background() -> Callable[[], None]:
 def _build_shared(config: pytest.Config, project: DbtProject, target: Target, base: str) -> dict[str, Any]:
     """Load the raw fixtures and build, in the shared base; every read-write connection is closed after."""
     from quality.errors import QualityError
-    from quality.shared_build import release_dbt_connections
-    from quality.workspace import open_workspace
+    from quality.harness.shared_build import release_dbt_connections
+    from quality.harness.workspace import open_workspace
 
     outcome: dict[str, Any] = {"loaded": None, "run": None, "fixtures_error": None, "build_error": None}
     workspace = open_workspace(
@@ -528,7 +528,7 @@ def _raw_fixtures_dir(config: pytest.Config) -> Path:
 
 def pytest_report_header(config: pytest.Config) -> list[str]:
     """Which raw fixture folder the builds load (the one `quality gate` uses too), in a dbt project only."""
-    from quality.raw_folder import DEFAULT_RAW_FIXTURES_DIR, RawFolder
+    from quality.harness.raw_folder import DEFAULT_RAW_FIXTURES_DIR, RawFolder
 
     if not (_path_option(config, "--dbt-project-dir", "dbt_project_dir") / "dbt_project.yml").is_file():
         return []
@@ -552,7 +552,7 @@ def _load_raw_fixtures(config: pytest.Config, workspace: Workspace) -> dict[str,
 
 
 def _fixture_folder(config: pytest.Config) -> Path | None:
-    from quality.raw_sources import fixture_folder
+    from quality.harness.raw_sources import fixture_folder
 
     directory = _raw_fixtures_dir(config)
     explicit = config.getoption("--raw-fixtures-dir") is not None
@@ -574,7 +574,7 @@ def seed_fixtures(request: pytest.FixtureRequest, dbt_target: Target) -> dict[st
 @pytest.fixture(scope="session")
 def dbt_build(request: pytest.FixtureRequest, dbt_target: Target, seed_fixtures: dict[str, int]) -> DbtRun:
     """The shared `dbt build`: a failed one fails here, in every worker, with dbt's message."""
-    from quality.runner import describe_failures
+    from quality.dbt.runner import describe_failures
 
     if _per_worker(request.config, dbt_target):
         run: DbtRun = request.getfixturevalue("worker_build")
@@ -592,12 +592,12 @@ def _source_data_refusal(config: pytest.Config, workspace: Workspace, *, loaded:
     """Parse for the workspace (refused if a node lands outside the base), then require data for every source.
 
     Sources that name their schema as written get stand-ins in the workspace's own DuckDB file (fixtures
-    loaded now, seeds bridged after they are built: `quality.literal_sources`); returns the refusal, or the
+    loaded now, seeds bridged after they are built: `quality.harness.literal_sources`); returns the refusal, or the
     build's plan: the stand-ins and the seeds to build first.
     """
     from quality.errors import QualityError
-    from quality.literal_sources import load_fixture_stand_ins, plan_stand_ins
-    from quality.raw_sources import require_source_data, seeds_read_as_sources
+    from quality.harness.literal_sources import load_fixture_stand_ins, plan_stand_ins
+    from quality.harness.raw_sources import require_source_data, seeds_read_as_sources
 
     manifest = workspace.parse()
     stand_ins = plan_stand_ins(workspace, manifest, _fixture_folder(config))
@@ -626,7 +626,7 @@ class _BuildPlan:
 
 def _build_project(workspace: Workspace, plan: _BuildPlan, *, expect_pass: bool) -> DbtRun:
     """`dbt build` of the parsed project; seeds that models read through source() are built first."""
-    from quality.literal_sources import bridge_seed_stand_ins
+    from quality.harness.literal_sources import bridge_seed_stand_ins
 
     return workspace.dbt.build(
         seeds_first=plan.seeds_first,
@@ -637,8 +637,8 @@ def _build_project(workspace: Workspace, plan: _BuildPlan, *, expect_pass: bool)
 
 def _dbt_vars(config: pytest.Config) -> dict[str, Any]:
     """--dbt-vars (else ini dbt_vars); a bad value is a usage error naming the option."""
+    from quality.dbt.runner import parse_dbt_vars
     from quality.errors import UsageError
-    from quality.runner import parse_dbt_vars
 
     text = config.getoption("--dbt-vars")
     option = "--dbt-vars" if text is not None else "ini dbt_vars"
@@ -662,7 +662,7 @@ def _raw_data_hint(directory: Path, *, loaded: bool) -> str:
 @pytest.fixture(scope="session")
 def gx(request: pytest.FixtureRequest, dbt_target: Target) -> GxValidator:
     """Validates models of the shared build (of the worker's build under --build-per-worker)."""
-    from quality.gx_fixture import GxValidator
+    from quality.harness.gx_fixture import GxValidator
 
     if _per_worker(request.config, dbt_target):
         worker: GxValidator = request.getfixturevalue("worker_gx")
@@ -697,7 +697,7 @@ def prod_engine(dbt_target: Target) -> Iterator[Engine]:
 @pytest.fixture(scope="session")
 def prod_manifest(pytestconfig: pytest.Config, dbt_project: DbtProject, dbt_target: Target) -> dict[str, Any]:
     """The project parsed for the target itself (no ephemeral base): where prod relations live."""
-    from quality.runner import DbtInvoker
+    from quality.dbt.runner import DbtInvoker
 
     folder = Path(pytestconfig.rootpath) / "artifacts" / "pytest" / f"prod_manifest_{dbt_target.name}"
     return DbtInvoker(dbt_project, dbt_target, folder, extra_vars=_dbt_vars(pytestconfig), quiet=True).parse()

@@ -1,7 +1,7 @@
 """The one place outside `engines/` that adapts dbt's and dbt-databricks' internals (patches, subclasses).
 
-Used by the offline Databricks compile (`quality.offline_compile`, `quality compile`), for the one dbt
-command it runs through `quality.runner`:
+Used by the offline Databricks compile (`quality.dbt.offline_compile`, `quality compile`), for the one dbt
+command it runs through `quality.dbt.runner`:
 
 - `offline_databricks(known)`: dbt-databricks with no connection. `dbt compile` on a Databricks target
   connects to ask what the compute can do (its DBR capabilities) and which relations exist (the adapter

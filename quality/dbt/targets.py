@@ -16,6 +16,7 @@ from typing import Any
 import jinja2
 
 from hooks.profiles_safety import ENV_VAR_CALL, check_text
+from quality.dbt.project import DbtProject, read_yaml
 from quality.engines.duckdb_kind import DEFAULT_DUCKDB_PATH as DEFAULT_DUCKDB_PATH
 from quality.engines.duckdb_kind import MEMORY_SIZE as MEMORY_SIZE
 from quality.engines.kinds import engine_kind, find_kind, kinds
@@ -23,7 +24,6 @@ from quality.engines.target import DatabricksSettings as DatabricksSettings
 from quality.engines.target import EngineName as EngineName
 from quality.engines.target import Target as Target
 from quality.errors import TargetError
-from quality.project import DbtProject, read_yaml
 
 _NO_DEFAULT = object()
 PROD_TARGETS = frozenset({"prod", "prod_oauth"})  # prod_oauth: prod by an OAuth service principal
@@ -150,7 +150,7 @@ def refuse_duckdb_path_outside_project(project: DbtProject, target: Target) -> N
         return
     if any(path.is_relative_to(folder.resolve()) for folder in (project.root, Path.cwd())):
         return
-    from quality.routing import first_line
+    from quality.dbt.routing import first_line
 
     where = first_line(project.profiles_dir, ["profiles.yml"], re.escape(written))
     raise TargetError(
@@ -173,7 +173,7 @@ def duckdb_extensions_hint(project: DbtProject, target: Target, error: str) -> s
     extensions = engine_kind(target).listed_extensions(target)
     if not extensions or "extension" not in error.lower():
         return ""
-    from quality.routing import first_line
+    from quality.dbt.routing import first_line
 
     names = ", ".join(str(item.get("name") if isinstance(item, dict) else item) for item in extensions)
     where = first_line(project.profiles_dir, ["profiles.yml"], r"^\s*extensions\s*:")

@@ -29,13 +29,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from quality.dbt.project import DbtProject
+from quality.dbt.runner import DbtInvoker, DbtRun, NodeResult
+from quality.dbt.targets import Target
 from quality.engines.base import Engine
 from quality.engines.kinds import engine_kind, kinds
 from quality.engines.read_only import ReadOnlyEngine, ReadOnlyError
-from quality.project import DbtProject
-from quality.runner import DbtInvoker, DbtRun, NodeResult
-from quality.targets import Target
-from quality.workspace import Workspace
+from quality.harness.workspace import Workspace
 
 if TYPE_CHECKING:
     from filelock import BaseFileLock
@@ -242,8 +242,8 @@ def drop_shared(folder: Path, *, open_target: Callable[[str], Target]) -> list[s
         for leftover in database.parent.glob(f"{database.name}*"):
             leftover.unlink(missing_ok=True)
     else:
+        from quality.dbt.schemas import drop_ephemeral
         from quality.engines.factory import open_engine
-        from quality.schemas import drop_ephemeral
 
         engine = open_engine(open_target(str(record["target"])))
         try:

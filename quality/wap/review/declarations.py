@@ -10,7 +10,7 @@ A model, seed or snapshot declares the values its change alters in its own YAML,
               reason: "amounts are now in currency units, not cents (PR 123)"
             - rows: [added, removed]           # rows that appear or go
               reason: "cancelled orders are no longer modelled"
-            - macros: [databricks__week_start]  # a macro only Databricks runs (quality.review.unseen)
+            - macros: [databricks__week_start]  # a macro only Databricks runs (quality.wap.review.unseen)
               reason: "weeks start on Monday on Databricks too"
 
 A declaration counts for the change set it is written in: one that the base revision already had does
@@ -23,8 +23,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from quality.diff import quality_meta
 from quality.errors import UsageError
+from quality.wap.diff import quality_meta
 
 ROW_KINDS = ("added", "removed")
 ANY_COLUMN = "*"

@@ -3,7 +3,7 @@
 A change is anything that differs between the base's build and the working tree's build on the same raw
 data: values of a column in rows that exist in both, rows added or removed, columns dropped, and new
 columns or relations. New relations and new columns count as declared when the model's YAML describes them;
-everything else needs a declaration (`quality.review.declarations`), or the review fails.
+everything else needs a declaration (`quality.wap.review.declarations`), or the review fails.
 """
 
 from __future__ import annotations
@@ -12,9 +12,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from quality.review.compare import Comparison
-from quality.review.declarations import Declaration, DeclarationSet
-from quality.review.unseen import UnseenChange
+from quality.wap.review.compare import Comparison
+from quality.wap.review.declarations import Declaration, DeclarationSet
+from quality.wap.review.unseen import UnseenChange
 
 
 @dataclass(frozen=True)

@@ -4,7 +4,7 @@ the gate's JSON report, the publish record and GX Data Docs.
 Run folders (these, and the plugin's `artifacts/pytest/<schema base>/`) are pruned at the end of each gate
 and pytest session to the newest QUALITY_KEEP_RUNS runs (default 20) and then, oldest first, until they take
 at most QUALITY_KEEP_SIZE (default 500MB): see `prune_runs`. They hold artifacts, never dbt's caches
-(`quality.runner.CACHE_FILES`: the parse state lives in .quality/cache/partial_parse). Files that are the same
+(`quality.dbt.runner.CACHE_FILES`: the parse state lives in .quality/cache/partial_parse). Files that are the same
 in every run (GX Data Docs' static images, fonts and styles: 4 MB a run) are kept once, in SHARED_DIR next to
 the folder of runs (`artifacts/.shared`, not among the runs), and hard-linked into each run (`share_identical`);
 `prune_runs` drops what no run links.

@@ -26,8 +26,8 @@ from typing import Any, Literal
 
 import yaml
 
+from quality.dbt.project import resource_paths
 from quality.errors import QualityError
-from quality.project import resource_paths
 
 Action = Literal["create", "append", "insert", "present", "kept", "manual"]
 WRITES: frozenset[Action] = frozenset({"create", "append", "insert"})
@@ -62,7 +62,7 @@ class Layout:
 
 def plan(project_dir: Path, root: Path) -> list[Change]:
     """Every change `quality init` would make, in the order it makes them; writes nothing."""
-    from quality.project import load_project
+    from quality.dbt.project import load_project
 
     project = load_project(project_dir)
     layout = Layout(project.root, root.resolve())
@@ -110,7 +110,7 @@ def _edit(text: str, new_text: str) -> Action:
 
 
 def packaged_macro() -> str:
-    return resources.files("quality.dbt_macros").joinpath(f"{MACRO_NAME}.sql").read_text(encoding="utf-8")
+    return resources.files("quality.dbt.macros").joinpath(f"{MACRO_NAME}.sql").read_text(encoding="utf-8")
 
 
 def macro_change(layout: Layout) -> Change:
@@ -443,8 +443,8 @@ PARALLEL_NOTE = (
 
 def target_note(project_dir: Path) -> str:
     """Which target `pytest` and `quality gate` use: DBT_TARGET, else the profile's default."""
-    from quality.project import load_project
-    from quality.targets import default_target_name
+    from quality.dbt.project import load_project
+    from quality.dbt.targets import default_target_name
 
     try:
         project = load_project(project_dir)
@@ -807,7 +807,7 @@ def snapshot_schema_note(project_dir: Path) -> str | None:
     """Where the project configures snapshots with `target_schema` (a `{% snapshot %}` block's config or a
     snapshot YAML under a snapshot path, or dbt_project.yml), which dbt uses as written, bypassing
     generate_schema_name: `quality init` cannot route them and never rewrites a file, and pytest and the gate
-    refuse to build them (quality.routing names the fix per snapshot). None when there is none."""
+    refuse to build them (quality.dbt.routing names the fix per snapshot). None when there is none."""
     config = yaml.safe_load((project_dir / "dbt_project.yml").read_text(encoding="utf-8")) or {}
     files = [
         path

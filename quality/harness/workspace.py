@@ -12,17 +12,17 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from quality.dbt.project import DbtProject
+from quality.dbt.routing import routing_refusal
+from quality.dbt.runner import DbtInvoker, ProgressCallback
+from quality.dbt.schemas import assert_ephemeral, drop_ephemeral, new_base
+from quality.dbt.targets import Target
 from quality.engines.base import Engine
 from quality.engines.factory import open_engine
 from quality.engines.kind import EPHEMERAL_DIR as EPHEMERAL_DIR
 from quality.engines.kinds import engine_kind
+from quality.engines.raw_csv import discover
 from quality.errors import SchemaGuardError
-from quality.fixtures import discover
-from quality.project import DbtProject
-from quality.routing import routing_refusal
-from quality.runner import DbtInvoker, ProgressCallback
-from quality.schemas import assert_ephemeral, drop_ephemeral, new_base
-from quality.targets import Target
 
 PARSE_STATE_DIR = Path(".quality/cache/partial_parse")  # dbt's partial-parse state, shared by every base
 
@@ -120,7 +120,7 @@ def check_routing(
     manifest: dict[str, Any], base: str, project_root: Path | None = None, target_schema: str | None = None
 ) -> None:
     """Every node that dbt would materialize must land in a schema of the base, never in prod; else one
-    message naming the config that bypasses the harness, its file and line (`quality.routing`)."""
+    message naming the config that bypasses the harness, its file and line (`quality.dbt.routing`)."""
     for node in manifest.get("nodes", {}).values():
         if node.get("resource_type") not in {"model", "seed", "snapshot"}:
             continue

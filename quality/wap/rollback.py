@@ -7,11 +7,11 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from quality.artifacts import DEFAULT_ROOT, RunArtifacts, list_runs, read_json
 from quality.engines import run_log
 from quality.engines.base import Engine
 from quality.engines.publish import PublishStep, prod_differences, restore
 from quality.errors import QualityError
+from quality.observability.artifacts import DEFAULT_ROOT, RunArtifacts, list_runs, read_json
 
 ROLLBACK_RECORD = "rollback.json"
 

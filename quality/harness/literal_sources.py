@@ -19,8 +19,8 @@ from pathlib import Path
 from typing import Any
 
 from quality.engines.kinds import find_kind
-from quality.raw_sources import SourceTable, declared_sources, seed_key, seeds
-from quality.workspace import Workspace
+from quality.harness.raw_sources import SourceTable, declared_sources, seed_key, seeds
+from quality.harness.workspace import Workspace
 
 
 @dataclass

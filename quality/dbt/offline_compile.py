@@ -1,6 +1,6 @@
 """Offline Databricks compile: every node rendered as dbt-databricks would send it, with no connection.
 
-`quality compile`: one `dbt compile` through `quality.runner`, inside `quality.dbt_adapter`'s
+`quality compile`: one `dbt compile` through `quality.dbt.runner`, inside `quality.dbt.adapter`'s
 `offline_databricks()` and `every_node_rendered()`. This module decides what that adapter is told: the
 relations that exist (from a prod manifest in `--state`, else none) and the known column types (fully
 typed YAML columns (contracts), else a prod `catalog.json` in `--state`), and stands in for the
@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from quality.dbt_adapter import (
+from quality.dbt.adapter import (
     Columns,
     ExistingRelation,
     KnownState,
@@ -28,11 +28,11 @@ from quality.dbt_adapter import (
     every_node_rendered,
     offline_databricks,
 )
+from quality.dbt.project import DbtProject
+from quality.dbt.runner import DbtInvoker, DbtRun
+from quality.dbt.targets import resolve_target
 from quality.engines.kinds import engine_kind
 from quality.errors import QualityError, TargetError
-from quality.project import DbtProject
-from quality.runner import DbtInvoker, DbtRun
-from quality.targets import resolve_target
 
 # What the profiles read from the environment; the offline compile never connects, so stand-ins do.
 PLACEHOLDER_ENV: Mapping[str, str] = {

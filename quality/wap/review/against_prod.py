@@ -14,15 +14,15 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from quality.diff import ModelDiff, comparison_key, diff_model, inferred_key, relation_columns
+from quality.dbt.project import DbtProject
+from quality.dbt.runner import DbtInvoker
+from quality.dbt.selection import changed_and_children
+from quality.dbt.targets import Target
 from quality.engines.base import Engine
-from quality.gate import PARSE_CACHE
-from quality.project import DbtProject
-from quality.review.build import BUILT_TYPES
-from quality.runner import DbtInvoker
-from quality.selection import changed_and_children
-from quality.targets import Target
-from quality.workspace import open_workspace
+from quality.harness.workspace import open_workspace
+from quality.wap.diff import ModelDiff, comparison_key, diff_model, inferred_key, relation_columns
+from quality.wap.gate import PARSE_CACHE
+from quality.wap.review.build import BUILT_TYPES
 
 DEFAULT_SAMPLE = 1000
 

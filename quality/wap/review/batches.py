@@ -12,7 +12,7 @@ import re
 from pathlib import Path
 
 from quality.errors import UsageError
-from quality.raw_sources import fixture_folder
+from quality.harness.raw_sources import fixture_folder
 
 DEFAULT_FIXTURES = Path("tests/fixtures/raw")
 

@@ -145,7 +145,7 @@ def gate_hint(declared: Sequence[SourceTable]) -> str:
 
 def generator_mismatch(declared: Sequence[SourceTable]) -> str | None:
     """Why `--orders N` cannot feed this project (its sources are not the generator's tables), or None."""
-    from quality.generate import RAW_TABLES
+    from quality.harness.generate import RAW_TABLES
 
     foreign = sorted({t.identifier for t in declared} - set(RAW_TABLES))
     if not foreign:

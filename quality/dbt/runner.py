@@ -25,11 +25,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from quality.dbt.project import DbtProject, resource_paths
+from quality.dbt.relocation import PLACEHOLDER, NotRelocatable, relocate
+from quality.dbt.targets import Target, duckdb_extensions_hint
 from quality.engines.kinds import engine_kind
 from quality.errors import DbtRunError, UsageError
-from quality.project import DbtProject, resource_paths
-from quality.relocation import PLACEHOLDER, NotRelocatable, relocate
-from quality.targets import Target, duckdb_extensions_hint
 
 if TYPE_CHECKING:
     from dbt.cli.main import dbtRunnerResult
@@ -43,7 +43,7 @@ FAILED_STATUSES = frozenset({"error", "fail", "runtime error"})
 # dbt's caches in a target folder: its parse state (the project's whole parsed content, fixture CSVs too) and
 # its pickled graph. Never kept in a run folder; the parse state lives in .quality/cache/partial_parse instead.
 CACHE_FILES = ("partial_parse.msgpack", "graph.gpickle")
-PARSE_STATE_DIR = Path(".quality/cache/partial_parse")  # as quality.workspace's: one folder of parse states
+PARSE_STATE_DIR = Path(".quality/cache/partial_parse")  # as quality.harness.workspace's: one folder of parse states
 ProgressCallback = Callable[[int, int, str, str], None]  # (done, total, unique_id, status)
 # Commands that load the project's manifest. `run` hands them one parsed from the shared partial-parse state
 # (a fraction of a full parse), unless a flag of the command changes what dbt parses.
@@ -204,7 +204,7 @@ class DbtInvoker:
         dbt re-parses the whole project whenever the vars change, and every ephemeral run has a new
         base. So this parses with a fixed placeholder base, keeping dbt's partial-parse state in
         `state_dir` from one run to the next, and then moves the manifest onto the real base
-        (`quality.relocation`). A project that renders the base anywhere relocation does not reach
+        (`quality.dbt.relocation`). A project that renders the base anywhere relocation does not reach
         gets an exact parse instead: correct first, fast when it can be.
         """
         base = self.schema_base
@@ -525,9 +525,9 @@ def describe_failures(
 
 def _detail(node: NodeResult) -> list[str]:
     """A failed node's message as lines: a unit test's differing rows (expected and actual) when its message
-    holds dbt's diff (quality.failure_rows), else the message's first MESSAGE_LINES non-blank lines."""
+    holds dbt's diff (quality.dbt.failure_rows), else the message's first MESSAGE_LINES non-blank lines."""
     if node.resource_type == "unit_test":
-        from quality.failure_rows import explain
+        from quality.dbt.failure_rows import explain
 
         explained = explain(node.message)
         if explained is not None:

@@ -20,19 +20,19 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from quality.dbt.project import DbtProject, load_project
+from quality.dbt.schemas import drop_ephemeral, new_run_id
+from quality.dbt.targets import Target
 from quality.errors import QualityError
-from quality.project import DbtProject, load_project
-from quality.review import cache
-from quality.review.against_prod import DEFAULT_SAMPLE, ProdReport, compare_with_prod, holds_prod
-from quality.review.build import BuiltRevision, Relation, build_revision, open_revision_workspace
-from quality.review.compare import Comparison, Volatility, compare_revisions, find_volatile
-from quality.review.declarations import DeclarationSet, check_columns, read_declarations
-from quality.review.findings import Finding, findings_of
-from quality.review.revision import BaseRevision, resolve_base, write_project
-from quality.review.unseen import unseen_changes
-from quality.schemas import drop_ephemeral, new_run_id
-from quality.targets import Target
-from quality.workspace import Workspace
+from quality.harness.workspace import Workspace
+from quality.wap.review import cache
+from quality.wap.review.against_prod import DEFAULT_SAMPLE, ProdReport, compare_with_prod, holds_prod
+from quality.wap.review.build import BuiltRevision, Relation, build_revision, open_revision_workspace
+from quality.wap.review.compare import Comparison, Volatility, compare_revisions, find_volatile
+from quality.wap.review.declarations import DeclarationSet, check_columns, read_declarations
+from quality.wap.review.findings import Finding, findings_of
+from quality.wap.review.revision import BaseRevision, resolve_base, write_project
+from quality.wap.review.unseen import unseen_changes
 
 REVIEW_DIR = Path(".quality/pr")
 DEFAULT_EXAMPLES = 3
@@ -82,13 +82,13 @@ class _Session:
     workspaces: list[Workspace] = field(default_factory=list)
 
     def release(self, workspace: Workspace) -> None:
-        from quality.shared_build import release_dbt_connections
+        from quality.harness.shared_build import release_dbt_connections
 
         workspace.engine.close()
         release_dbt_connections()
 
     def close(self) -> None:
-        from quality.shared_build import release_dbt_connections
+        from quality.harness.shared_build import release_dbt_connections
 
         for workspace in self.workspaces:
             with contextlib.suppress(Exception):

@@ -17,16 +17,17 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from quality import gate_warnings, interrupts
-from quality.artifacts import DEFAULT_ROOT, RunArtifacts
+from quality import interrupts
+from quality.dbt.project import DbtProject
+from quality.dbt.runner import DbtInvoker, DbtRun, ProgressCallback, describe_failures
+from quality.dbt.schemas import DEFAULT_KEEP_BACKUPS, backup_schema, new_run_id, prune_backups
+from quality.dbt.targets import Target, duckdb_path_env_var, refuse_duckdb_path_outside_project
 from quality.engines import run_log
 from quality.engines.kinds import engine_kind
 from quality.engines.publish import PublishStep, copy_table, order_views, publish
+from quality.engines.raw_csv import locate_bad_values
 from quality.errors import GateFailed, PublishError, QualityError, UsageError
-from quality.fixtures import locate_bad_values
-from quality.project import DbtProject
-from quality.publish_plan import check_publish_plan
-from quality.raw_sources import (
+from quality.harness.raw_sources import (
     check_fixture_tables,
     declared_sources,
     fixture_folder,
@@ -38,10 +39,10 @@ from quality.raw_sources import (
     seeds_provide_every_source,
     seeds_read_as_sources,
 )
-from quality.runner import DbtInvoker, DbtRun, ProgressCallback, describe_failures
-from quality.schemas import DEFAULT_KEEP_BACKUPS, backup_schema, new_run_id, prune_backups
-from quality.targets import Target, duckdb_path_env_var, refuse_duckdb_path_outside_project
-from quality.workspace import Workspace, open_workspace
+from quality.harness.workspace import Workspace, open_workspace
+from quality.observability.artifacts import DEFAULT_ROOT, RunArtifacts
+from quality.wap import gate_warnings
+from quality.wap.publish_plan import check_publish_plan
 
 PARSE_CACHE = Path(".quality/cache")
 PUBLISHED_TYPES = frozenset({"model", "seed", "snapshot"})
@@ -81,7 +82,7 @@ class GateReport:
     tests: list[dict[str, Any]] = field(default_factory=list)
     expectations: list[dict[str, Any]] = field(default_factory=list)
     # Every warning (dbt tests and GX expectations), `new` when the last publish (`warnings_baseline`) did
-    # not have it; `accepted_new_warnings`: the gate ran with --accept-new-warnings (quality.gate_warnings).
+    # not have it; `accepted_new_warnings`: the gate ran with --accept-new-warnings (quality.wap.gate_warnings).
     warnings: list[dict[str, Any]] = field(default_factory=list)
     warnings_baseline: str | None = None
     accepted_new_warnings: bool = False
@@ -213,7 +214,7 @@ def default_raw_data(options: GateOptions, target: Target, root: Path) -> tuple[
     the raw fixture folder pytest uses (ini raw_fixtures_dir, else tests/fixtures/raw under `root`) when it
     holds CSVs; else the project's seeds or the target's own raw tables. On Databricks only --fixtures
     loads fixtures: a folder of test data is never published to a warehouse by default."""
-    from quality.raw_folder import configured_raw_folder
+    from quality.harness.raw_folder import configured_raw_folder
 
     if options.fixtures_dir is not None:
         return options, f"raw fixtures: the <table>.csv files of {options.fixtures_dir} (--fixtures)"
@@ -391,10 +392,10 @@ def _publish_audited(run: _GateRun, steps: list[PublishStep], build: DbtRun, par
 
 
 def _failing_rows(workspace: Workspace, build: DbtRun, manifest: dict[str, Any]) -> dict[str, list[str]]:
-    """Rows behind each failed test, by query (quality.failure_rows): a data test's first failing rows; for a
+    """Rows behind each failed test, by query (quality.dbt.failure_rows): a data test's first failing rows; for a
     unit test that errored before dbt compared its rows, the model's rows on the given inputs and the
     expected ones."""
-    from quality.failure_rows import queried_lines, sample_lines
+    from quality.dbt.failure_rows import queried_lines, sample_lines
 
     definitions = manifest.get("unit_tests", {})
     rows = {
@@ -412,7 +413,7 @@ def _failing_rows(workspace: Workspace, build: DbtRun, manifest: dict[str, Any])
 
 def _check_warnings(workspace: Workspace, target: Target, options: GateOptions, report: GateReport) -> list[str]:
     """Every warning of the run, in the report, marked new against the last publish; the gate's message
-    for the new ones, unless the user accepted them (quality.gate_warnings)."""
+    for the new ones, unless the user accepted them (quality.wap.gate_warnings)."""
     baseline = gate_warnings.baseline(workspace.engine, target.name, options.artifacts_root)
     found = gate_warnings.mark_new(gate_warnings.collect(report.tests, report.expectations), baseline)
     report.warnings = [asdict(warning) for warning in found]
@@ -494,7 +495,7 @@ def _load_raw(workspace: Workspace, options: GateOptions) -> dict[str, int]:
     if options.fixtures_dir is not None:
         return workspace.load_fixtures(options.fixtures_dir)
     if options.orders is not None:
-        from quality.generate import load_generated
+        from quality.harness.generate import load_generated
 
         return load_generated(workspace.engine, workspace.raw_schema, options.orders, options.seed)
     return {}  # the seeds are the raw data, or the target's own raw tables are (decided with the prod manifest)
@@ -633,8 +634,8 @@ def _refuse_raw_data_older_than_snapshots(
     workspace: Workspace, audit: dict[str, Any], steps: list[PublishStep]
 ) -> None:
     """Before the build: raw rows older than a snapshot's current versions in prod are one message with the
-    choices (`quality.snapshot_history`), not a failed test per key after it."""
-    from quality.snapshot_history import find_backwards, message
+    choices (`quality.wap.snapshot_history`), not a failed test per key after it."""
+    from quality.wap.snapshot_history import find_backwards, message
 
     found = find_backwards(workspace.engine, audit, steps)
     if not found:

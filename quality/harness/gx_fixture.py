@@ -14,7 +14,7 @@ from quality.errors import ExpectationConfigError
 
 if TYPE_CHECKING:
     from quality.expectations.report import ValidationReport
-    from quality.workspace import Workspace
+    from quality.harness.workspace import Workspace
 
 
 VALIDATION_MODULE = "quality.expectations.validate"  # imports Great Expectations: seconds of CPU
@@ -73,8 +73,8 @@ class GxValidator:
             suites = [suite for suite in suites if suite.name in models]
         if not suites:
             return ValidationReport(run_name=self.workspace.base)
-        from quality.artifacts import share_data_docs_assets
         from quality.expectations.validate import validate_models
+        from quality.observability.artifacts import share_data_docs_assets
 
         docs = self.workspace.artifacts_dir / "data_docs"
         report = validate_models(

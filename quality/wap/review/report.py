@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from quality.diff import to_markdown as diff_markdown
-from quality.review.findings import Finding
-from quality.review.run import Review
+from quality.wap.diff import to_markdown as diff_markdown
+from quality.wap.review.findings import Finding
+from quality.wap.review.run import Review
 
 UNSEEN_HINT = (
     "A macro only Databricks runs changed: its data cannot be compared on this engine. Review it on Spark SQL "

@@ -1,6 +1,6 @@
-"""Compare every relation two revisions built, by key, with `quality.diff`'s machinery.
+"""Compare every relation two revisions built, by key, with `quality.wap.diff`'s machinery.
 
-The key of a relation is `quality.diff.comparison_key` (declared key, unique_key, primary key, unique test).
+The key of a relation is `quality.wap.diff.comparison_key` (declared key, unique_key, primary key, unique test).
 A snapshot is compared version by version: its unique_key plus the version's number in time order, so a
 change that adds versions shows as added rows and a changed history as changed values. A relation whose
 key is missing, not unique, or itself differs between two builds of the same code is compared as whole rows.
@@ -15,9 +15,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from quality.diff import ModelDiff, comparison_key, diff_model, diff_rows, inferred_key, is_unique, quality_meta
 from quality.engines.base import Engine
-from quality.review.build import BuiltRevision, Relation
+from quality.wap.diff import ModelDiff, comparison_key, diff_model, diff_rows, inferred_key, is_unique, quality_meta
+from quality.wap.review.build import BuiltRevision, Relation
 
 VERSION_COLUMN = "quality_version"
 

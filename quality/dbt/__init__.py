@@ -1,0 +1,1 @@
+"""The dbt side: the one module that runs dbt (`runner`), the one that adapts dbt's internals (`adapter`), and what the harness reads from a dbt project: profiles targets, ephemeral schema names, routing, relocation, state selection, the offline compile."""
