@@ -265,8 +265,7 @@ def test_contract_guard_fails_a_removed_column_until_approved(pre_commit: PreCom
     approved = FACTS_YML.replace(amount, "").replace(
         "        domain: shop\n", '        domain: shop\n        contract_change_approved: "amount moved to lines"\n'
     )
-    write(gate_repo, FACTS, approved)
-    assert run_hook(pre_commit, gate_repo, "dbt-contract-guard", [FACTS]).returncode == 0
+    assert _seed_and_run(pre_commit, gate_repo, "dbt-contract-guard", FACTS, approved).returncode == 0
 
 
 def test_profiles_safety_and_detect_secrets_fail_a_literal_token(pre_commit: PreCommit, gate_repo: Path) -> None:
@@ -391,8 +390,7 @@ def test_workflows_are_checked_by_schema_and_by_zizmor(pre_commit: PreCommit, ga
     schema = run_hook(pre_commit, gate_repo, "check-github-workflows", [workflow])
     assert schema.returncode == 1
     assert "Schema validation errors were encountered." in schema.stdout
-    write(gate_repo, workflow, INJECTABLE_WORKFLOW)
-    assert run_hook(pre_commit, gate_repo, "check-github-workflows", [workflow]).returncode == 0
+    assert _seed_and_run(pre_commit, gate_repo, "check-github-workflows", workflow, INJECTABLE_WORKFLOW).returncode == 0
     audit = run_hook(pre_commit, gate_repo, "zizmor", [workflow])
     assert audit.returncode != 0
     assert "template-injection" in audit.stdout
