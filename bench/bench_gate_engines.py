@@ -16,11 +16,11 @@ from __future__ import annotations
 import argparse
 import os
 import statistics
-import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
+
+from bench.timing import timed_command
 
 ROOT = Path(__file__).resolve().parents[1]
 ENGINES = ("local", "local_databricks")
@@ -44,12 +44,7 @@ def gate(repo: Path, target: str, folder: Path) -> float:
     ]
     environment = {key: value for key, value in os.environ.items() if not key.startswith(("DATABRICKS_", "DBT_"))}
     environment |= {"DO_NOT_TRACK": "1", "QUALITY_DUCKDB_PATH": str(folder / "prod.duckdb")}
-    started = time.perf_counter()
-    result = subprocess.run(command, cwd=folder, env=environment, capture_output=True, text=True, check=False)
-    elapsed = time.perf_counter() - started
-    if result.returncode != 0:
-        raise SystemExit(f"{' '.join(command)} failed:\n{result.stdout[-3000:]}\n{result.stderr[-3000:]}")
-    return elapsed
+    return timed_command(command, folder, environment)
 
 
 def one_round(repo: Path) -> dict[str, list[float]]:

@@ -25,7 +25,6 @@ from __future__ import annotations
 import argparse
 import os
 import re
-import shutil
 import statistics
 import subprocess
 import sys
@@ -36,6 +35,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import yaml
+
+from tests.hooks.conftest import copy_repository
 
 ROOT = Path(__file__).resolve().parents[1]
 CACHE_DIR = ROOT / ".quality" / "pre-commit-cache"
@@ -87,22 +88,6 @@ def timed(repo: Path, env: Mapping[str, str], *args: str) -> tuple[float, subpro
     started = time.perf_counter()
     result = run(repo, env, *args)
     return time.perf_counter() - started, result
-
-
-def copy_repository(destination: Path) -> None:
-    """Every file git would see (tracked or not ignored), so the copy is what a commit would hold."""
-    listed = subprocess.run(
-        ["git", "ls-files", "-z", "--cached", "--others", "--exclude-standard"],
-        cwd=ROOT,
-        capture_output=True,
-        check=True,
-    ).stdout.decode()
-    for name in filter(None, listed.split("\0")):
-        source = ROOT / name
-        if source.is_file():
-            target = destination / name
-            target.parent.mkdir(parents=True, exist_ok=True)
-            shutil.copy2(source, target)
 
 
 def write_bench_config(repo: Path) -> None:

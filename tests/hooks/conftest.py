@@ -47,6 +47,22 @@ def git(repo: Path, *args: str, env: Mapping[str, str] | None = None) -> str:
     return result.stdout
 
 
+def copy_repository(destination: Path) -> None:
+    """Every file git would see in this repository (tracked or not ignored), so the copy is what a commit would hold."""
+    listed = subprocess.run(
+        ["git", "ls-files", "-z", "--cached", "--others", "--exclude-standard"],
+        cwd=PROJECT_ROOT,
+        capture_output=True,
+        check=True,
+    ).stdout.decode()
+    for name in filter(None, listed.split("\0")):
+        source = PROJECT_ROOT / name
+        if source.is_file():
+            target = destination / name
+            target.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(source, target)
+
+
 def init_repo(repo: Path, env: Mapping[str, str] | None = None) -> Path:
     git(repo, "init", "--quiet", "--initial-branch", "main", env=env)
     return repo

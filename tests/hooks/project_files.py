@@ -49,21 +49,27 @@ shop_test:
       schema: dev
 """
 
-SHOP_SOURCES_YML = """\
+
+def sources_yml(source: str, description: str, table: str, table_description: str) -> str:
+    """A properties file declaring one source in schema `raw` with one table, its freshness set on `_loaded_at`."""
+    return f"""\
 version: 2
 sources:
-  - name: shop
-    description: Web shop operational database.
+  - name: {source}
+    description: {description}
     schema: raw
     config:
       loaded_at_field: _loaded_at
       freshness:
-        warn_after: {count: 12, period: hour}
-        error_after: {count: 24, period: hour}
+        warn_after: {{count: 12, period: hour}}
+        error_after: {{count: 24, period: hour}}
     tables:
-      - name: orders
-        description: One row per order.
+      - name: {table}
+        description: {table_description}
 """
+
+
+SHOP_SOURCES_YML = sources_yml("shop", "Web shop operational database.", "orders", "One row per order.")
 
 STG_SHOP_ORDERS_SQL = """\
 select
@@ -91,21 +97,7 @@ models:
         description: When the order was placed.
 """
 
-CRM_SOURCES_YML = """\
-version: 2
-sources:
-  - name: crm
-    description: Customer relationship system.
-    schema: raw
-    config:
-      loaded_at_field: _loaded_at
-      freshness:
-        warn_after: {count: 12, period: hour}
-        error_after: {count: 24, period: hour}
-    tables:
-      - name: customers
-        description: One row per customer.
-"""
+CRM_SOURCES_YML = sources_yml("crm", "Customer relationship system.", "customers", "One row per customer.")
 
 STG_CRM_CUSTOMERS_SQL = """\
 select

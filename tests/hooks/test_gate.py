@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import re
+import subprocess
 from pathlib import Path
 
 from tests.hooks.conftest import PreCommit, output_of, run_hook, write
@@ -22,6 +23,14 @@ FACTS = "dbt/models/marts/facts/_facts.yml"
 def _restore(repo: Path, *relatives: str) -> None:
     for relative in relatives:
         write(repo, relative, FILES[relative.removeprefix("dbt/")])
+
+
+def _seed_and_run(
+    pre_commit: PreCommit, repo: Path, hook: str, relative: str, text: str, *extra: str
+) -> subprocess.CompletedProcess[str]:
+    """Write `text` to `relative` and run `hook` on that file alone."""
+    write(repo, relative, text)
+    return run_hook(pre_commit, repo, hook, [relative], *extra)
 
 
 def _status(output: str, hook_name: str) -> str:
@@ -83,8 +92,7 @@ def test_sqlfluff_reports_style_and_non_databricks_sql_with_file_and_line(
     assert f"== [{STG_CRM}] FAIL" in result.stdout
     assert "L:   1 | P:   1 | CP01 | Keywords must be lower case." in result.stdout
     tsql = "-- customers\n-- (T-SQL, not Databricks)\nselect top 5\n    id as customer_id\nfrom {{ source('crm', 'customers') }}\n"
-    write(gate_repo, STG_CRM, tsql)
-    result = run_hook(pre_commit, gate_repo, "sqlfluff-lint", [STG_CRM])
+    result = _seed_and_run(pre_commit, gate_repo, "sqlfluff-lint", STG_CRM, tsql)
     assert result.returncode == 1
     assert "L:   3 | P:  12 |  PRS | Line 3, Position 12: Found unparsable section:" in result.stdout
     assert "WARNING: Parsing errors found and dialect is set to 'databricks'." in result.stdout
@@ -96,8 +104,9 @@ def test_sqlfluff_reports_style_and_non_databricks_sql_with_file_and_line(
 def test_dbt_manifest_names_file_and_line_of_a_model_that_does_not_compile(
     pre_commit: PreCommit, gate_repo: Path
 ) -> None:
-    write(gate_repo, FCT, "select order_id\nfrom {{ ref('int_orders_enriched') }\n")
-    result = run_hook(pre_commit, gate_repo, "dbt-manifest", [FCT])
+    result = _seed_and_run(
+        pre_commit, gate_repo, "dbt-manifest", FCT, "select order_id\nfrom {{ ref('int_orders_enriched') }\n"
+    )
     assert result.returncode == 1
     assert f"{FCT}:2: dbt parse failed: unexpected '}}'" in result.stdout
     _restore(gate_repo, FCT)
@@ -204,8 +213,7 @@ def test_a_missing_description_is_headed_by_its_own_check_id(pre_commit: PreComm
 
 def test_a_trailing_semicolon_is_a_semicolon_finding_and_no_table_name(pre_commit: PreCommit, gate_repo: Path) -> None:
     cte = "with final as (\n    select order_id, customer_id, amount\n    from {{ ref('int_orders_enriched') }}\n)\n\n"
-    write(gate_repo, FCT, cte + "select * from final;\n")
-    result = run_hook(pre_commit, gate_repo, "dbt-checkpoint", [FCT])
+    result = _seed_and_run(pre_commit, gate_repo, "dbt-checkpoint", FCT, cte + "select * from final;\n")
     assert result.returncode == 1
     assert _checkpoint_findings(result.stdout) == [
         "check-script-semicolon: models/marts/facts/fct_orders.sql: contains a semicolon at the end. "
@@ -250,29 +258,25 @@ def test_layering_fails_a_staging_model_that_reads_a_ref(pre_commit: PreCommit, 
 
 def test_contract_guard_fails_a_removed_column_until_approved(pre_commit: PreCommit, gate_repo: Path) -> None:
     amount = "      - name: amount\n        description: Order amount.\n        data_type: double\n"
-    write(gate_repo, FACTS, FACTS_YML.replace(amount, ""))
-    result = run_hook(pre_commit, gate_repo, "dbt-contract-guard", [FACTS])
+    result = _seed_and_run(pre_commit, gate_repo, "dbt-contract-guard", FACTS, FACTS_YML.replace(amount, ""))
     assert result.returncode == 1
     assert f"{FACTS}:3: model 'fct_orders': column 'amount' removed or renamed" in result.stdout
     assert "contract_change_approved" in result.stdout
     approved = FACTS_YML.replace(amount, "").replace(
         "        domain: shop\n", '        domain: shop\n        contract_change_approved: "amount moved to lines"\n'
     )
-    write(gate_repo, FACTS, approved)
-    assert run_hook(pre_commit, gate_repo, "dbt-contract-guard", [FACTS]).returncode == 0
+    assert _seed_and_run(pre_commit, gate_repo, "dbt-contract-guard", FACTS, approved).returncode == 0
 
 
 def test_profiles_safety_and_detect_secrets_fail_a_literal_token(pre_commit: PreCommit, gate_repo: Path) -> None:
     token = "dapi" + "5e6f" * 8
     profiles = FILES["profiles.yml"].replace("\"{{ env_var('DATABRICKS_TOKEN') }}\"", token)
-    write(gate_repo, "dbt/profiles.yml", profiles)
-    result = run_hook(pre_commit, gate_repo, "profiles-safety", ["dbt/profiles.yml"])
+    result = _seed_and_run(pre_commit, gate_repo, "profiles-safety", "dbt/profiles.yml", profiles)
     assert result.returncode == 1
     assert "dbt/profiles.yml:12: `token` of output 'dev' of profile 'shop_test' is a literal value" in result.stdout
     assert token not in result.stdout
     aws = "AKIA" + "IOSFODNN7" + "EXAMPLE"
-    write(gate_repo, "notes.txt", f"aws_access_key_id = {aws}\n")
-    result = run_hook(pre_commit, gate_repo, "detect-secrets", ["notes.txt"])
+    result = _seed_and_run(pre_commit, gate_repo, "detect-secrets", "notes.txt", f"aws_access_key_id = {aws}\n")
     assert result.returncode == 1
     assert "Secret Type: AWS Access Key" in result.stdout
     (gate_repo / "notes.txt").unlink()
@@ -283,8 +287,7 @@ def test_profiles_safety_and_detect_secrets_fail_a_literal_token(pre_commit: Pre
 
 def test_ruff_checks_and_never_rewrites(pre_commit: PreCommit, gate_repo: Path) -> None:
     unformatted = "import os\ndef f( x ):\n    return x\n"
-    write(gate_repo, "tools/helper.py", unformatted)
-    lint = run_hook(pre_commit, gate_repo, "ruff-check", ["tools/helper.py"])
+    lint = _seed_and_run(pre_commit, gate_repo, "ruff-check", "tools/helper.py", unformatted)
     assert lint.returncode == 1
     assert "F401" in lint.stdout
     fmt = run_hook(pre_commit, gate_repo, "ruff-format", ["tools/helper.py"])
@@ -306,12 +309,10 @@ def test_hygiene_hooks_fail_conflict_markers_invalid_yaml_and_trailing_space(
     conflict = run_hook(pre_commit, gate_repo, "check-merge-conflict", ["docs/notes.md"])
     assert conflict.returncode == 1
     assert "docs/notes.md:2: Merge conflict string '<<<<<<<' found" in conflict.stdout
-    write(gate_repo, "config/settings.yml", "a: 1\nb: [2\n")
-    result = run_hook(pre_commit, gate_repo, "check-yaml", ["config/settings.yml"])
+    result = _seed_and_run(pre_commit, gate_repo, "check-yaml", "config/settings.yml", "a: 1\nb: [2\n")
     assert result.returncode == 1
     assert 'in "config/settings.yml", line 2' in result.stdout
-    write(gate_repo, "docs/notes.md", "title   \n")
-    result = run_hook(pre_commit, gate_repo, "trailing-whitespace", ["docs/notes.md"])
+    result = _seed_and_run(pre_commit, gate_repo, "trailing-whitespace", "docs/notes.md", "title   \n")
     assert (result.returncode, "Fixing docs/notes.md" in result.stdout) == (1, True), "a fix is reported, never silent"
     write(gate_repo, "config/settings.yml", "a: 1\nb: [2]\n")
     assert run_hook(pre_commit, gate_repo, "check-merge-conflict", ["docs/notes.md"]).returncode == 0
@@ -321,15 +322,12 @@ def test_hygiene_hooks_fail_conflict_markers_invalid_yaml_and_trailing_space(
 def test_hygiene_hooks_fail_a_missing_newline_broken_toml_and_json_and_a_large_file(
     pre_commit: PreCommit, gate_repo: Path
 ) -> None:
-    write(gate_repo, "docs/notes.md", "no newline at the end")
-    fixed = run_hook(pre_commit, gate_repo, "end-of-file-fixer", ["docs/notes.md"])
+    fixed = _seed_and_run(pre_commit, gate_repo, "end-of-file-fixer", "docs/notes.md", "no newline at the end")
     assert (fixed.returncode, "Fixing docs/notes.md" in fixed.stdout) == (1, True), "a fix is reported, never silent"
-    write(gate_repo, "config/tool.toml", '[tool]\nname = "x\nother = 1\n')
-    toml = run_hook(pre_commit, gate_repo, "check-toml", ["config/tool.toml"])
+    toml = _seed_and_run(pre_commit, gate_repo, "check-toml", "config/tool.toml", '[tool]\nname = "x\nother = 1\n')
     assert toml.returncode == 1
     assert "config/tool.toml: " in toml.stdout
-    write(gate_repo, "config/data.json", '{"a": 1,}\n')
-    json_check = run_hook(pre_commit, gate_repo, "check-json", ["config/data.json"])
+    json_check = _seed_and_run(pre_commit, gate_repo, "check-json", "config/data.json", '{"a": 1,}\n')
     assert json_check.returncode == 1
     assert "config/data.json: Failed to json decode (" in json_check.stdout
     write(
@@ -392,8 +390,7 @@ def test_workflows_are_checked_by_schema_and_by_zizmor(pre_commit: PreCommit, ga
     schema = run_hook(pre_commit, gate_repo, "check-github-workflows", [workflow])
     assert schema.returncode == 1
     assert "Schema validation errors were encountered." in schema.stdout
-    write(gate_repo, workflow, INJECTABLE_WORKFLOW)
-    assert run_hook(pre_commit, gate_repo, "check-github-workflows", [workflow]).returncode == 0
+    assert _seed_and_run(pre_commit, gate_repo, "check-github-workflows", workflow, INJECTABLE_WORKFLOW).returncode == 0
     audit = run_hook(pre_commit, gate_repo, "zizmor", [workflow])
     assert audit.returncode != 0
     assert "template-injection" in audit.stdout
@@ -401,8 +398,7 @@ def test_workflows_are_checked_by_schema_and_by_zizmor(pre_commit: PreCommit, ga
         '      - run: echo "${{ github.event.issue.title }}"\n',
         '      - run: echo "$TITLE"\n        env:\n          TITLE: ${{ github.event.issue.title }}\n',
     )
-    write(gate_repo, workflow, safe)
-    result = run_hook(pre_commit, gate_repo, "zizmor", [workflow])
+    result = _seed_and_run(pre_commit, gate_repo, "zizmor", workflow, safe)
     assert result.returncode == 0, output_of(result)
 
 

@@ -14,6 +14,11 @@ STG_SHOP = "dbt/models/staging/shop/stg_shop__orders.sql"
 INT = "dbt/models/intermediate/int_orders_enriched.sql"
 FCT = "dbt/models/marts/facts/fct_orders.sql"
 DIM = "dbt/models/marts/dims/dim_customers.sql"
+# A FROM clause joining the staging models of both domains (shop's orders, crm's customers).
+BOTH_DOMAINS_STAGING = (
+    "from {{ ref('stg_shop__orders') }} as o\n"
+    "join {{ ref('stg_crm__customers') }} as c on o.customer_id = c.customer_id\n"
+)
 
 
 def _layering(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, list[str]]:
@@ -56,11 +61,7 @@ def test_intermediate_and_mart_reading_a_source_fail(repo: Path, capsys: pytest.
 
 
 def test_mart_reading_staging_of_another_domain_fails(repo: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    _write(
-        FCT,
-        "select o.order_id, c.full_name\nfrom {{ ref('stg_shop__orders') }} as o\n"
-        "join {{ ref('stg_crm__customers') }} as c on o.customer_id = c.customer_id\n",
-    )
+    _write(FCT, "select o.order_id, c.full_name\n" + BOTH_DOMAINS_STAGING)
     assert _layering(capsys, FCT) == (
         1,
         [f"{FCT}:3: mart 'fct_orders' (domain 'shop') reads staging model 'stg_crm__customers' of domain 'crm'"],
@@ -81,11 +82,7 @@ def test_mart_without_domain_may_read_staging_of_one_domain_only(
     _write("dbt/models/marts/facts/_facts.yml", FACTS_YML.replace("      meta:\n        domain: shop\n", ""))
     _write(FCT, "select order_id\nfrom {{ ref('stg_shop__orders') }}\n")
     assert _layering(capsys, FCT) == (0, [])
-    _write(
-        FCT,
-        "select o.order_id\nfrom {{ ref('stg_shop__orders') }} as o\n"
-        "join {{ ref('stg_crm__customers') }} as c on o.customer_id = c.customer_id\n",
-    )
+    _write(FCT, "select o.order_id\n" + BOTH_DOMAINS_STAGING)
     assert _layering(capsys, FCT) == (
         1,
         [f"{FCT}:3: mart 'fct_orders' has no domain and reads staging models of several domains (crm, shop)"],

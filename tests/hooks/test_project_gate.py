@@ -2,25 +2,9 @@
 
 from __future__ import annotations
 
-import shutil
-import subprocess
 from pathlib import Path
 
-from tests.hooks.conftest import PROJECT_ROOT, PreCommit, commit_all, init_repo, output_of
-
-
-def copy_repository(destination: Path) -> None:
-    listed = subprocess.run(
-        ["git", "ls-files", "-z", "--cached", "--others", "--exclude-standard"],
-        cwd=PROJECT_ROOT,
-        capture_output=True,
-        check=True,
-    ).stdout.decode()
-    for name in filter(None, listed.split("\0")):
-        source = PROJECT_ROOT / name
-        if source.is_file():
-            (destination / name).parent.mkdir(parents=True, exist_ok=True)
-            shutil.copy2(source, destination / name)
+from tests.hooks.conftest import PreCommit, commit_all, copy_repository, init_repo, output_of
 
 
 def test_the_project_passes_pre_commit_run_all_files(pre_commit: PreCommit, tmp_path: Path) -> None:

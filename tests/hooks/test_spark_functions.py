@@ -50,6 +50,12 @@ def _problems(lines: list[str]) -> list[str]:
     return [line for line in lines if not line.startswith("    fix:")]
 
 
+def _run_problems(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, list[str]]:
+    """The hook's exit code and the problems it printed, without their fix lines."""
+    code, output = _run(capsys, *args)
+    return code, _problems(output)
+
+
 def _copy_rendering_setup(destination: Path) -> None:
     """What rendering reads besides the dbt project: `.sqlfluff` and the library it names."""
     shutil.copy2(PROJECT_ROOT / ".sqlfluff", destination / ".sqlfluff")
@@ -165,8 +171,7 @@ def test_an_allowlisted_udf_passes_and_an_unknown_function_fails(
         "    main.udfs.fiscal_year(amount) as amount,\n    to_fiscal_week(amount) as week\n"
         "from {{ ref('int_orders_enriched') }}\n",
     )
-    code, output = _run(capsys, SMALL_FCT)
-    assert (code, _problems(output)) == (
+    assert _run_problems(capsys, SMALL_FCT) == (
         1,
         [
             f"{SMALL_FCT}:3: function 'mask_email' is not a Spark / Databricks SQL built-in",
@@ -176,8 +181,7 @@ def test_an_allowlisted_udf_passes_and_an_unknown_function_fails(
     )
     allowlist = "vars:\n  quality:\n    spark_function_allowlist: [mask_email, Main.UDFs.fiscal_year]\n"
     write(small_repo, "dbt/dbt_project.yml", DBT_PROJECT_YML + allowlist)
-    code, output = _run(capsys, SMALL_FCT)
-    assert (code, _problems(output)) == (
+    assert _run_problems(capsys, SMALL_FCT) == (
         1,
         [f"{SMALL_FCT}:5: function 'to_fiscal_week' is not a Spark / Databricks SQL built-in"],
     )
@@ -193,8 +197,7 @@ def test_a_jinja_branch_the_plain_rendering_skips_is_checked_too(
         "select\n    order_id\nfrom {{ ref('int_orders_enriched') }}\n{% if is_incremental() %}\n"
         "where order_id > 0\n{% else %}\nwhere list_contains(list_value(1), order_id)\n{% endif %}\n",
     )
-    code, output = _run(capsys, SMALL_FCT)
-    assert (code, _problems(output)) == (
+    assert _run_problems(capsys, SMALL_FCT) == (
         1,
         [
             f"{SMALL_FCT}:7: function 'list_contains' is not a Spark / Databricks SQL built-in",
@@ -211,8 +214,10 @@ def test_a_changed_macro_file_is_checked_where_it_is_called(
         "dbt/macros/cents_to_dollars.sql",
         "{% macro cents_to_dollars(column) -%}\n    cast({{ column }} as hugeint) / 100.0\n{%- endmacro %}\n",
     )
-    code, output = _run(capsys, "dbt/macros/cents_to_dollars.sql")
-    assert (code, _problems(output)) == (1, [f"{SMALL_INT}:5: type 'hugeint' does not exist in Databricks SQL"])
+    assert _run_problems(capsys, "dbt/macros/cents_to_dollars.sql") == (
+        1,
+        [f"{SMALL_INT}:5: type 'hugeint' does not exist in Databricks SQL"],
+    )
 
 
 def test_jinja_that_does_not_render_and_sql_that_does_not_parse_are_one_finding_each(
@@ -240,8 +245,7 @@ def test_compiled_sql_is_checked_line_for_line(
         "create or replace table t as\nselect\n    strftime(d, '%Y') as m,\n    x::uhugeint as y\nfrom s;\n"
         "insert into t (m, y) values ('a', 1);\nselect epoch_ms(1)\n",
     )
-    code, output = _run(capsys, "--project-dir", "missing", "--compiled-dir", "target")
-    assert (code, _problems(output)) == (
+    assert _run_problems(capsys, "--project-dir", "missing", "--compiled-dir", "target") == (
         1,
         [
             "target/run/retail/models/b.sql:3: function 'strftime' is not a Spark / Databricks SQL built-in",

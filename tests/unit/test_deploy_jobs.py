@@ -63,6 +63,13 @@ def plan(tmp_path: Path, *, timeout: float = 10.0, wait: bool = True) -> DeployP
     )
 
 
+def deploy_error(error: type[Exception], client: WorkspaceClient, deploy_plan: DeployPlan) -> str:
+    """The message of the `error` that deploying `deploy_plan` with `client` raises."""
+    with pytest.raises(error) as caught:
+        deploy(client, deploy_plan)
+    return str(caught.value)
+
+
 def api_calls(fake: FakeWorkspace) -> list[str]:
     return [f"{r.method} {r.path}" for r in fake.requests if r.path.startswith("/api/")]
 
@@ -149,10 +156,9 @@ class TestRedeploy:
     ) -> None:
         api.add_job({"name": JOB_NAME, "tags": {"owner": "analytics"}})
 
-        with pytest.raises(JobOwnershipError) as caught:
-            deploy(client_for(fake), plan(tmp_path))
+        message = deploy_error(JobOwnershipError, client_for(fake), plan(tmp_path))
 
-        assert str(caught.value) == (
+        assert message == (
             f"a job named '{JOB_NAME}' (id 1001) exists but lacks the tag managed-by: dbt-quality-harness, so it "
             "was not created by `quality deploy` and will not be overwritten; rename that job, add the tag if it is "
             "ours, or deploy under another --job-name."
@@ -167,10 +173,9 @@ class TestDeployLock:
         job_id = api.add_job(dict(MANAGED))
         run_id = api.add_run(job_id, RunScript(running_polls=None))
 
-        with pytest.raises(DeployLockedError) as caught:
-            deploy(client_for(fake), plan(tmp_path))
+        message = deploy_error(DeployLockedError, client_for(fake), plan(tmp_path))
 
-        assert str(caught.value) == (
+        assert message == (
             f"another deploy is in progress: run {run_id} of job '{JOB_NAME}' is RUNNING "
             f"({api.run_page_url(job_id, run_id)}). Only one deploy may run at a time; wait for it to finish (or "
             "cancel it in the workspace) and deploy again."
@@ -200,10 +205,9 @@ class TestFailures:
     def test_a_refused_token_is_one_clear_paragraph_without_the_token(
         self, fake: FakeWorkspace, api: FakeJobsApi, tmp_path: Path
     ) -> None:
-        with pytest.raises(DeployAuthError) as caught:
-            deploy(client_for(fake, token="dapi-wrong-token-000"), plan(tmp_path))
+        message = deploy_error(DeployAuthError, client_for(fake, token="dapi-wrong-token-000"), plan(tmp_path))
 
-        assert str(caught.value) == (
+        assert message == (
             f"Databricks at {fake.url} refused the credentials while listing secret scope 'quality' "
             "(UNAUTHENTICATED: Invalid access token.). Check that DATABRICKS_TOKEN (or the OAuth client) is valid "
             "for this workspace and that its principal may manage jobs and read the job's secret scope; renew it "
@@ -245,10 +249,9 @@ class TestFailures:
             ],
         )
 
-        with pytest.raises(JobRunFailed) as caught:
-            deploy(client_for(fake), plan(tmp_path))
+        message = deploy_error(JobRunFailed, client_for(fake), plan(tmp_path))
 
-        assert str(caught.value) == (
+        assert message == (
             f"deploy run 5001 of job '{JOB_NAME}' ended TERMINATED/FAILED: task 'gate' FAILED: GateFailed: 2 "
             "expectations failed on marts.fct_orders; nothing was published (also not successful: snapshot). "
             f"Run page: {fake.url}/#job/1001/run/5001. When the gate fails nothing is published to prod "
@@ -264,10 +267,9 @@ class TestFailures:
     ) -> None:
         api.next_script = RunScript(running_polls=None)
 
-        with pytest.raises(JobRunTimedOut) as caught:
-            deploy(client_for(fake), plan(tmp_path, timeout=2.0))
+        message = deploy_error(JobRunTimedOut, client_for(fake), plan(tmp_path, timeout=2.0))
 
-        assert str(caught.value) == (
+        assert message == (
             f"deploy run 5001 of job '{JOB_NAME}' did not finish within 2 s (it is still RUNNING: In run). It keeps "
             "running on Databricks and holds the deploy lock until it ends: follow it at "
             f"{fake.url}/#job/1001/run/5001, cancel it there if it hangs, or wait longer with --timeout."
@@ -281,10 +283,9 @@ class TestSecrets:
     ) -> None:
         api.secrets["quality"] = [key for key in SECRET_ENV.values() if key != "databricks_token"]
 
-        with pytest.raises(DeployConfigError) as caught:
-            deploy(client_for(fake), plan(tmp_path))
+        message = deploy_error(DeployConfigError, client_for(fake), plan(tmp_path))
 
-        assert str(caught.value) == (
+        assert message == (
             f"the secret scope 'quality' on {fake.url} lacks 1 key(s) the job cluster needs: DATABRICKS_TOKEN <- "
             "{{secrets/quality/databricks_token}}. Add each with `databricks secrets put-secret quality <key>` and "
             "deploy again."

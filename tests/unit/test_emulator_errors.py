@@ -10,41 +10,41 @@ from quality.emulator.endpoint import LocalEndpoint
 from quality.emulator.spark import EmulatorError, spark_error
 
 
-def test_a_flight_sql_error_keeps_the_message_with_its_error_class_and_sqlstate() -> None:
-    error = spark_error(
-        RuntimeError(
+@pytest.mark.parametrize(
+    ("raised", "message", "error_class", "sql_state"),
+    [
+        pytest.param(
             "INTERNAL: [FlightSQL] plan error: analysis error: Table not found: [TABLE_OR_VIEW_NOT_FOUND] "
-            "Table or view not found: nope (Internal; ExecuteQuery)"
-        )
-    )
-
-    assert (error.message, error.error_class, error.sql_state) == (
-        "Table not found: [TABLE_OR_VIEW_NOT_FOUND] Table or view not found: nope",
-        "TABLE_OR_VIEW_NOT_FOUND",
-        "42P01",
-    )
-
-
-def test_a_parse_error_gets_databricks_class_and_sqlstate_and_keeps_its_first_line() -> None:
-    error = spark_error(
-        RuntimeError(
+            "Table or view not found: nope (Internal; ExecuteQuery)",
+            "Table not found: [TABLE_OR_VIEW_NOT_FOUND] Table or view not found: nope",
+            "TABLE_OR_VIEW_NOT_FOUND",
+            "42P01",
+            id="a_flight_sql_error_keeps_the_message_with_its_error_class_and_sqlstate",
+        ),
+        pytest.param(
             "INVALID_ARGUMENT: [FlightSQL] parse error: error in SQL parser: found selec at 0:5 expected something "
-            "else, ';', statement, or end of input (InvalidArgument; ExecuteQuery)\nsecond line"
-        )
-    )
+            "else, ';', statement, or end of input (InvalidArgument; ExecuteQuery)\nsecond line",
+            "[PARSE_SYNTAX_ERROR] error in SQL parser: found selec at 0:5 expected something else, ';', statement, "
+            "or end of input",
+            "PARSE_SYNTAX_ERROR",
+            "42601",
+            id="a_parse_error_gets_databricks_class_and_sqlstate_and_keeps_its_first_line",
+        ),
+        pytest.param(
+            "INTERNAL: [FlightSQL] execution error: disk full (Internal; ExecuteQuery)\nmore",
+            "disk full",
+            None,
+            None,
+            id="an_error_without_a_class_keeps_its_first_line_and_has_no_sqlstate",
+        ),
+    ],
+)
+def test_a_flight_sql_error_is_reduced_to_the_databricks_message_class_and_sqlstate(
+    raised: str, message: str, error_class: str | None, sql_state: str | None
+) -> None:
+    error = spark_error(RuntimeError(raised))
 
-    assert (error.message, error.error_class, error.sql_state) == (
-        "[PARSE_SYNTAX_ERROR] error in SQL parser: found selec at 0:5 expected something else, ';', statement, "
-        "or end of input",
-        "PARSE_SYNTAX_ERROR",
-        "42601",
-    )
-
-
-def test_an_error_without_a_class_keeps_its_first_line_and_has_no_sqlstate() -> None:
-    error = spark_error(RuntimeError("INTERNAL: [FlightSQL] execution error: disk full (Internal; ExecuteQuery)\nmore"))
-
-    assert (error.message, error.error_class, error.sql_state) == ("disk full", None, None)
+    assert (error.message, error.error_class, error.sql_state) == (message, error_class, sql_state)
 
 
 def test_an_error_class_keeps_its_sub_class() -> None:

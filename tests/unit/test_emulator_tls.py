@@ -24,7 +24,11 @@ ADDRESS = "127.31.7.9"
 
 def handshake(files: TlsFiles, server_hostname: str) -> str:
     """A TLS handshake in memory between the endpoint's server context and a verifying client; the peer's CN."""
-    client_context = ssl.create_default_context(cafile=str(files.ca_bundle))
+    return _handshake_in_memory(files, ssl.create_default_context(cafile=str(files.ca_bundle)), server_hostname)
+
+
+def _handshake_in_memory(files: TlsFiles, client_context: ssl.SSLContext, server_hostname: str) -> str:
+    """A TLS handshake in memory between the endpoint's server context and `client_context`; the peer's CN."""
     to_server, to_client = ssl.MemoryBIO(), ssl.MemoryBIO()
     from_server, from_client = ssl.MemoryBIO(), ssl.MemoryBIO()
     client = client_context.wrap_bio(to_client, from_client, server_hostname=server_hostname)
@@ -76,25 +80,7 @@ def handshake_through_directory(files: TlsFiles, directory: Path) -> str:
     """As `handshake`, with the client trusting only what OpenSSL finds in a hashed directory."""
     context = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
     context.load_verify_locations(capath=str(directory))
-    to_server, to_client = ssl.MemoryBIO(), ssl.MemoryBIO()
-    from_server, from_client = ssl.MemoryBIO(), ssl.MemoryBIO()
-    client = context.wrap_bio(to_client, from_client, server_hostname=ADDRESS)
-    server = files.server_context().wrap_bio(to_server, from_server, server_side=True)
-    for _ in range(10):
-        done = 0
-        for side in (client, server):
-            try:
-                side.do_handshake()
-                done += 1
-            except ssl.SSLWantReadError:
-                pass
-        to_server.write(from_client.read())
-        to_client.write(from_server.read())
-        if done == 2:
-            break
-    der = client.getpeercert(binary_form=True)
-    assert der is not None
-    return str(x509.load_der_x509_certificate(der).subject.get_attributes_for_oid(NameOID.COMMON_NAME)[0].value)
+    return _handshake_in_memory(files, context, ADDRESS)
 
 
 def test_the_ca_file_holds_the_ca_alone_and_the_directory_every_root_by_subject_hash(tmp_path: Path) -> None:
