@@ -17,7 +17,6 @@ runs on changed model SQL and on dbt_project.yml (which puts every model up for 
 
 from __future__ import annotations
 
-import argparse
 import dataclasses
 import json
 import re
@@ -27,7 +26,7 @@ from typing import Any
 
 from hooks import git_files
 from hooks.contracts import APPROVAL_KEY, BreakingChange, ModelSpec, spec_changes, spec_from_yaml, specs_from_manifest
-from hooks.dbt_layout import DEFAULT_PROJECT_DIR, Project, load_project, model_yaml_files, relative_to_model_path
+from hooks.dbt_layout import Project, model_yaml_files, on_project, project_hook_parser, relative_to_model_path
 from hooks.findings import Finding, report
 from hooks.yaml_lines import InvalidYaml, load_text
 
@@ -223,18 +222,18 @@ def check(
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="contract-guard", description=__doc__.splitlines()[0])
-    parser.add_argument("filenames", nargs="*", help="changed properties (YAML), model SQL and dbt_project.yml files")
-    parser.add_argument("--project-dir", default=DEFAULT_PROJECT_DIR, help="dbt project folder (default: dbt)")
+    parser = project_hook_parser(
+        "contract-guard", __doc__.splitlines()[0], "changed properties (YAML), model SQL and dbt_project.yml files"
+    )
     parser.add_argument("--base", default="HEAD", help="git revision to compare with (default: HEAD)")
     parser.add_argument("--prod-manifest", default=None, help="manifest.json of production to compare with")
     args = parser.parse_args(argv)
-    try:
-        project = load_project(args.project_dir)
-    except InvalidYaml as invalid:
-        return report([invalid.finding])
-    prod = json.loads(Path(args.prod_manifest).read_text(encoding="utf-8")) if args.prod_manifest else None
-    return report(check(project, args.filenames, base=args.base, prod_manifest=prod))
+
+    def guard(project: Project) -> int:
+        prod = json.loads(Path(args.prod_manifest).read_text(encoding="utf-8")) if args.prod_manifest else None
+        return report(check(project, args.filenames, base=args.base, prod_manifest=prod))
+
+    return on_project(args.project_dir, guard)
 
 
 if __name__ == "__main__":

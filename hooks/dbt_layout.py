@@ -7,11 +7,13 @@ that names a staging domain. `meta.domain` in a model's YAML wins over both.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping, Sequence
+import argparse
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from hooks.findings import report
 from hooks.yaml_lines import InvalidYaml, load_file
 
 DEFAULT_PROJECT_DIR = "dbt"
@@ -59,6 +61,23 @@ def load_project(root: Path | str = DEFAULT_PROJECT_DIR) -> Project:
         macro_paths=tuple(config.get("macro-paths") or ["macros"]),
         config=dict(config),
     )
+
+
+def project_hook_parser(prog: str, description: str, filenames_help: str) -> argparse.ArgumentParser:
+    """The command line every project hook starts with: the files pre-commit passes, and `--project-dir`."""
+    parser = argparse.ArgumentParser(prog=prog, description=description)
+    parser.add_argument("filenames", nargs="*", help=filenames_help)
+    parser.add_argument("--project-dir", default=DEFAULT_PROJECT_DIR, help="dbt project folder (default: dbt)")
+    return parser
+
+
+def on_project(project_dir: str, run: Callable[[Project], int]) -> int:
+    """`run` on the project in `project_dir`; a dbt_project.yml that is not valid YAML is the one finding."""
+    try:
+        project = load_project(project_dir)
+    except InvalidYaml as invalid:
+        return report([invalid.finding])
+    return run(project)
 
 
 def _walk(folder: Path, suffixes: tuple[str, ...]) -> Iterator[Path]:

@@ -15,7 +15,6 @@ calls in the SQL, found by regex.
 
 from __future__ import annotations
 
-import argparse
 import json
 import re
 from collections.abc import Iterable, Iterator, Sequence
@@ -25,18 +24,17 @@ from typing import Any
 
 from hooks import manifest as shared_manifest
 from hooks.dbt_layout import (
-    DEFAULT_PROJECT_DIR,
     Project,
     classify,
     declared_domains,
     declared_meta,
-    load_project,
     model_sql_files,
+    on_project,
+    project_hook_parser,
     yaml_models,
 )
 from hooks.findings import Finding, report
 from hooks.jinja_calls import Call, blank_jinja_comments, find_calls
-from hooks.yaml_lines import InvalidYaml
 
 NO_REF_KEY = "reads_no_ref"
 FROM_KEYWORD = re.compile(r"\bfrom\b", re.IGNORECASE)
@@ -252,18 +250,16 @@ def check(project: Project, filenames: Sequence[str], *, use_manifest: bool = Tr
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="layering", description=__doc__.splitlines()[0])
-    parser.add_argument("filenames", nargs="*", help="changed model SQL or YAML files")
-    parser.add_argument("--project-dir", default=DEFAULT_PROJECT_DIR, help="dbt project folder (default: dbt)")
+    parser = project_hook_parser("layering", __doc__.splitlines()[0], "changed model SQL or YAML files")
     parser.add_argument("--all", action="store_true", help="check every model of the project")
     parser.add_argument("--no-manifest", action="store_true", help="use the regex reader even if fresh")
     args = parser.parse_args(argv)
-    try:
-        project = load_project(args.project_dir)
-    except InvalidYaml as invalid:
-        return report([invalid.finding])
-    filenames = [path.as_posix() for path in model_sql_files(project)] if args.all else args.filenames
-    return report(check(project, filenames, use_manifest=not args.no_manifest))
+
+    def check_layers(project: Project) -> int:
+        filenames = [path.as_posix() for path in model_sql_files(project)] if args.all else args.filenames
+        return report(check(project, filenames, use_manifest=not args.no_manifest))
+
+    return on_project(args.project_dir, check_layers)
 
 
 if __name__ == "__main__":

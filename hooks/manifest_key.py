@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from hooks import graph_key
-from hooks.dbt_layout import DEFAULT_PROJECT_DIR
+from hooks.dbt_layout import project_hook_parser
 from hooks.yaml_lines import InvalidYaml, load_file
 
 KEY_FILE_NAME = ".quality-manifest-key.json"
@@ -112,9 +112,7 @@ def settings_from(args: Any) -> ParseSettings:
 
 def parser(prog: str, description: str) -> argparse.ArgumentParser:
     """The options of the dbt-manifest hook, which `hooks.manifest_prefetch` takes too."""
-    parser = argparse.ArgumentParser(prog=prog, description=description)
-    parser.add_argument("filenames", nargs="*", help="ignored: the key covers the whole project")
-    parser.add_argument("--project-dir", default=DEFAULT_PROJECT_DIR, help="dbt project folder (default: dbt)")
+    parser = project_hook_parser(prog, description, "ignored: the key covers the whole project")
     parser.add_argument("--profiles-dir", default=None, help="profiles.yml folder (default: the project's)")
     parser.add_argument("--target", default=None, help="dbt target (default: the profile's)")
     parser.add_argument("--key", choices=graph_key.KEY_KINDS, default="graph", help="what counts as a change")

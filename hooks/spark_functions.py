@@ -10,12 +10,11 @@ Your UDFs: `vars: quality: spark_function_allowlist: [name, ...]` in dbt_project
 
 from __future__ import annotations
 
-import argparse
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from hooks.dbt_layout import DEFAULT_PROJECT_DIR, Project, config_folders, load_project, node_folders, sql_files
+from hooks.dbt_layout import Project, config_folders, load_project, node_folders, project_hook_parser, sql_files
 from hooks.dbt_render import RenderError, render_file
 from hooks.findings import Finding, report
 from hooks.macro_users import affected_macros, users
@@ -97,9 +96,9 @@ def _project(project_dir: str) -> Project | None:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="spark-functions", description=__doc__.splitlines()[0])
-    parser.add_argument("filenames", nargs="*", help="changed model, snapshot, test, analysis or macro SQL files")
-    parser.add_argument("--project-dir", default=DEFAULT_PROJECT_DIR, help="dbt project folder (default: dbt)")
+    parser = project_hook_parser(
+        "spark-functions", __doc__.splitlines()[0], "changed model, snapshot, test, analysis or macro SQL files"
+    )
     parser.add_argument("--all", action="store_true", help="check every model, snapshot, test and analysis")
     parser.add_argument(
         "--compiled-dir", action="append", default=[], metavar="DIR", help="check dbt's compiled SQL under DIR"

@@ -49,7 +49,6 @@ against the merge base: they are not reported twice.
 
 from __future__ import annotations
 
-import argparse
 import dataclasses
 import json
 from collections.abc import Mapping, Sequence
@@ -59,7 +58,7 @@ from typing import TextIO
 
 from hooks import git_files
 from hooks.check_values import NewValue, edits, flow_yaml, new_value, waiver_matches
-from hooks.dbt_layout import DEFAULT_PROJECT_DIR, Project, as_mapping, load_project
+from hooks.dbt_layout import Project, as_mapping, on_project, project_hook_parser
 from hooks.declared_checks import (
     PROJECT_OWNER,
     Check,
@@ -433,22 +432,20 @@ def run(project: Project, base: str, summary: TextIO | None = None) -> int:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="weakening-guard", description=__doc__.splitlines()[0])
-    parser.add_argument("filenames", nargs="*", help="ignored: the whole project is compared")
-    parser.add_argument("--project-dir", default=DEFAULT_PROJECT_DIR, help="dbt project folder (default: dbt)")
+    parser = project_hook_parser("weakening-guard", __doc__.splitlines()[0], "ignored: the whole project is compared")
     parser.add_argument(
         "--base", default="HEAD", help="git revision; compared with its merge base with HEAD (default: HEAD)"
     )
     parser.add_argument("--summary", default=None, help="append a Markdown summary here (e.g. $GITHUB_STEP_SUMMARY)")
     args = parser.parse_args(argv)
-    try:
-        project = load_project(args.project_dir)
-    except InvalidYaml as invalid:
-        return report([invalid.finding])
-    if args.summary is None:
-        return run(project, args.base)
-    with open(args.summary, "a", encoding="utf-8") as summary:
-        return run(project, args.base, summary)
+
+    def guard(project: Project) -> int:
+        if args.summary is None:
+            return run(project, args.base)
+        with open(args.summary, "a", encoding="utf-8") as summary:
+            return run(project, args.base, summary)
+
+    return on_project(args.project_dir, guard)
 
 
 if __name__ == "__main__":

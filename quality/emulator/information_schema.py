@@ -29,14 +29,14 @@ _SCHEMA_FILTER = re.compile(r"\btable_schema\s*(?:=\s*'([^']*)'|in\s*\(([^)]*)\)
 _NAME_FILTER = re.compile(r"\btable_name\s*(?:=\s*'([^']*)'|in\s*\(([^)]*)\))", re.IGNORECASE)
 _LITERAL = re.compile(r"'([^']*)'")
 
+# The three-part names the views below identify a constraint and a table by.
+_CONSTRAINT_NAME = ["constraint_catalog", "constraint_schema", "constraint_name"]
+_TABLE_NAME = ["table_catalog", "table_schema", "table_name"]
+
 _EMPTY_VIEWS: dict[str, list[str]] = {
     "table_constraints": [
-        "constraint_catalog",
-        "constraint_schema",
-        "constraint_name",
-        "table_catalog",
-        "table_schema",
-        "table_name",
+        *_CONSTRAINT_NAME,
+        *_TABLE_NAME,
         "constraint_type",
         "is_deferrable",
         "initially_deferred",
@@ -44,20 +44,14 @@ _EMPTY_VIEWS: dict[str, list[str]] = {
         "comment",
     ],
     "key_column_usage": [
-        "constraint_catalog",
-        "constraint_schema",
-        "constraint_name",
-        "table_catalog",
-        "table_schema",
-        "table_name",
+        *_CONSTRAINT_NAME,
+        *_TABLE_NAME,
         "column_name",
         "ordinal_position",
         "position_in_unique_constraint",
     ],
     "referential_constraints": [
-        "constraint_catalog",
-        "constraint_schema",
-        "constraint_name",
+        *_CONSTRAINT_NAME,
         "unique_constraint_catalog",
         "unique_constraint_schema",
         "unique_constraint_name",
@@ -65,20 +59,12 @@ _EMPTY_VIEWS: dict[str, list[str]] = {
         "update_rule",
         "delete_rule",
     ],
-    "constraint_column_usage": [
-        "table_catalog",
-        "table_schema",
-        "table_name",
-        "column_name",
-        "constraint_catalog",
-        "constraint_schema",
-        "constraint_name",
-    ],
+    "constraint_column_usage": [*_TABLE_NAME, "column_name", *_CONSTRAINT_NAME],
     "table_tags": ["catalog_name", "schema_name", "table_name", "tag_name", "tag_value"],
     "column_tags": ["catalog_name", "schema_name", "table_name", "column_name", "tag_name", "tag_value"],
     "schema_tags": ["catalog_name", "schema_name", "tag_name", "tag_value"],
-    "column_masks": ["table_catalog", "table_schema", "table_name", "column_name", "mask_name", "using_columns"],
-    "row_filters": ["table_catalog", "table_schema", "table_name", "filter_name", "target_columns"],
+    "column_masks": [*_TABLE_NAME, "column_name", "mask_name", "using_columns"],
+    "row_filters": [*_TABLE_NAME, "filter_name", "target_columns"],
 }
 
 

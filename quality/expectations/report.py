@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from quality.errors import HarnessError
-from quality.expectations.spec import Severity
+from quality.expectations.spec import Severity, model_and_column
 
 SAMPLE_SIZE = 5  # unexpected values / rows kept per failed expectation
 _MAX_VALUE_CHARS = 300
@@ -34,8 +34,7 @@ class ExpectationResult:
 
     @property
     def label(self) -> str:
-        where = f"{self.model}.{self.column}" if self.column else self.model
-        return f"{where} {self.expectation}"
+        return f"{model_and_column(self.model, self.column)} {self.expectation}"
 
 
 @dataclass(frozen=True)
@@ -50,7 +49,7 @@ class HarnessProblem:
 
     @property
     def label(self) -> str:
-        where = f"{self.model}.{self.column}" if self.column else self.model
+        where = model_and_column(self.model, self.column)
         return f"{where} {self.expectation}" if self.expectation else where
 
 

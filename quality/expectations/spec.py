@@ -34,6 +34,11 @@ SEVERITIES: tuple[Severity, ...] = ("error", "warn")
 ITEM_KEYS = frozenset({"expectation", "kwargs", "severity", "description", "query"}) | reconcile.ALL_KEYS
 
 
+def model_and_column(model: str, column: str | None) -> str:
+    """`model.column`, or `model` for a model-level expectation: where reports say an expectation is."""
+    return f"{model}.{column}" if column else model
+
+
 @dataclass(frozen=True)
 class ExpectationSpec:
     """One declared expectation. `query` is the declared SQL; `resolved_query` has refs and sources
@@ -56,8 +61,7 @@ class ExpectationSpec:
     @property
     def label(self) -> str:
         """`model.column expectation` (or `model expectation`), as reports name it."""
-        where = f"{self.model}.{self.column}" if self.column else self.model
-        return f"{where} {self.expectation}"
+        return f"{model_and_column(self.model, self.column)} {self.expectation}"
 
 
 @dataclass(frozen=True)

@@ -35,7 +35,7 @@ from quality.dbt.targets import Target
 from quality.engines.base import Engine
 from quality.engines.kinds import engine_kind, kinds
 from quality.engines.read_only import ReadOnlyEngine, ReadOnlyError
-from quality.harness.workspace import Workspace
+from quality.harness.workspace import Workspace, workspace_invoker
 
 if TYPE_CHECKING:
     from filelock import BaseFileLock
@@ -205,14 +205,7 @@ def open_shared_workspace(
 
     target = engine_kind(target).workspace_target(target, base) or target  # its own file, where it has one
     engine = SharedBuildEngine(open_engine(target, read_only=True), base)
-    invoker = SharedDbtInvoker(
-        project=project,
-        target=target,
-        target_path=folder / "target",
-        schema_base=base,
-        raw_schema=f"{base}_raw",
-        quiet=quiet,
-    )
+    invoker = workspace_invoker(SharedDbtInvoker, project, target, base, folder, quiet=quiet)
     return Workspace(project, target, base, engine, invoker, artifacts_dir, keep=True, owns_file=False)
 
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from quality.dbt.project import DbtProject
 from quality.dbt.routing import routing_refusal
@@ -26,6 +26,28 @@ from quality.errors import SchemaGuardError
 
 PARSE_STATE_DIR = Path(".quality/cache/partial_parse")  # dbt's partial-parse state, shared by every base
 
+InvokerT = TypeVar("InvokerT", bound=DbtInvoker)
+
+
+def raw_schema_of(base: str) -> str:
+    """The schema of a base that raw fixtures load into."""
+    return f"{base}_raw"
+
+
+def workspace_invoker(
+    invoker: type[InvokerT], project: DbtProject, target: Target, base: str, folder: Path, **options: Any
+) -> InvokerT:
+    """dbt bound to the workspace on `base`: artifacts in `<folder>/target`, raw fixtures read from its raw
+    schema; `options` are the invoker's other fields."""
+    return invoker(
+        project=project,
+        target=target,
+        target_path=folder / "target",
+        schema_base=base,
+        raw_schema=raw_schema_of(base),
+        **options,
+    )
+
 
 @dataclass
 class Workspace:
@@ -40,7 +62,7 @@ class Workspace:
 
     @property
     def raw_schema(self) -> str:
-        return f"{self.base}_raw"
+        return raw_schema_of(self.base)
 
     def schema(self, custom: str) -> str:
         """Where a node with custom schema `custom` lands in this workspace."""
@@ -101,18 +123,18 @@ def open_workspace(
             target, owns_file = placed, True
     engine = open_engine(target)
     artifacts_dir = artifacts_root / base
-    invoker = DbtInvoker(
-        project=project,
-        target=target,
-        target_path=artifacts_dir / "target",
-        schema_base=base,
-        raw_schema=f"{base}_raw",
+    invoker = workspace_invoker(
+        DbtInvoker,
+        project,
+        target,
+        base,
+        artifacts_dir,
         extra_vars=dict(dbt_vars or {}),
         progress=progress,
         quiet=quiet,
         check_manifest=lambda manifest: check_routing(manifest, base, project.root, target.schema),
     )
-    engine.create_schema(f"{base}_raw")
+    engine.create_schema(raw_schema_of(base))
     return Workspace(project, target, base, engine, invoker, artifacts_dir, keep=keep, owns_file=owns_file)
 
 
