@@ -78,3 +78,30 @@ def test_each_allowed_upward_import_still_exists(edge: tuple[str, str]) -> None:
         module.startswith(f"quality.{source}") and any(t.startswith(f"quality.{target}") for t in targets)
         for module, targets in graph.items()
     ), f"quality.{source} no longer imports quality.{target}: drop it from DEFERRED_UPWARD"
+
+
+def _reach(graph: dict[str, set[str]], start: str) -> set[str]:
+    """Every module `start` imports, directly or through others."""
+    seen: set[str] = set()
+    todo = [start]
+    while todo:
+        for target in graph.get(todo.pop(), ()):
+            if target not in seen:
+                seen.add(target)
+                todo.append(target)
+    return seen
+
+
+def test_quality_uses_only_hook_modules_that_import_nothing_of_quality() -> None:
+    """`hooks/` sits above `quality/` (a hook may run dbt through `quality/dbt/runner.py`); `quality/` may still
+    use a hook's plain library module (SQL tokens, the Spark use finder, profiles.yml patterns), as long as
+    nothing that module reaches imports `quality/` back."""
+    graph = import_graph()
+    upward = [
+        f"{module} -> {hook} -> {sorted(m for m in _reach(graph, hook) if m.startswith('quality'))}"
+        for module, targets in graph.items()
+        if module.startswith("quality")
+        for hook in targets
+        if hook.startswith("hooks") and any(m.startswith("quality") for m in _reach(graph, hook))
+    ]
+    assert not upward, "quality/ imports hook modules that import quality/ back:\n" + "\n".join(sorted(upward))
