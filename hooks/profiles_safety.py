@@ -17,10 +17,10 @@ from pathlib import Path
 from typing import Any
 
 from hooks.databricks_token import DATABRICKS_TOKEN
+from hooks.env_vars import ENV_VAR_CALL as ENV_VAR_CALL
 from hooks.findings import Finding, report
 from hooks.yaml_lines import InvalidYaml, LineDict, line_of, load_text
 
-ENV_VAR_CALL = re.compile(r"""env_var\(\s*(['"])(?P<name>[^'"]+)\1\s*(?:,\s*(?P<default>[^)]*?))?\s*\)""")
 # (key of a profile output that holds a secret, the environment variable to read it from)
 SECRET_KEYS: tuple[tuple[str, str], ...] = (
     ("token", "DATABRICKS_TOKEN"),
@@ -31,7 +31,6 @@ SECRET_KEYS: tuple[tuple[str, str], ...] = (
     ("access_token", "DATABRICKS_TOKEN"),
 )
 HOST_KEYS = ("host",)
-HOST_CHECKED_TYPES = frozenset({"databricks", "spark"})
 ENV_VAR_FOR_HOST = "DATABRICKS_HOST"
 EMPTY_DEFAULTS = frozenset({"", "''", '""', "none", "None"})
 SECRET_NAME = re.compile(r"TOKEN|SECRET|PASSWORD|PASSWD|PRIVATE|CREDENTIAL|_KEY$|_PAT$", re.IGNORECASE)
@@ -62,6 +61,13 @@ def _literal_reason(value: Any, *, any_default: bool) -> str | None:
     return None
 
 
+def host_checked_types() -> frozenset[str]:
+    """The output `type`s whose `host` is a workspace host: the engine kinds' (`workspace_host_types`)."""
+    from quality.engines.kinds import kinds
+
+    return frozenset(name for kind in kinds() for name in kind.workspace_host_types)
+
+
 def _outputs(profiles: LineDict) -> Iterator[tuple[str, str, LineDict]]:
     for profile_name, profile in profiles.items():
         if profile_name == "config" or not isinstance(profile, dict):
@@ -81,7 +87,7 @@ def _check_output(path: str, profile: str, output_name: str, output: LineDict) -
         if reason:
             yield Finding(path, output.line_of(key), f"`{key}` of {where} {reason}", _env_var_fix(key, env_name))
     adapter_type = str(output.get("type", "")).lower()
-    if adapter_type not in HOST_CHECKED_TYPES:
+    if adapter_type not in host_checked_types():
         return
     for key in HOST_KEYS:
         reason = _literal_reason(output.get(key), any_default=True) if key in output else None

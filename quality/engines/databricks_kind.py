@@ -21,6 +21,11 @@ class DatabricksKind(EngineKind):
     fidelity_role = "candidate"
     compiles_offline = True
     distributions = ("dbt-databricks",)
+    sqlglot_dialect = "databricks"
+    runs_prod = True
+    dispatch_prefixes = ("databricks", "spark", "default")  # dbt-databricks' parent adapter is dbt-spark
+    # dbt-spark outputs reach the same Databricks workspaces (a host is where the data is).
+    workspace_host_types = frozenset({"databricks", "spark"})
 
     def target_fields(self, output: dict[str, Any]) -> dict[str, Any]:
         return {"databricks": settings_from_output(output)}
@@ -63,6 +68,10 @@ class DatabricksKind(EngineKind):
             engine.close()
             raise
         return engine
+
+    def quote_identifier(self, name: str) -> str:
+        """In backticks, inner backticks doubled."""
+        return "`" + name.replace("`", "``") + "`"
 
     def gx_datasource(
         self, context: Any, url: str, creator: Callable[[], Any] | None, timeout_s: float, *, name: str

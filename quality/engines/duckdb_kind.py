@@ -8,7 +8,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from hooks.profiles_safety import ENV_VAR_CALL
+from hooks.env_vars import ENV_VAR_CALL
 from quality.engines.connectivity import Say
 from quality.engines.kind import EPHEMERAL_DIR, EngineKind
 from quality.engines.target import Target
@@ -42,6 +42,9 @@ class DuckDBKind(EngineKind):
         }
     )
     distributions = ("dbt-duckdb", "duckdb")
+    sqlglot_dialect = "duckdb"
+    embedded = True
+    dispatch_prefixes = ("duckdb", "default")
 
     def check_output(self, raw: dict[str, Any], rendered: dict[str, Any], *, where: str) -> None:
         _check_memory_limit(raw, rendered, where=where)

@@ -5,7 +5,9 @@
 connection is a class-level capability or a method here: how a profile output becomes a `Target`, where an
 ephemeral workspace's data live, whether a warehouse is a local database file (reopened read-only, reaped,
 replaced by a generator's own file), which GX data source validates it, which GX expectations it cannot run
-and how they are emulated, and what dbt keeps open in-process after a build. The harness asks the kind and
+and how they are emulated, what dbt keeps open in-process after a build, how its SQL quotes a name and which
+sqlglot dialect parses it, which macro implementations dbt dispatches to on it, whether it is the embedded
+engine or the one prod runs on, and which profile `type`s name its workspace host. The harness asks the kind and
 never compares engine names; a new engine is a subclass in `quality/engines/` registered with
 `quality.engines.kinds.register_kind`.
 
@@ -55,6 +57,20 @@ class EngineKind:
     emulated_expectations: ClassVar[frozenset[str]] = frozenset()
     # Python distributions the engine needs (reported by `quality doctor`).
     distributions: ClassVar[tuple[str, ...]] = ()
+    # The sqlglot dialect the engine's SQL (dbt's compiled code, the harness's own statements) parses in.
+    sqlglot_dialect: ClassVar[str]
+    # The harness's embedded engine: in this process, on a local file; what `quality init`'s `local` output
+    # builds on, and what a manifest that names no adapter was built on. One kind is.
+    embedded: ClassVar[bool] = False
+    # Prod runs on this engine: a change reviewed on another engine may edit a macro only this one runs
+    # (quality/wap/review/unseen.py). One kind does.
+    runs_prod: ClassVar[bool] = False
+    # The macro prefixes dbt's `adapter.dispatch` tries on this engine's adapter, in order (`<adapter>__x`,
+    # a parent adapter's, `default__x`); empty: not known, so the data change review names no unseen macro.
+    dispatch_prefixes: ClassVar[tuple[str, ...]] = ()
+    # profiles.yml output `type`s whose `host` is this engine's workspace, which a committed profile reads
+    # from env_var() like a secret (the profiles-safety hook, hooks/profiles_safety.py).
+    workspace_host_types: ClassVar[frozenset[str]] = frozenset()
 
     # --- the profile ---------------------------------------------------------------------------------------
     def check_output(self, raw: dict[str, Any], rendered: dict[str, Any], *, where: str) -> None:
@@ -115,6 +131,11 @@ class EngineKind:
         that dbt builds on the workspace's file whatever the project's profile says; None: the project's
         own profiles are used (they may hold secrets, and are never rewritten)."""
         return None
+
+    # --- SQL ---------------------------------------------------------------------------------------------
+    def quote_identifier(self, name: str) -> str:
+        """`name` as an identifier of the engine's SQL (double quotes, inner ones doubled, by default)."""
+        return '"' + name.replace('"', '""') + '"'
 
     # --- Great Expectations --------------------------------------------------------------------------------
     def gx_datasource(

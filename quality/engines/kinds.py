@@ -6,13 +6,16 @@ DuckDB and Databricks are registered here; another engine is one `EngineKind` su
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from quality.engines.databricks_kind import DatabricksKind
 from quality.engines.duckdb_kind import DuckDBKind
 from quality.engines.kind import EngineKind
 from quality.engines.target import Target
 from quality.errors import HarnessError, TargetError
+
+if TYPE_CHECKING:
+    from quality.engines.base import Engine
 
 _KINDS: dict[str, EngineKind] = {}
 
@@ -46,6 +49,39 @@ def engine_kind(target: Target) -> EngineKind:
     if kind is None:
         raise TargetError(f"{target.describe()} has no connection settings the harness understands.")
     return kind
+
+
+def kind_of(engine: Engine) -> EngineKind:
+    """The kind of an open engine (its `name` is its kind's)."""
+    kind = find_kind(engine.name)
+    if kind is None:
+        raise HarnessError(f"no engine kind named {engine.name!r} is registered.")
+    return kind
+
+
+def embedded_kind() -> EngineKind:
+    """The harness's embedded engine (`EngineKind.embedded`): the one `quality init`'s `local` output uses."""
+    return _the_one("embedded", [kind for kind in _KINDS.values() if kind.embedded])
+
+
+def prod_kind() -> EngineKind:
+    """The engine prod runs on (`EngineKind.runs_prod`)."""
+    return _the_one("runs_prod", [kind for kind in _KINDS.values() if kind.runs_prod])
+
+
+def adapter_dialect(adapter_type: Any) -> str:
+    """The sqlglot dialect of SQL dbt compiled for `adapter_type` (a manifest's `metadata.adapter_type`): its
+    kind's; the embedded engine's when the manifest names none; else the adapter's own name (sqlglot's)."""
+    if not adapter_type:
+        return embedded_kind().sqlglot_dialect
+    kind = find_kind(str(adapter_type))
+    return kind.sqlglot_dialect if kind is not None else str(adapter_type)
+
+
+def _the_one(capability: str, found: list[EngineKind]) -> EngineKind:
+    if len(found) != 1:
+        raise HarnessError(f"exactly one engine kind must have `{capability}`, not {[kind.name for kind in found]}.")
+    return found[0]
 
 
 def kind_for_dialect(dialect: str) -> EngineKind | None:

@@ -26,12 +26,12 @@ from sqlglot.errors import SqlglotError
 from sqlglot.tokens import TokenType
 
 from quality.engines.base import Engine
+from quality.engines.kinds import find_kind
 from quality.errors import QualityError
 
 READ_KEYWORDS = frozenset({"SHOW", "DESCRIBE", "DESC"})  # statements that cannot write, whatever follows
 READ_ROOTS = (exp.Select, exp.SetOperation, exp.Subquery, exp.Values, exp.Describe)
 ALLOWED = "SELECT, WITH ... SELECT, SHOW, DESCRIBE and EXPLAIN"
-_DIALECTS = {"duckdb": "duckdb", "databricks": "databricks"}
 
 
 class ReadOnlyError(QualityError):
@@ -154,7 +154,8 @@ class ReadOnlyEngine:
         self._inner = inner
         self.name = inner.name
         self.database = inner.database
-        self.dialect = _DIALECTS.get(inner.name, inner.name)
+        kind = find_kind(inner.name)
+        self.dialect = kind.sqlglot_dialect if kind is not None else inner.name
         guard_connections = getattr(inner, "guard_connections", None)
         if callable(guard_connections):  # Databricks: the connector connections check every statement too
             guard_connections(lambda connection: GuardedConnection(connection, self.check))

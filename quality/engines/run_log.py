@@ -127,6 +127,25 @@ def mark_rolled_back(engine: Engine, run_id: str) -> None:
     )
 
 
+def keep_run_value(engine: Engine, table: str, column: str, run_id: str, target: str, value: str) -> None:
+    """Insert `(run_id, target, recorded_at, <column>)` into `quality.<table>`, a table of its own beside
+    the publish record that keeps one text value per run (created if missing: a DuckDB table keyed by run id,
+    a Delta table on Databricks); `recorded_at` is now. The schema exists already (`engine.create_schema`)."""
+    ref = engine.relation_ref(LOG_SCHEMA, table)
+    if engine.name == "duckdb":
+        engine.execute(
+            f"create table if not exists {ref} (run_id varchar primary key, target varchar not null, "
+            f"recorded_at timestamptz not null, {column} varchar not null)"
+        )
+        engine.execute(f"insert into {ref} values (?, ?, ?, ?)", [run_id, target, datetime.now(UTC), value])
+        return
+    engine.execute(
+        f"CREATE TABLE IF NOT EXISTS {ref} (run_id STRING NOT NULL, target STRING NOT NULL, "
+        f"recorded_at TIMESTAMP NOT NULL, {column} STRING NOT NULL) USING DELTA"
+    )
+    engine.execute(f"INSERT INTO {ref} VALUES (?, ?, current_timestamp(), ?)", [run_id, target, value])
+
+
 def read(engine: Engine, run_id: str) -> dict[str, Any] | None:
     """The run's record, or None when the warehouse has none (an older run, or another engine)."""
     rows = _select(engine, "where run_id = ?", [run_id])

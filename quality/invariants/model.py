@@ -9,6 +9,7 @@ from decimal import Decimal
 from typing import Any
 
 from quality.engines.base import Engine
+from quality.engines.kinds import kind_of
 
 FAMILIES = {
     "scd2": (
@@ -142,10 +143,8 @@ def ref(engine: Engine, relation: Relation) -> str:
 
 
 def quote(engine: Engine, column: str) -> str:
-    """A column name quoted for the engine (DuckDB double quotes, Databricks back ticks)."""
-    if engine.name == "databricks":
-        return "`" + column.replace("`", "``") + "`"
-    return '"' + column.replace('"', '""') + '"'
+    """A column name quoted for the engine, by its kind (DuckDB double quotes, Databricks back ticks)."""
+    return kind_of(engine).quote_identifier(column)
 
 
 def is_numeric(column_type: str) -> bool:

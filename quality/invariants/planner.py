@@ -18,6 +18,7 @@ from typing import Any
 import yaml
 
 from quality.engines.base import Engine
+from quality.engines.kinds import adapter_dialect
 from quality.invariants import date_spine, derived_columns, measures, scd2
 from quality.invariants.model import Check, ColumnLookup, Node, Relation, ref
 from quality.invariants.project import Project
@@ -37,7 +38,7 @@ Planner = Callable[[Project], list[Check]]
 
 def plan_invariants(manifest: dict[str, Any], lookup: ColumnLookup, project_vars: dict[str, Any] | None = None) -> Plan:
     """Every invariant the project implies, minus what its models switch off (with their reasons)."""
-    dialect = str(manifest.get("metadata", {}).get("adapter_type") or "duckdb")
+    dialect = adapter_dialect(manifest.get("metadata", {}).get("adapter_type"))
     project = Project(load_nodes(manifest), lookup, dialect, dict(project_vars or {}))
     planners: list[Planner] = [scd2.plan, date_spine.plan, derived_columns.plan, measures.plan]
     checks = [check for planner in planners for check in planner(project)]

@@ -27,6 +27,7 @@ from typing import Any, Literal
 import yaml
 
 from quality.dbt.project import resource_paths
+from quality.engines.kinds import find_kind
 from quality.errors import QualityError
 
 Action = Literal["create", "append", "insert", "present", "kept", "manual"]
@@ -460,7 +461,9 @@ def target_note(project_dir: Path) -> str:
         if os.environ.get("DBT_TARGET")
         else f"the default target of profile {project.profile} in {_posix(project.profiles_path)}"
     )
-    other = "" if kind == "duckdb" else "; `DBT_TARGET=local uv run pytest` builds on the embedded DuckDB instead"
+    engine = find_kind(kind)
+    embedded = engine is not None and engine.embedded
+    other = "" if embedded else "; `DBT_TARGET=local uv run pytest` builds on the embedded DuckDB instead"
     return (
         f"target: `uv run pytest` and `uv run quality gate` use `{name}` ({kind}; {source}){other}. "
         "`--dbt-target` (pytest) and `--target` (gate) choose another."

@@ -26,7 +26,6 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, replace
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -189,18 +188,7 @@ def record(engine: Engine, run_id: str, target: str, warnings: Sequence[GateWarn
         return
     engine.create_schema(run_log.LOG_SCHEMA)
     kept = json.dumps([asdict(warning) for warning in warnings], default=str)
-    if engine.name == "duckdb":
-        engine.execute(
-            f"create table if not exists {_ref(engine)} (run_id varchar primary key, target varchar not null, "
-            "recorded_at timestamptz not null, warnings varchar not null)"
-        )
-        engine.execute(f"insert into {_ref(engine)} values (?, ?, ?, ?)", [run_id, target, datetime.now(UTC), kept])
-        return
-    engine.execute(
-        f"CREATE TABLE IF NOT EXISTS {_ref(engine)} (run_id STRING NOT NULL, target STRING NOT NULL, "
-        "recorded_at TIMESTAMP NOT NULL, warnings STRING NOT NULL) USING DELTA"
-    )
-    engine.execute(f"INSERT INTO {_ref(engine)} VALUES (?, ?, current_timestamp(), ?)", [run_id, target, kept])
+    run_log.keep_run_value(engine, TABLE, "warnings", run_id, target, kept)
 
 
 def _ref(engine: Engine) -> str:

@@ -1,7 +1,8 @@
 """A third engine touches `quality/engines/` alone: a test engine kind, registered through the registry's
 public function, drives the harness's own code paths (profile resolution, workspace placement, dbt's
-profiles, the shared build's record, reap, doctor, the GX data source, emulated expectations), and every
-one of them asks the kind; none compares an engine's name.
+profiles, the shared build's record, reap, doctor, the GX data source, emulated expectations, the data change
+review's macro dispatch, the invariants' quoting and SQL dialect, read-only statement checks, `quality init`'s
+target note, the profiles-safety hook), and every one of them asks the kind; none compares an engine's name.
 
 The test engine "lake" keeps its data in a local file (a DuckDB file underneath, under another name) and
 keeps its file path in the profile output, not in a field of `Target`: nothing outside the kind knows it.
@@ -60,6 +61,9 @@ class LakeKind(EngineKind):
     inspects_read_only = True
     emulated_expectations = frozenset({EMULATED})
     distributions = ("pytest",)
+    sqlglot_dialect = "duckdb"  # DuckDB underneath
+    dispatch_prefixes = ("lake", "default")
+    workspace_host_types = frozenset({"lake"})  # a lake may sit on a workspace's host too
 
     def __init__(self, folder: Path) -> None:
         self.folder = folder
@@ -125,6 +129,10 @@ class LakeKind(EngineKind):
     def regex_match_sql(self, column: str, pattern: str) -> str:
         self.asked.append("regex_match_sql")
         return f"lake_regex({column}, {pattern})"
+
+    def quote_identifier(self, name: str) -> str:
+        self.asked.append("quote_identifier")
+        return super().quote_identifier(name)
 
 
 @pytest.fixture
@@ -274,18 +282,81 @@ def test_emulated_expectations_are_the_dialects_kinds(lake: LakeKind) -> None:
     )
 
 
-# Modules that still name an engine outside engines/ and emulator/ (issue 18: outside this step's files).
-KNOWN_LEFTOVERS = (
-    "review/unseen.py",
-    "invariants/model.py",
-    "invariants/planner.py",
-    "gate_warnings.py",
-    "scaffold.py",
-    "hooks/profiles_safety.py",
-)
+def test_the_review_of_a_change_asks_the_kinds_which_macro_implementations_they_run(lake: LakeKind) -> None:
+    from quality.wap.review.unseen import UnseenChange, unseen_changes
+
+    def manifest(default_sql: str) -> dict[str, Any]:
+        macros = {
+            f"macro.shop.{prefix}__week_start": {"name": f"{prefix}__week_start", "package_name": "shop"}
+            for prefix in ("lake", "spark", "default")
+        }
+        macros["macro.shop.default__week_start"]["macro_sql"] = default_sql
+        macros["macro.shop.week_start"] = {"name": "week_start", "package_name": "shop"}
+        model = {"name": "dim_date", "resource_type": "model", "depends_on": {"macros": ["macro.shop.week_start"]}}
+        return {"macros": macros, "nodes": {"model.shop.dim_date": model}}
+
+    base, head = manifest("select 1"), manifest("select 2")
+    # Databricks (prod) runs spark__week_start, not the changed default__: nobody runs the change.
+    assert unseen_changes(base, head, "lake") == []
+    del head["macros"]["macro.shop.spark__week_start"], base["macros"]["macro.shop.spark__week_start"]
+    assert unseen_changes(base, head, "lake") == [
+        UnseenChange("dim_date", "default__week_start", "lake__week_start", "lake")
+    ]
+    assert unseen_changes(base, head, "databricks") == []  # prod's own engine sees what it runs
+
+
+def test_invariant_sql_quotes_names_as_the_engines_kind_does(lake: LakeKind, tmp_path: Path) -> None:
+    from quality.invariants.model import quote
+
+    engine = LakeEngine(tmp_path / "quoted.lake")
+    try:
+        assert quote(engine, 'odd "name"') == '"odd ""name"""'
+    finally:
+        engine.close()
+    assert lake.asked == ["quote_identifier"]
+
+
+def test_sql_parses_in_the_dialect_of_the_kind(lake: LakeKind, tmp_path: Path) -> None:
+    from quality.engines.kinds import adapter_dialect, embedded_kind, prod_kind
+    from quality.engines.read_only import ReadOnlyEngine
+
+    assert adapter_dialect("lake") == "duckdb"
+    assert (adapter_dialect("databricks"), adapter_dialect(None), adapter_dialect("postgres")) == (
+        "databricks",
+        "duckdb",  # no adapter named: the embedded engine's
+        "postgres",  # not an engine of the harness: sqlglot's dialect of that name
+    )
+    assert (embedded_kind().name, prod_kind().name) == ("duckdb", "databricks")  # a third kind is neither
+    engine = ReadOnlyEngine(LakeEngine(tmp_path / "read.lake"))  # its statements are checked as DuckDB SQL
+    try:
+        assert (engine.dialect, engine.query("select 1")) == ("duckdb", [(1,)])
+    finally:
+        engine.close()
+
+
+def test_init_says_the_local_target_is_another_engine_than_a_default_lake(lake: LakeKind, project: DbtProject) -> None:
+    from quality.onboarding.scaffold import target_note
+
+    assert target_note(project.root).startswith("target: `uv run pytest` and `uv run quality gate` use `lake` (lake; ")
+    assert "; `DBT_TARGET=local uv run pytest` builds on the embedded DuckDB instead" in target_note(project.root)
+
+
+def test_a_committed_profile_reads_the_host_of_a_kinds_workspace_from_the_environment(lake: LakeKind) -> None:
+    from hooks.profiles_safety import check_text, host_checked_types
+
+    assert host_checked_types() == {"databricks", "spark", "lake"}
+    profiles = "shop:\n  outputs:\n    lake:\n      type: lake\n      host: lake.example.com\n"
+    assert [finding.message for finding in check_text("profiles.yml", profiles)] == [
+        "`host` of lake output 'lake' of profile 'shop' is a literal value (a workspace host)"
+    ]
+
+
+# Outside engines/ and emulator/, only the module that adapts dbt's internals (dbt-databricks' compile
+# classes, for the offline compile) may name an engine.
+NAMES_ENGINES = ("quality/engines/", "quality/emulator/", "quality/dbt/adapter.py")
 NAMES_AN_ENGINE = re.compile(
     r'engine == "|engine != "|engine in \{|import duckdb|from duckdb|databricks\.sql|from databricks import'
-    r'|dbt\.adapters\.duckdb|_EMULATED_DIALECTS|"duckdb"|"databricks"'
+    r"|dbt\.adapters\.duckdb|_EMULATED_DIALECTS|\"duckdb\"|\"databricks\"|'duckdb'|'databricks'"
 )
 
 
@@ -295,8 +366,7 @@ def test_only_engines_and_emulator_name_an_engine() -> None:
         f"{path.relative_to(root)}:{number}: {line.strip()}"
         for folder in ("quality", "hooks")
         for path in sorted((root / folder).rglob("*.py"))
-        if not {"engines", "emulator"} & set(path.relative_to(root).parts)
-        and not path.as_posix().endswith(KNOWN_LEFTOVERS)
+        if not path.relative_to(root).as_posix().startswith(NAMES_ENGINES)
         for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1)
         if NAMES_AN_ENGINE.search(line)
     ]

@@ -154,6 +154,72 @@ def test_dbt_runs_through_one_module() -> None:
     assert importers == {"quality.dbt.runner"}
 
 
+# Where an engine's client library may be imported: the engines, the emulator (the local Databricks SQL
+# endpoint it serves, and the conformance replay against a real one) and the one module that adapts dbt's
+# internals (dbt-databricks' compile classes, for the offline compile).
+ENGINE_CLIENT_IMPORTERS = ("quality/engines/", "quality/emulator/", "quality/dbt/adapter.py")
+# deploy/ is the Databricks Jobs deployer: it talks to the Jobs and Secrets APIs of a workspace with
+# databricks-sdk, which is no engine (no SQL warehouse, no data). It may import databricks.sdk, nothing else.
+DEPLOYER = ("quality/deploy/", "databricks.sdk")
+
+
+def engine_client(module: str, names: list[str]) -> bool:
+    """An import of an engine's client library: duckdb (and its SQLAlchemy dialect), the databricks
+    packages (the SQL connector, the SDK), dbt's DuckDB or Databricks adapter, or a GX Databricks data source.
+    `module` is what is imported from (`import a.b`: a.b), `names` what `from module import` names."""
+    top = module.split(".")[0]
+    adapters = {f"dbt.adapters.{name}" for name in names} if module == "dbt.adapters" else {module}
+    return (
+        top in {"duckdb", "duckdb_engine", "databricks"}
+        or any(adapter.startswith(("dbt.adapters.duckdb", "dbt.adapters.databricks")) for adapter in adapters)
+        or (top == "great_expectations" and "databricks" in " ".join([module, *names]).lower())
+    )
+
+
+def engine_client_imports(source: str) -> Iterator[tuple[int, str]]:
+    """(line, module) of each import of an engine's client library in a module, wherever it is written."""
+    for node in ast.walk(ast.parse(source)):
+        if isinstance(node, ast.Import):
+            yield from ((node.lineno, alias.name) for alias in node.names if engine_client(alias.name, []))
+        elif (
+            isinstance(node, ast.ImportFrom)
+            and not node.level
+            and node.module
+            and engine_client(node.module, [alias.name for alias in node.names])
+        ):
+            yield node.lineno, node.module
+
+
+def test_engine_clients_are_told_apart() -> None:
+    source = (
+        "import duckdb\n"
+        "import dbt.adapters.duckdb.connections\n"
+        "from dbt.adapters import databricks\n"
+        "from databricks import sql\n"
+        "from duckdb_engine import ConnectionWrapper\n"
+        "def f():\n"
+        "    from great_expectations.datasource.fluent import DatabricksSQLDatasource\n"
+        "    from great_expectations.datasource.fluent.databricks_sql_datasource import X\n"
+        "import sqlglot.dialects.databricks\n"
+        "from great_expectations.datasource.fluent.sql_datasource import SQLDatasource\n"
+        "from hooks.databricks_token import DATABRICKS_TOKEN\n"
+        "from dbt.adapters import base\n"
+    )
+    assert [line for line, _ in engine_client_imports(source)] == [1, 2, 3, 4, 5, 7, 8]
+
+
+def test_only_engines_emulator_and_the_dbt_adapter_import_an_engines_client() -> None:
+    folder, allowed_module = DEPLOYER
+    found = [
+        f"{path.relative_to(ROOT).as_posix()}:{line}: {module}"
+        for path in modules().values()
+        if not path.relative_to(ROOT).as_posix().startswith(ENGINE_CLIENT_IMPORTERS)
+        for line, module in engine_client_imports(path.read_text(encoding="utf-8"))
+        if not (path.relative_to(ROOT).as_posix().startswith(folder) and module.startswith(allowed_module))
+    ]
+    assert found == []
+
+
 def test_a_circle_is_found_however_long() -> None:
     graph = {"a": {"b"}, "b": {"c"}, "c": {"a"}, "d": {"a"}, "e": {"e"}}
     assert strongly_connected(graph) == [["a", "b", "c"]]

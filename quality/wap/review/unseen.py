@@ -16,9 +16,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from hooks.sql_tokens import tokens
+from quality.engines.kinds import find_kind, prod_kind
 
-DISPATCH_ORDER = {"duckdb": ("duckdb", "default"), "databricks": ("databricks", "spark", "default")}
-PROD_ENGINE = "databricks"
 _IMPLEMENTATION = re.compile(r"^(?P<prefix>[a-z0-9]+)__(?P<name>\w+)$")
 
 
@@ -31,10 +30,12 @@ class UnseenChange:
 
 
 def unseen_changes(base: dict[str, Any], head: dict[str, Any], engine: str) -> list[UnseenChange]:
-    """Per model using it: each changed macro implementation prod runs and the review's engine does not."""
-    order = DISPATCH_ORDER.get(engine)
-    if order is None or engine == PROD_ENGINE:
+    """Per model using it: each changed macro implementation prod runs and the review's engine does not (the
+    order each engine's `adapter.dispatch` tries implementations in is its kind's `dispatch_prefixes`)."""
+    review = find_kind(engine)
+    if review is None or not review.dispatch_prefixes or review.runs_prod:
         return []
+    order, prod_order = review.dispatch_prefixes, prod_kind().dispatch_prefixes
     implementations = _implementations(head)
     found = []
     for unique_id in _changed_macros(base, head):
@@ -44,7 +45,7 @@ def unseen_changes(base: dict[str, Any], head: dict[str, Any], engine: str) -> l
             continue
         prefix, name = match["prefix"], match["name"]
         available = implementations.get((package, name), set())
-        if _chosen(DISPATCH_ORDER[PROD_ENGINE], available) != prefix or _chosen(order, available) == prefix:
+        if _chosen(prod_order, available) != prefix or _chosen(order, available) == prefix:
             continue
         runs = _chosen(order, available)
         instead = f"{runs}__{name}" if runs else ""
