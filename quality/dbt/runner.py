@@ -11,7 +11,6 @@ go through it too); dbt is imported on its first call, never when this module is
 from __future__ import annotations
 
 import contextlib
-import dataclasses
 import hashlib
 import json
 import os
@@ -224,17 +223,16 @@ class DbtInvoker:
 
     @contextmanager
     def _placeholder_base(self, base: str) -> Iterator[None]:
-        """Parse-time stand-ins: the placeholder for the base in the vars and in a DuckDB file's name."""
+        """Parse-time stand-ins: the placeholder for the base in the vars and in a database file's name."""
         saved = (self.schema_base, self.raw_schema, self.target)
         self._described_target = self.target.describe()  # errors name the real file, not the placeholder's
         self.schema_base = PLACEHOLDER
         if self.raw_schema:
             self.raw_schema = self.raw_schema.replace(base, PLACEHOLDER)
-        path = self.target.duckdb_path
+        kind = engine_kind(self.target)
+        path = kind.database_file(self.target)
         if path is not None and base in path.name:
-            self.target = dataclasses.replace(
-                self.target, duckdb_path=path.with_name(path.name.replace(base, PLACEHOLDER))
-            )
+            self.target = kind.with_database_file(self.target, path.with_name(path.name.replace(base, PLACEHOLDER)))
         try:
             yield
         finally:
@@ -268,7 +266,11 @@ class DbtInvoker:
             digest.update(str(file.relative_to(self.project.root)).encode() + b"\0" + file.read_bytes() + b"\0")
         if self.project.profiles_path.is_file():
             digest.update(self.project.profiles_path.read_bytes())
-        digest.update(json.dumps([self.target.name, str(self.target.duckdb_path), self.vars], sort_keys=True).encode())
+        digest.update(
+            json.dumps(
+                [self.target.name, str(engine_kind(self.target).database_file(self.target)), self.vars], sort_keys=True
+            ).encode()
+        )
         for key in sorted(os.environ):  # values only hashed, never stored
             if key.startswith(("DBT_", "DATABRICKS_", "QUALITY_")):
                 digest.update(f"{key}={os.environ[key]}".encode())

@@ -15,7 +15,8 @@ from typing import Any
 
 import jinja2
 
-from hooks.profiles_safety import ENV_VAR_CALL, check_text
+from hooks.env_vars import ENV_VAR_CALL
+from quality.dbt.profile_secrets import check_text
 from quality.dbt.project import DbtProject, read_yaml
 from quality.engines.duckdb_kind import DEFAULT_DUCKDB_PATH as DEFAULT_DUCKDB_PATH
 from quality.engines.duckdb_kind import MEMORY_SIZE as MEMORY_SIZE

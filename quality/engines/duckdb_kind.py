@@ -77,8 +77,11 @@ class DuckDBKind(EngineKind):
     def with_database_file(self, target: Target, path: Path) -> Target:
         return dataclasses.replace(target, duckdb_path=path)
 
+    def database_file_named(self, folder: Path, stem: str) -> Path | None:
+        return (folder / f"{stem}{FILE_SUFFIX}").resolve()
+
     def workspace_file(self, base: str) -> Path | None:
-        return (EPHEMERAL_DIR / f"{base}{FILE_SUFFIX}").resolve()
+        return self.database_file_named(EPHEMERAL_DIR, base)
 
     def remove_files(self, target: Target) -> list[str]:
         """The file and its WAL (every `<file name>*` beside it)."""

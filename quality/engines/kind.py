@@ -105,6 +105,10 @@ class EngineKind:
         """The target pointed at another database file (file-backed engines only)."""
         raise HarnessError(f"{target.describe()} is not a database file; it cannot be pointed at {path}.")
 
+    def database_file_named(self, folder: Path, stem: str) -> Path | None:
+        """The (absolute) database file called `stem` in `folder`, for a file-backed engine; None for others."""
+        return None
+
     def workspace_file(self, base: str) -> Path | None:
         """The (absolute) database file of its own an ephemeral workspace `base` gets, if the engine has files."""
         return None

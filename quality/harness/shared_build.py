@@ -229,8 +229,8 @@ def drop_shared(folder: Path, *, open_target: Callable[[str], Target]) -> list[s
         return []
     record = json.loads(path.read_text(encoding="utf-8"))
     base = str(record["base"])
-    if record.get("duckdb_path"):
-        database = Path(record["duckdb_path"])
+    if record.get("database_file"):
+        database = Path(record["database_file"])
         dropped = [p.name for p in database.parent.glob(f"{database.name}*")]
         for leftover in database.parent.glob(f"{database.name}*"):
             leftover.unlink(missing_ok=True)
@@ -296,7 +296,7 @@ def _target_record(base: str, target: Target) -> dict[str, Any]:
         "base": base,
         "target": target.name,
         "engine": target.engine,
-        "duckdb_path": str(file) if file is not None else None,  # the base's own database file, if any
+        "database_file": str(file) if file is not None else None,  # the base's own database file, if any
     }
 
 

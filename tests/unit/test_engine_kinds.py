@@ -215,7 +215,7 @@ def test_the_shared_build_records_and_reopens_the_kinds_file(lake: LakeKind, tmp
     target = Target(name="lake", engine="lake", schema="main", output={"path": str(tmp_path / "w.lake")})
     record = _target_record("ci_20261206t090000_ab12cd", target)
     assert record["engine"] == "lake"
-    assert record["duckdb_path"] == str((lake.folder / "ci_20261206t090000_ab12cd.lake").resolve())
+    assert record["database_file"] == str((lake.folder / "ci_20261206t090000_ab12cd.lake").resolve())
 
     release_dbt_connections()  # every kind's adapter is asked, the test kind's too
     assert lake.asked[-1] == "release_in_process_connections"

@@ -19,6 +19,7 @@ from quality.dbt.runner import DbtInvoker
 from quality.dbt.selection import changed_and_children
 from quality.dbt.targets import Target
 from quality.engines.base import Engine
+from quality.engines.kinds import engine_kind
 from quality.harness.workspace import open_workspace
 from quality.wap.diff import ModelDiff, comparison_key, diff_model, inferred_key, relation_columns
 from quality.wap.gate import PARSE_CACHE
@@ -35,8 +36,9 @@ class ProdReport:
 
 
 def holds_prod(target: Target) -> bool:
-    """Whether the target can hold a published prod here: a Databricks target, or a DuckDB file that exists."""
-    return target.duckdb_path is None or target.duckdb_path.is_file()
+    """Whether the target can hold a published prod here: a remote warehouse, or a database file that exists."""
+    path = engine_kind(target).database_file(target)
+    return path is None or path.is_file()
 
 
 def compare_with_prod(

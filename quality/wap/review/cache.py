@@ -21,6 +21,7 @@ from typing import Any
 CACHE_DIR = Path(".quality/cache/pr")
 CACHE_FORMAT = "2"
 KEEP_ENTRIES = 4
+CACHED_DATABASE = ".database"  # the base build's database file, kept whatever engine wrote it
 
 
 @dataclass(frozen=True)
@@ -41,7 +42,7 @@ def cache_key(project_tree: str, batches: list[Path], target_name: str, dbt_vars
 
 
 def lookup(key: str, cache_dir: Path = CACHE_DIR) -> CachedBase | None:
-    database, record = cache_dir / f"{key}.duckdb", cache_dir / f"{key}.json"
+    database, record = cache_dir / f"{key}{CACHED_DATABASE}", cache_dir / f"{key}.json"
     if not (database.is_file() and record.is_file()):
         return None
     try:
@@ -58,7 +59,7 @@ def restore(cached: CachedBase, destination: Path) -> None:
 def store(key: str, database: Path, record: dict[str, Any], cache_dir: Path = CACHE_DIR) -> None:
     """Keep the file and its record (written last, so a half-written entry is never found); prune old ones."""
     cache_dir.mkdir(parents=True, exist_ok=True)
-    shutil.copyfile(database, cache_dir / f"{key}.duckdb")
+    shutil.copyfile(database, cache_dir / f"{key}{CACHED_DATABASE}")
     temporary = cache_dir / f"{key}.json.tmp"
     temporary.write_text(json.dumps(record), encoding="utf-8")
     temporary.replace(cache_dir / f"{key}.json")
@@ -66,7 +67,7 @@ def store(key: str, database: Path, record: dict[str, Any], cache_dir: Path = CA
     for stale in entries[KEEP_ENTRIES:]:
         with contextlib.suppress(OSError):
             stale.unlink()
-            stale.with_suffix(".duckdb").unlink()
+            stale.with_suffix(CACHED_DATABASE).unlink()
 
 
 def _harness_version() -> str:

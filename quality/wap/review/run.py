@@ -23,6 +23,7 @@ from typing import Any
 from quality.dbt.project import DbtProject, load_project
 from quality.dbt.schemas import drop_ephemeral, new_run_id
 from quality.dbt.targets import Target
+from quality.engines.kinds import engine_kind
 from quality.errors import QualityError
 from quality.harness.workspace import Workspace
 from quality.wap.review import cache
@@ -109,7 +110,7 @@ def review(
     base = resolve_base(project.root, options.base)
     run_id = new_run_id()
     artifacts_dir = (options.artifacts_root / f"{datetime.now(UTC):%Y%m%dt%H%M%S}_{run_id}").resolve()
-    database = (REVIEW_DIR / f"pr_{run_id}.duckdb").resolve() if target.duckdb_path is not None else None
+    database = engine_kind(target).database_file_named(REVIEW_DIR, f"pr_{run_id}")
     session = _Session(target, database)
     timings: dict[str, float] = {}
     announce(f"base: {base.ref} ({base.sha[:12]}); raw data: {_batches_text(options.batches)}")
