@@ -11,12 +11,10 @@ A deliberate fake (a test fixture) is allowed the way detect-secrets allows one:
 
 from __future__ import annotations
 
-import argparse
 import re
 from collections.abc import Iterator, Sequence
-from pathlib import Path
 
-from hooks.findings import Finding, report
+from hooks.findings import Finding, check_files
 
 # `dapi` + 32 lower-case hex, optionally `-2`, `-3`... (tokens issued per workspace shard); not inside a
 # longer word, so a hash or an identifier that merely contains the letters is no token.
@@ -61,14 +59,14 @@ def check_text(path: str, text: str) -> list[Finding]:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="databricks-token", description=__doc__.splitlines()[0])
-    parser.add_argument("filenames", nargs="*", help="text files to check")
-    args = parser.parse_args(argv)
-    findings: list[Finding] = []
-    for filename in args.filenames:
-        text = Path(filename).read_bytes().decode("utf-8", errors="replace")
-        findings.extend(check_text(filename, text))
-    return report(findings)
+    return check_files(
+        argv,
+        prog="databricks-token",
+        description=__doc__.splitlines()[0],
+        files_help="text files to check",
+        check_text=check_text,
+        errors="replace",
+    )
 
 
 if __name__ == "__main__":

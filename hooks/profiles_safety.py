@@ -11,24 +11,21 @@ applies too.
 
 from __future__ import annotations
 
-import argparse
 from collections.abc import Sequence
-from pathlib import Path
 
-from hooks.env_vars import ENV_VAR_CALL as ENV_VAR_CALL
-from hooks.findings import Finding, report
-from quality.dbt.profile_secrets import check_text as check_text
-from quality.dbt.profile_secrets import host_checked_types as host_checked_types
+from hooks.findings import check_files
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="profiles-safety", description=__doc__.splitlines()[0])
-    parser.add_argument("filenames", nargs="*", help="profiles.yml files to check")
-    args = parser.parse_args(argv)
-    findings: list[Finding] = []
-    for filename in args.filenames:
-        findings.extend(check_text(filename, Path(filename).read_text(encoding="utf-8")))
-    return report(findings)
+    from quality.dbt.profile_secrets import check_text
+
+    return check_files(
+        argv,
+        prog="profiles-safety",
+        description=__doc__.splitlines()[0],
+        files_help="profiles.yml files to check",
+        check_text=check_text,
+    )
 
 
 if __name__ == "__main__":

@@ -342,7 +342,7 @@ def test_init_says_the_local_target_is_another_engine_than_a_default_lake(lake: 
 
 
 def test_a_committed_profile_reads_the_host_of_a_kinds_workspace_from_the_environment(lake: LakeKind) -> None:
-    from hooks.profiles_safety import check_text, host_checked_types
+    from quality.dbt.profile_secrets import check_text, host_checked_types
 
     assert host_checked_types() == {"databricks", "spark", "lake"}
     profiles = "shop:\n  outputs:\n    lake:\n      type: lake\n      host: lake.example.com\n"
