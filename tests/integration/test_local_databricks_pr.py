@@ -15,14 +15,9 @@ from pathlib import Path
 import pytest
 
 from tests.hooks.conftest import GIT_IDENTITY, commit_all, init_repo
-from tests.integration.local_databricks import Session, connect, needs_local_endpoint, running_endpoint
+from tests.integration.local_databricks import Session, connect, on_local_endpoint, running_endpoint
 
-pytestmark = [
-    needs_local_endpoint,
-    pytest.mark.integration,
-    pytest.mark.slow,
-    pytest.mark.xdist_group("local_databricks_pr"),
-]
+pytestmark = on_local_endpoint("local_databricks_pr", slow=True)
 
 ROOT = Path(__file__).resolve().parents[2]
 

@@ -28,10 +28,10 @@ from quality.engines.factory import open_engine
 from quality.engines.publish import ATOMIC, MERGE, MODE_ENV, REPLACE, Published, PublishStep, publish
 from quality.errors import PublishError
 from quality.interrupts import CRASH_EXIT
-from tests.integration.local_databricks import needs_local_endpoint, running_endpoint
+from tests.integration.local_databricks import on_local_endpoint, running_endpoint
 from tests.integration.test_local_databricks_publish_crash import ROOT, Prod, _run_id
 
-pytestmark = [needs_local_endpoint, pytest.mark.integration, pytest.mark.xdist_group("local_databricks_publish_atomic")]
+pytestmark = on_local_endpoint("local_databricks_publish_atomic")
 
 ATOMIC_CRASH_POINTS = [
     "publish_after_record",

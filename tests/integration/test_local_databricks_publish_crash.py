@@ -32,9 +32,9 @@ from quality.errors import PublishError
 from quality.interrupts import CRASH_ENV, CRASH_EXIT
 from quality.wap.rollback import rollback_run
 from quality.wap.smoke import published_row_counts
-from tests.integration.local_databricks import needs_local_endpoint, running_endpoint, unique_schema
+from tests.integration.local_databricks import on_local_endpoint, running_endpoint, unique_schema
 
-pytestmark = [needs_local_endpoint, pytest.mark.integration, pytest.mark.xdist_group("local_databricks_publish_crash")]
+pytestmark = on_local_endpoint("local_databricks_publish_crash")
 
 ROOT = Path(__file__).resolve().parents[2]
 PUBLISH_CRASH_POINTS = ["publish_after_record", "publish_after_first_table", "publish_before_record"]
