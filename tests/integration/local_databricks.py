@@ -132,3 +132,15 @@ def _endpoint_unavailable() -> str | None:
 # routes out, and `.ci/run` fails on such a skip.
 _UNAVAILABLE = _endpoint_unavailable()
 needs_local_endpoint = pytest.mark.skipif(_UNAVAILABLE is not None, reason=_UNAVAILABLE or "")
+
+
+def on_local_endpoint(group: str, *, slow: bool = False) -> list[pytest.MarkDecorator]:
+    """The `pytestmark` of a module whose tests start the local endpoint: skipped only where it cannot run,
+    integration (slow too, for a whole gate or build), and one xdist group, so that under `--dist loadgroup`
+    one worker runs the module and starts its endpoint once."""
+    return [
+        needs_local_endpoint,
+        pytest.mark.integration,
+        *([pytest.mark.slow] if slow else []),
+        pytest.mark.xdist_group(group),
+    ]

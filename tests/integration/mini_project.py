@@ -1,12 +1,17 @@
 """A tiny dbt project (any team's project, not ours) for testing the plugin and the CLI in isolation.
 
 It has a source, a staging view, a mart table with an enforced contract, a test and one GX expectation,
-and the harness's generate_schema_name macro (or not, to test the guard).
+and the harness's generate_schema_name macro (or not, to test the guard). `gate` runs `quality gate` on it
+in process; `only_report` and `plain` read what that run said.
 """
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
+from typing import Any
+
+from quality.cli import main
 
 DBT_PROJECT = """
 name: shop
@@ -96,3 +101,20 @@ def write_mini_project(root: Path, *, with_schema_macro: bool = True) -> Path:
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(text.lstrip(), encoding="utf-8")
     return project
+
+
+def gate(root: Path, *args: str) -> int:
+    """`quality gate` of the project under root (as write_mini_project lays it out), its runs in root/runs."""
+    return main(["gate", "--project-dir", str(root / "dbt"), "--artifacts-dir", str(root / "runs"), *args])
+
+
+def only_report(runs: Path) -> dict[str, Any]:
+    """report.json of the one run in runs."""
+    (path,) = runs.glob("*/report.json")
+    report: dict[str, Any] = json.loads(path.read_text(encoding="utf-8"))
+    return report
+
+
+def plain(text: str) -> str:
+    """Console output as one line: wrapped lines joined (a long path may still be folded mid-word)."""
+    return " ".join(text.split())

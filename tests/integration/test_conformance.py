@@ -12,9 +12,9 @@ import pytest
 
 from quality.emulator.conformance.corpus import Answer, Corpus
 from quality.emulator.conformance.replay import Difference, load_recorded, replay, unexplained
-from tests.integration.local_databricks import needs_local_endpoint
+from tests.integration.local_databricks import on_local_endpoint
 
-pytestmark = [needs_local_endpoint, pytest.mark.integration, pytest.mark.xdist_group("conformance")]
+pytestmark = on_local_endpoint("conformance")
 REWRITE_COMMAND = "uv run python -m quality.emulator.conformance.replay --write"
 
 

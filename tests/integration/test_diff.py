@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import shutil
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -14,13 +13,11 @@ from quality.dbt.project import load_project
 from quality.dbt.runner import DbtInvoker
 from quality.dbt.targets import resolve_target
 from quality.wap.gate import GateOptions, run_gate
+from tests.integration.real_project import RAW, ROOT, project_with_revenue_bug
 from tests.integration.warehouse import fingerprint
 
 # With `--dist loadgroup` (pyproject addopts) the module's published prod is built once, on one worker.
 pytestmark = [pytest.mark.integration, pytest.mark.xdist_group("diff_prod")]
-
-ROOT = Path(__file__).resolve().parents[2]
-RAW = ROOT / "tests" / "fixtures" / "raw"
 
 
 @dataclass(frozen=True)
@@ -77,12 +74,7 @@ def test_unchanged_code_rebuilt_on_prod_data_equals_prod(published: Published, t
 def test_a_changed_model_is_diffed_with_its_children_and_the_column_that_changed(
     published: Published, tmp_path: Path
 ) -> None:
-    project = tmp_path / "dbt"
-    shutil.copytree(ROOT / "dbt", project, ignore=shutil.ignore_patterns("target", "logs"))
-    model = project / "models" / "marts" / "facts" / "fct_orders.sql"
-    source = model.read_text(encoding="utf-8")
-    assert "sum(net_amount) as net_amount" in source
-    model.write_text(source.replace("sum(net_amount) as net_amount", "sum(gross_amount) as net_amount"))
+    project = project_with_revenue_bug(tmp_path / "dbt")
     before = fingerprint(published.warehouse)
 
     rows = run_diff(published, project, tmp_path / "diff.md", state=published.state)

@@ -19,13 +19,13 @@ from quality.dbt.project import load_project
 from quality.dbt.targets import resolve_target
 from quality.emulator.endpoint import LocalEndpoint
 from quality.fidelity.compare import Batches, run_fidelity
-from tests.integration.local_databricks import needs_local_endpoint
+from tests.integration.local_databricks import on_local_endpoint
 
 ROOT = Path(__file__).resolve().parents[2]
 FIXTURES = ROOT / "tests" / "fixtures" / "raw"
 
 
-pytestmark = [needs_local_endpoint, pytest.mark.integration, pytest.mark.slow, pytest.mark.xdist_group("fidelity")]
+pytestmark = on_local_endpoint("fidelity", slow=True)
 
 
 @pytest.fixture(scope="module")

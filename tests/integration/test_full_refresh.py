@@ -3,28 +3,20 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import pytest
 
-from quality.dbt.project import load_project
-from quality.dbt.targets import resolve_target
 from quality.engines.duckdb import DuckDBEngine
-from quality.wap.gate import GateOptions, GateReport, run_gate
+from quality.wap.gate import GateReport
 from quality.wap.rollback import drop_partitions
+from tests.integration.real_project import RAW, gate_locally
 
 pytestmark = pytest.mark.integration
 
-ROOT = Path(__file__).resolve().parents[2]
-RAW = ROOT / "tests" / "fixtures" / "raw"
 
-
-def gate(folder: Path, **options: object) -> GateReport:
-    project = load_project(ROOT / "dbt")
-    return run_gate(
-        project,
-        resolve_target(project, "local"),
-        GateOptions(fixtures_dir=RAW, artifacts_root=folder / "runs", run_expectations=False, **options),  # type: ignore[arg-type]
-    )
+def gate(folder: Path, **options: Any) -> GateReport:
+    return gate_locally(RAW, folder / "runs", run_expectations=False, **options)
 
 
 def orders(warehouse: Path, day: str) -> tuple[int, int]:
@@ -39,12 +31,7 @@ def orders(warehouse: Path, day: str) -> tuple[int, int]:
         engine.close()
 
 
-def test_dropped_partitions_are_rebuilt_by_a_full_refresh_of_the_model(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    warehouse = tmp_path / "warehouse.duckdb"
-    monkeypatch.setenv("QUALITY_DUCKDB_PATH", str(warehouse))
-    monkeypatch.chdir(tmp_path)
+def test_dropped_partitions_are_rebuilt_by_a_full_refresh_of_the_model(tmp_path: Path, warehouse: Path) -> None:
     assert gate(tmp_path).status == "published"
     engine = DuckDBEngine(warehouse)
     try:
@@ -71,10 +58,8 @@ def test_dropped_partitions_are_rebuilt_by_a_full_refresh_of_the_model(
 
 
 def test_full_refresh_of_a_model_that_is_not_incremental_is_refused_before_building(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path, warehouse: Path
 ) -> None:
-    monkeypatch.setenv("QUALITY_DUCKDB_PATH", str(tmp_path / "warehouse.duckdb"))
-    monkeypatch.chdir(tmp_path)
 
     report = gate(tmp_path, full_refresh=("dim_customers",))
 

@@ -5,63 +5,27 @@ from __future__ import annotations
 
 import csv
 import shutil
-from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
-from quality.dbt.project import load_project
-from quality.dbt.targets import resolve_target
 from quality.engines.duckdb import DuckDBEngine
-from quality.wap.gate import GateOptions, GateReport, run_gate
-from tests.integration.warehouse import fingerprint
+from quality.wap.gate import GateReport
+from tests.integration.real_project import (
+    BATCH2,
+    RAW,
+    DuckDBProd,
+    prod,
+    project_with_edit,
+    project_with_revenue_bug,
+    second_batch,
+)
 
 # With `--dist loadgroup` (pyproject addopts) every test reads the module's published prod (two gates): one worker builds it once.
 pytestmark = [pytest.mark.integration, pytest.mark.xdist_group("gate_prod")]
-ROOT = Path(__file__).resolve().parents[2]
-RAW = ROOT / "tests" / "fixtures" / "raw"
-BATCH2 = ROOT / "tests" / "fixtures" / "raw_batch2"
 
-
-@dataclass
-class Prod:
-    path: Path
-    runs: Path
-
-    def gate(self, fixtures: Path, project_dir: Path = ROOT / "dbt") -> GateReport:
-        project = load_project(project_dir)
-        return run_gate(
-            project, resolve_target(project, "local"), GateOptions(fixtures_dir=fixtures, artifacts_root=self.runs)
-        )
-
-    def query(self, sql: str) -> list[tuple[object, ...]]:
-        engine = DuckDBEngine(self.path)
-        try:
-            return engine.query(sql)
-        finally:
-            engine.close()
-
-    def fingerprint(self) -> dict[str, str]:
-        return fingerprint(self.path)
-
-
-@pytest.fixture(scope="module")
-def prod(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Prod]:
-    folder = tmp_path_factory.mktemp("prod")
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setenv("QUALITY_DUCKDB_PATH", str(folder / "warehouse.duckdb"))
-        prod = Prod(folder / "warehouse.duckdb", folder / "runs")
-        first = prod.gate(RAW)
-        assert first.status == "published", first.error
-        yield prod
-
-
-@pytest.fixture(scope="module")
-def second_batch(prod: Prod) -> GateReport:
-    report = prod.gate(BATCH2)
-    assert report.status == "published", report.error
-    return report
+__all__ = ["prod", "second_batch"]  # the module's prod fixtures
 
 
 def read_csv(path: Path) -> list[dict[str, str]]:
@@ -69,7 +33,7 @@ def read_csv(path: Path) -> list[dict[str, str]]:
         return list(csv.DictReader(handle))
 
 
-def test_first_publish_builds_every_mart_with_one_row_per_key(prod: Prod) -> None:
+def test_first_publish_builds_every_mart_with_one_row_per_key(prod: DuckDBProd) -> None:
     orders = {row["order_id"] for row in read_csv(RAW / "orders.csv")}
     assert prod.query("select count(*), count(distinct order_id) from marts.fct_orders") == [(len(orders), len(orders))]
     lines = len(read_csv(RAW / "order_lines.csv"))
@@ -83,7 +47,9 @@ def test_first_publish_builds_every_mart_with_one_row_per_key(prod: Prod) -> Non
     ]
 
 
-def test_second_batch_closes_changed_customer_versions_without_overlap(prod: Prod, second_batch: GateReport) -> None:
+def test_second_batch_closes_changed_customer_versions_without_overlap(
+    prod: DuckDBProd, second_batch: GateReport
+) -> None:
     before = {row["customer_id"]: row for row in read_csv(RAW / "customers.csv")}
     after = {row["customer_id"]: row for row in read_csv(BATCH2 / "customers.csv")}
     changed = sorted(
@@ -110,7 +76,9 @@ def test_second_batch_closes_changed_customer_versions_without_overlap(prod: Pro
         assert current == (after[str(customer)]["segment"], after[str(customer)]["city"])
 
 
-def test_second_batch_merges_late_order_updates_without_duplicate_keys(prod: Prod, second_batch: GateReport) -> None:
+def test_second_batch_merges_late_order_updates_without_duplicate_keys(
+    prod: DuckDBProd, second_batch: GateReport
+) -> None:
     raw_orders = {row["order_id"]: row for row in read_csv(BATCH2 / "orders.csv")}
     first_orders = {row["order_id"]: row for row in read_csv(RAW / "orders.csv")}
     assert prod.query("select count(*), count(distinct order_id) from marts.fct_orders") == [
@@ -130,7 +98,7 @@ def test_second_batch_merges_late_order_updates_without_duplicate_keys(prod: Pro
     assert statuses == {oid: raw_orders[oid]["status"] for oid in updated}
 
 
-def test_daily_totals_equal_the_sum_of_their_lines(prod: Prod, second_batch: GateReport) -> None:
+def test_daily_totals_equal_the_sum_of_their_lines(prod: DuckDBProd, second_batch: GateReport) -> None:
     mismatches = prod.query(
         "select d.order_date, d.store_id from marts.fct_daily_sales d left join ("
         "  select order_date, store_id, sum(net_amount) as net_amount, sum(quantity) as units "
@@ -203,7 +171,7 @@ DATA_DEFECTS = {
 
 @pytest.mark.parametrize("defect", sorted(DATA_DEFECTS))
 def test_a_data_defect_stops_the_publish_and_leaves_prod_identical(
-    prod: Prod, second_batch: GateReport, tmp_path: Path, defect: str
+    prod: DuckDBProd, second_batch: GateReport, tmp_path: Path, defect: str
 ) -> None:
     table, edit, phrases = DATA_DEFECTS[defect]
     fixtures = tmp_path / "raw"
@@ -219,14 +187,9 @@ def test_a_data_defect_stops_the_publish_and_leaves_prod_identical(
 
 
 def test_a_revenue_bug_in_the_code_is_caught_by_the_reconciliation(
-    prod: Prod, second_batch: GateReport, tmp_path: Path
+    prod: DuckDBProd, second_batch: GateReport, tmp_path: Path
 ) -> None:
-    project = tmp_path / "dbt"
-    shutil.copytree(ROOT / "dbt", project, ignore=shutil.ignore_patterns("target", "logs"))
-    model = project / "models" / "marts" / "facts" / "fct_orders.sql"
-    source = model.read_text()
-    assert "sum(net_amount) as net_amount" in source
-    model.write_text(source.replace("sum(net_amount) as net_amount", "sum(gross_amount) as net_amount"))
+    project = project_with_revenue_bug(tmp_path / "dbt")
     before = prod.fingerprint()
     report = prod.gate(BATCH2, project)
     assert report.status == "failed", report.error
@@ -292,15 +255,10 @@ CODE_DEFECTS = {
 
 @pytest.mark.parametrize("defect", sorted(CODE_DEFECTS))
 def test_a_code_defect_upstream_stops_the_publish_naming_the_check(
-    prod: Prod, second_batch: GateReport, tmp_path: Path, defect: str
+    prod: DuckDBProd, second_batch: GateReport, tmp_path: Path, defect: str
 ) -> None:
     path, before_text, after_text, phrases = CODE_DEFECTS[defect]
-    project = tmp_path / "dbt"
-    shutil.copytree(ROOT / "dbt", project, ignore=shutil.ignore_patterns("target", "logs"))
-    model = project / path
-    source = model.read_text()
-    assert before_text in source
-    model.write_text(source.replace(before_text, after_text))
+    project = project_with_edit(tmp_path / "dbt", path, before_text, after_text)
     before = prod.fingerprint()
     report = prod.gate(BATCH2, project)
     assert report.status == "failed", report.error
@@ -309,7 +267,9 @@ def test_a_code_defect_upstream_stops_the_publish_naming_the_check(
     assert prod.fingerprint() == before
 
 
-def test_overlapping_scd2_versions_in_the_prod_history_stop_the_publish(prod: Prod, second_batch: GateReport) -> None:
+def test_overlapping_scd2_versions_in_the_prod_history_stop_the_publish(
+    prod: DuckDBProd, second_batch: GateReport
+) -> None:
     """Corrupted history (a closed version stretched over its successor) never reaches dim_customers."""
     stretch = "update snapshots.snap_customers set dbt_valid_to = dbt_valid_to {} interval 1 day where dbt_scd_id = ?"
     engine = DuckDBEngine(prod.path)

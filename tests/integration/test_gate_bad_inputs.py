@@ -3,51 +3,24 @@ the fix, in the console and in report.json, and nothing published."""
 
 from __future__ import annotations
 
-import json
 import shutil
 from pathlib import Path
-from typing import Any
 
 import duckdb
 import pytest
 
 from quality.cli import main
-from tests.integration.mini_project import write_mini_project
+from tests.integration.mini_project import gate, only_report, plain
 
 pytestmark = pytest.mark.integration
 ROOT = Path(__file__).resolve().parents[2]
 RAW = ROOT / "tests" / "fixtures" / "raw"
 
 
-def plain(text: str) -> str:
-    """Console output as one line: wrapped lines joined (a long path may still be folded mid-word)."""
-    return " ".join(text.split())
-
-
-def only_report(runs: Path) -> dict[str, Any]:
-    (path,) = runs.glob("*/report.json")
-    report: dict[str, Any] = json.loads(path.read_text(encoding="utf-8"))
-    return report
-
-
 def schemas(path: Path) -> set[str]:
     with duckdb.connect(str(path), read_only=True) as connection:
         rows = connection.execute("select schema_name from information_schema.schemata where catalog_name = 'shop'")
         return {row[0] for row in rows.fetchall()}
-
-
-@pytest.fixture
-def shop(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    """The mini project under tmp_path (project in dbt/, fixtures in fixtures/), run from there."""
-    write_mini_project(tmp_path)
-    monkeypatch.chdir(tmp_path)
-    monkeypatch.setenv("SHOP_DUCKDB_PATH", str(tmp_path / "shop.duckdb"))
-    monkeypatch.delenv("DBT_TARGET", raising=False)
-    return tmp_path
-
-
-def gate(root: Path, *args: str) -> int:
-    return main(["gate", "--project-dir", str(root / "dbt"), "--artifacts-dir", str(root / "runs"), *args])
 
 
 class TestFixtureFilesMustBeDeclaredSources:

@@ -4,13 +4,11 @@ model's value, the expected one and the missing and extra keys; a failing relati
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import pytest
 
-from quality.cli import main
-from tests.integration.mini_project import FCT_SALES, write_mini_project
+from tests.integration.mini_project import FCT_SALES, gate, only_report
 
 pytestmark = pytest.mark.integration
 
@@ -51,20 +49,9 @@ RECONCILE = """
 ORPHANS = "data_tests: [unique, {relationships: {arguments: {to: ref('stg_sales'), field: sale_id}}}]"
 
 
-@pytest.fixture
-def shop(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    write_mini_project(tmp_path)
-    monkeypatch.chdir(tmp_path)
-    monkeypatch.setenv("SHOP_DUCKDB_PATH", str(tmp_path / "shop.duckdb"))
-    monkeypatch.delenv("DBT_TARGET", raising=False)
-    return tmp_path
-
-
 def gate_error(root: Path) -> str:
-    project, runs = str(root / "dbt"), str(root / "runs")
-    assert main(["gate", "--project-dir", project, "--artifacts-dir", runs, "--fixtures", "fixtures"]) == 1
-    (path,) = (root / "runs").glob("*/report.json")
-    report = json.loads(path.read_text(encoding="utf-8"))
+    assert gate(root, "--fixtures", "fixtures") == 1
+    report = only_report(root / "runs")
     assert report["published"] == []
     return str(report["error"])
 

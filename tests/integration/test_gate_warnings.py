@@ -12,7 +12,7 @@ import pytest
 
 from quality.cli import main
 from quality.engines.duckdb import DuckDBEngine
-from tests.integration.mini_project import write_mini_project
+from tests.integration.mini_project import plain
 from tests.integration.warehouse import fingerprint
 
 pytestmark = pytest.mark.integration
@@ -55,10 +55,6 @@ def query(root: Path, sql: str, params: list[Any] | None = None) -> list[tuple[o
         engine.close()
 
 
-def plain(text: str) -> str:
-    return " ".join(text.split())
-
-
 def add_new_warnings(project: Path) -> None:
     schema = project / "models" / "schema.yml"
     text = schema.read_text(encoding="utf-8")
@@ -71,16 +67,13 @@ def add_new_warnings(project: Path) -> None:
 
 
 @pytest.fixture
-def shop(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    project = write_mini_project(tmp_path)
-    schema = project / "models" / "schema.yml"
+def shop(shop: Path) -> Path:
+    """The mini project (conftest's `shop`) with OLD_WARNING in place of fct_sales.sale_id's tests."""
+    schema = shop / "dbt" / "models" / "schema.yml"
     text = schema.read_text(encoding="utf-8")
     assert "data_tests: [unique]" in text
     schema.write_text(text.replace("data_tests: [unique]", OLD_WARNING), encoding="utf-8")
-    monkeypatch.chdir(tmp_path)
-    monkeypatch.setenv("SHOP_DUCKDB_PATH", str(tmp_path / "shop.duckdb"))
-    monkeypatch.delenv("DBT_TARGET", raising=False)
-    return tmp_path
+    return shop
 
 
 def test_new_warnings_fail_the_gate_until_accepted_and_old_ones_do_not(

@@ -12,52 +12,28 @@ import os
 import shutil
 import subprocess
 import sys
-from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from quality.dbt.project import load_project
-from quality.dbt.targets import resolve_target
-from quality.wap.gate import GateOptions, GateReport, run_gate
+from quality.wap.gate import GateReport
+from tests.integration.real_project import (
+    BATCH2,
+    RAW,
+    SAMPLE,
+    DuckDBProd,
+    copy_project,
+    prod,
+    project_with_edit,
+    second_batch,
+)
 from tests.integration.warehouse import fingerprint
 
 pytestmark = [pytest.mark.integration, pytest.mark.xdist_group("invariants_prod")]
-ROOT = Path(__file__).resolve().parents[2]
-RAW = ROOT / "tests" / "fixtures" / "raw"
-BATCH2 = ROOT / "tests" / "fixtures" / "raw_batch2"
-SAMPLE = ROOT / "tests" / "fixtures" / "sample_project"
 
-
-@dataclass
-class Prod:
-    path: Path
-    runs: Path
-
-    def gate(self, fixtures: Path | None, project_dir: Path = ROOT / "dbt") -> GateReport:
-        project = load_project(project_dir)
-        options = GateOptions(fixtures_dir=fixtures, artifacts_root=self.runs)
-        return run_gate(project, resolve_target(project, "local"), options)
-
-
-@pytest.fixture(scope="module")
-def prod(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Prod]:
-    folder = tmp_path_factory.mktemp("invariants_prod")
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setenv("QUALITY_DUCKDB_PATH", str(folder / "warehouse.duckdb"))
-        prod = Prod(folder / "warehouse.duckdb", folder / "runs")
-        first = prod.gate(RAW)
-        assert first.status == "published", first.error
-        yield prod
-
-
-@pytest.fixture(scope="module")
-def second_batch(prod: Prod) -> GateReport:
-    report = prod.gate(BATCH2)
-    assert report.status == "published", report.error
-    return report
+__all__ = ["prod", "second_batch"]  # the module's prod fixtures
 
 
 def _checked(report: GateReport) -> list[str]:
@@ -149,14 +125,10 @@ CODE_DEFECTS: dict[str, tuple[str, str, str, Callable[[Path], None] | None, list
 
 @pytest.mark.parametrize("defect", sorted(CODE_DEFECTS))
 def test_a_seeded_defect_fails_the_invariant_that_names_model_and_column(
-    prod: Prod, second_batch: GateReport, tmp_path: Path, defect: str
+    prod: DuckDBProd, second_batch: GateReport, tmp_path: Path, defect: str
 ) -> None:
     path, before_text, after_text, change_batch, phrases = CODE_DEFECTS[defect]
-    project = tmp_path / "dbt"
-    shutil.copytree(ROOT / "dbt", project, ignore=shutil.ignore_patterns("target", "logs"))
-    source = (project / path).read_text()
-    assert before_text in source
-    (project / path).write_text(source.replace(before_text, after_text))
+    project = project_with_edit(tmp_path / "dbt", path, before_text, after_text)
     fixtures = tmp_path / "raw"
     shutil.copytree(BATCH2, fixtures)
     if change_batch is not None:
@@ -183,8 +155,7 @@ def _cli_gate(project: Path, tmp_path: Path) -> tuple[int, str, dict[str, Any]]:
 
 
 def test_a_switch_off_with_a_reason_skips_the_invariant_and_one_without_is_an_error(tmp_path: Path) -> None:
-    project = tmp_path / "dbt"
-    shutil.copytree(ROOT / "dbt", project, ignore=shutil.ignore_patterns("target", "logs"))
+    project = copy_project(tmp_path / "dbt")
     model = project / "models" / "marts" / "facts" / "fct_order_lines.sql"
     scaled = model.read_text().replace("cast(gross_amount as decimal", "cast(gross_amount / 100 as decimal")
     # the copy differs from its source too, so both invariants are switched off
@@ -220,7 +191,7 @@ def test_the_seeds_only_sample_project_passes_its_invariants(tmp_path: Path, mon
     monkeypatch.chdir(tmp_path)
     monkeypatch.setenv("JAFFLE_DUCKDB_PATH", str(tmp_path / "prod.duckdb"))
     assert main(["init", "--project-dir", str(root)]) == 0
-    report = Prod(tmp_path / "prod.duckdb", tmp_path / "runs").gate(None, root)
+    report = DuckDBProd(tmp_path / "prod.duckdb", tmp_path / "runs").gate(None, root)
     assert report.status == "published", report.error
     assert [entry for entry in report.invariants if not entry["success"]] == []
     assert any(check.startswith("measures_reconcile on stg_orders (amount)") for check in _checked(report))

@@ -21,9 +21,9 @@ from pathlib import Path
 import pytest
 from databricks.sql.exc import ServerOperationError
 
-from tests.integration.local_databricks import Session, connect, needs_local_endpoint, running_endpoint, unique_schema
+from tests.integration.local_databricks import Session, connect, on_local_endpoint, running_endpoint, unique_schema
 
-pytestmark = [needs_local_endpoint, pytest.mark.integration, pytest.mark.xdist_group("local_databricks_constraints")]
+pytestmark = on_local_endpoint("local_databricks_constraints")
 
 
 @pytest.fixture

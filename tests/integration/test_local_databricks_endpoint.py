@@ -17,12 +17,12 @@ from quality.emulator.endpoint import LocalEndpoint
 from tests.integration.local_databricks import (
     Session,
     connect,
-    needs_local_endpoint,
+    on_local_endpoint,
     state_folder,
 )
 
 # One endpoint for the module: its tests run on one worker under `--dist loadgroup`.
-pytestmark = [needs_local_endpoint, pytest.mark.integration, pytest.mark.xdist_group("local_databricks_endpoint")]
+pytestmark = on_local_endpoint("local_databricks_endpoint")
 
 UTC = dt.UTC
 

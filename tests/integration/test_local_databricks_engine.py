@@ -24,10 +24,10 @@ from quality.engines.publish import PublishStep, publish, restore
 from quality.errors import PublishError
 from quality.wap.diff import ModelDiff, diff_model
 from quality.wap.smoke import actual_columns, count_rows
-from tests.integration.local_databricks import needs_local_endpoint, running_endpoint, unique_schema
+from tests.integration.local_databricks import on_local_endpoint, running_endpoint, unique_schema
 
 # One endpoint and one engine for the module: its tests run on one worker under `--dist loadgroup`.
-pytestmark = [needs_local_endpoint, pytest.mark.integration, pytest.mark.xdist_group("local_databricks_engine")]
+pytestmark = on_local_endpoint("local_databricks_engine")
 
 ROOT = Path(__file__).resolve().parents[2]
 STORES = ROOT / "tests" / "fixtures" / "raw" / "stores.csv"

@@ -21,14 +21,9 @@ from typing import Any
 
 import pytest
 
-from tests.integration.local_databricks import Session, connect, needs_local_endpoint, running_endpoint
+from tests.integration.local_databricks import Session, connect, on_local_endpoint, running_endpoint
 
-pytestmark = [
-    needs_local_endpoint,
-    pytest.mark.integration,
-    pytest.mark.slow,
-    pytest.mark.xdist_group("local_databricks_gate"),
-]
+pytestmark = on_local_endpoint("local_databricks_gate", slow=True)
 
 ROOT = Path(__file__).resolve().parents[2]
 RAW = ROOT / "tests" / "fixtures" / "raw"

@@ -32,12 +32,12 @@ from tests.integration.local_databricks import (
     Session,
     command_line,
     connect,
-    needs_local_endpoint,
+    on_local_endpoint,
     processes_with,
     running_endpoint,
 )
 
-pytestmark = [needs_local_endpoint, pytest.mark.integration, pytest.mark.xdist_group("local_databricks_lifecycle")]
+pytestmark = on_local_endpoint("local_databricks_lifecycle")
 
 ROOT = Path(__file__).resolve().parents[2]
 DBT = str(Path(sys.executable).with_name("dbt"))

@@ -20,9 +20,9 @@ from pathlib import Path
 
 import pytest
 
-from tests.integration.local_databricks import needs_local_endpoint
+from tests.integration.local_databricks import on_local_endpoint
 
-pytestmark = [needs_local_endpoint, pytest.mark.integration, pytest.mark.xdist_group("local_databricks_no_root")]
+pytestmark = on_local_endpoint("local_databricks_no_root")
 
 ROOT = Path(__file__).resolve().parents[2]
 ROUND_TRIP = """

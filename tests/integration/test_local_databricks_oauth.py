@@ -32,9 +32,9 @@ from quality.engines.databricks import DatabricksEngine
 from quality.engines.factory import open_engine
 from quality.errors import TargetError
 from quality.onboarding.doctor import Check, run_checks
-from tests.integration.local_databricks import needs_local_endpoint, routed, unique_schema
+from tests.integration.local_databricks import on_local_endpoint, routed, unique_schema
 
-pytestmark = [needs_local_endpoint, pytest.mark.integration, pytest.mark.xdist_group("local_databricks_oauth")]
+pytestmark = on_local_endpoint("local_databricks_oauth")
 
 ROOT = Path(__file__).resolve().parents[2]
 PROJECT = ROOT / "dbt"

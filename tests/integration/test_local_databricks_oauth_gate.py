@@ -14,16 +14,9 @@ import subprocess
 import sys
 from pathlib import Path
 
-import pytest
+from tests.integration.local_databricks import on_local_endpoint
 
-from tests.integration.local_databricks import needs_local_endpoint
-
-pytestmark = [
-    needs_local_endpoint,
-    pytest.mark.integration,
-    pytest.mark.slow,
-    pytest.mark.xdist_group("local_databricks_oauth_gate"),
-]
+pytestmark = on_local_endpoint("local_databricks_oauth_gate", slow=True)
 
 ROOT = Path(__file__).resolve().parents[2]
 RAW = ROOT / "tests" / "fixtures" / "raw"

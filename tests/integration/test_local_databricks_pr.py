@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import subprocess
 import sys
 from contextlib import closing
@@ -15,25 +14,17 @@ from pathlib import Path
 import pytest
 
 from tests.hooks.conftest import GIT_IDENTITY, commit_all, init_repo
-from tests.integration.local_databricks import Session, connect, needs_local_endpoint, running_endpoint
+from tests.integration.local_databricks import Session, connect, on_local_endpoint, running_endpoint
+from tests.integration.real_project import copy_repository_layout
 
-pytestmark = [
-    needs_local_endpoint,
-    pytest.mark.integration,
-    pytest.mark.slow,
-    pytest.mark.xdist_group("local_databricks_pr"),
-]
-
-ROOT = Path(__file__).resolve().parents[2]
+pytestmark = on_local_endpoint("local_databricks_pr", slow=True)
 
 
 def test_an_undeclared_unit_change_fails_on_spark_sql_and_every_review_schema_is_dropped(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     repo = tmp_path / "retail"
-    shutil.copytree(ROOT / "dbt", repo / "dbt", ignore=shutil.ignore_patterns("target", "logs", "dbt_packages"))
-    for batch in ("raw", "raw_batch2"):
-        shutil.copytree(ROOT / "tests" / "fixtures" / batch, repo / "tests" / "fixtures" / batch)
+    copy_repository_layout(repo)
     (repo / ".gitignore").write_text(".quality/\nartifacts/\n", encoding="utf-8")
     for name, value in GIT_IDENTITY.items():
         monkeypatch.setenv(name, value)

@@ -19,19 +19,15 @@ from pathlib import Path
 
 import pytest
 
-from quality.dbt.project import load_project
-from quality.dbt.targets import resolve_target
-from quality.emulator.endpoint import LocalEndpoint
 from quality.engines import run_log
 from quality.engines.databricks import DatabricksEngine
-from quality.engines.factory import open_engine
 from quality.engines.publish import ATOMIC, MERGE, MODE_ENV, REPLACE, Published, PublishStep, publish
 from quality.errors import PublishError
 from quality.interrupts import CRASH_EXIT
-from tests.integration.local_databricks import needs_local_endpoint, running_endpoint
-from tests.integration.test_local_databricks_publish_crash import ROOT, Prod, _run_id
+from tests.integration.local_databricks import on_local_endpoint
+from tests.integration.test_local_databricks_publish_crash import Prod, _run_id, endpoint, engine
 
-pytestmark = [needs_local_endpoint, pytest.mark.integration, pytest.mark.xdist_group("local_databricks_publish_atomic")]
+pytestmark = on_local_endpoint("local_databricks_publish_atomic")
 
 ATOMIC_CRASH_POINTS = [
     "publish_after_record",
@@ -40,19 +36,9 @@ ATOMIC_CRASH_POINTS = [
     "publish_after_atomic_block",
 ]
 
-
-@pytest.fixture(scope="module")
-def endpoint() -> Iterator[LocalEndpoint]:
-    with running_endpoint(all_variables=True) as endpoint:  # its own warehouse: a catalog-managed record table
-        yield endpoint
-
-
-@pytest.fixture(scope="module")
-def engine(endpoint: LocalEndpoint) -> Iterator[DatabricksEngine]:
-    engine = open_engine(resolve_target(load_project(ROOT / "dbt"), "local_databricks"))
-    assert isinstance(engine, DatabricksEngine)
-    yield engine
-    engine.close()
+# The crash tests' module fixtures, built again for this module: an endpoint of its own (its own warehouse: a
+# catalog-managed record table) and an engine on it.
+__all__ = ["endpoint", "engine"]
 
 
 class AtomicProd(Prod):

@@ -32,9 +32,9 @@ from quality.errors import PublishError
 from quality.interrupts import CRASH_ENV, CRASH_EXIT
 from quality.wap.rollback import rollback_run
 from quality.wap.smoke import published_row_counts
-from tests.integration.local_databricks import needs_local_endpoint, running_endpoint, unique_schema
+from tests.integration.local_databricks import on_local_endpoint, running_endpoint, unique_schema
 
-pytestmark = [needs_local_endpoint, pytest.mark.integration, pytest.mark.xdist_group("local_databricks_publish_crash")]
+pytestmark = on_local_endpoint("local_databricks_publish_crash")
 
 ROOT = Path(__file__).resolve().parents[2]
 PUBLISH_CRASH_POINTS = ["publish_after_record", "publish_after_first_table", "publish_before_record"]
@@ -57,12 +57,14 @@ publish(engine, steps, args["schema_map"], record=(args["run_id"], args["target"
 
 @pytest.fixture(scope="module")
 def endpoint() -> Iterator[LocalEndpoint]:
+    """An endpoint of the module's own, this process with every DATABRICKS_* variable of it."""
     with running_endpoint(all_variables=True) as endpoint:
         yield endpoint
 
 
 @pytest.fixture(scope="module")
 def engine(endpoint: LocalEndpoint) -> Iterator[DatabricksEngine]:
+    """The engine of the real project's local_databricks target, on the module's endpoint."""
     engine = open_engine(resolve_target(load_project(ROOT / "dbt"), "local_databricks"))
     assert isinstance(engine, DatabricksEngine)
     yield engine
@@ -118,6 +120,13 @@ class Prod:
 
     def publish(self, run_id: str) -> list[PublishStep]:
         return publish(self.engine, self.steps(), self.schema_map, record=(run_id, self.target))
+
+    def publish_then_next_batch(self, run_id: str) -> dict[str, Any]:
+        """Publish the batch as run_id and stage the next one; returns prod's state after the publish."""
+        self.publish(run_id)
+        before = self.state()
+        self.next_batch()
+        return before
 
     def publish_in_child(self, run_id: str, crash_at: str) -> subprocess.CompletedProcess[str]:
         args = {
@@ -225,9 +234,7 @@ def test_a_crash_at_any_publish_step_leaves_a_publishing_record_and_rollback_res
     prod: Prod, crash_at: str
 ) -> None:
     first, second = _run_id(1), _run_id(2)
-    prod.publish(first)
-    before = prod.state()
-    prod.next_batch()
+    before = prod.publish_then_next_batch(first)
 
     crashed = prod.publish_in_child(second, crash_at)
 
@@ -252,9 +259,7 @@ def test_a_crash_during_a_rollback_leaves_a_rolling_back_record_that_the_next_ro
     prod: Prod, crash_at: str
 ) -> None:
     first, second = _run_id(1), _run_id(2)
-    prod.publish(first)
-    before = prod.state()
-    prod.next_batch()
+    before = prod.publish_then_next_batch(first)
     prod.publish(second)
 
     crashed = prod.rollback_in_child(second, crash_at)
@@ -269,9 +274,7 @@ def test_a_crash_during_a_rollback_leaves_a_rolling_back_record_that_the_next_ro
 
 def test_a_publish_that_fails_is_undone_and_leaves_no_record_row(prod: Prod) -> None:
     first = _run_id(1)
-    prod.publish(first)
-    before = prod.state()
-    prod.next_batch()
+    before = prod.publish_then_next_batch(first)
     broken = [*prod.steps(), PublishStep("model.p.gone", "table", prod.audit, "gone", prod.prod, "gone")]
 
     with pytest.raises(PublishError, match="Nothing stays published"):

@@ -6,30 +6,21 @@ restores the previous prod exactly. A full refresh that drops rows prod has is p
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import pytest
 
-from quality.dbt.project import load_project
-from quality.dbt.targets import resolve_target
 from quality.engines.duckdb import DuckDBEngine
-from quality.wap.gate import GateOptions, GateReport, run_gate
+from quality.wap.gate import GateReport
 from quality.wap.rollback import last_published_run, rollback_run
+from tests.integration.real_project import BATCH2, RAW, gate_locally
 from tests.integration.warehouse import fingerprint
 
 pytestmark = [pytest.mark.integration, pytest.mark.xdist_group("merge_publish")]
 
-ROOT = Path(__file__).resolve().parents[2]
-RAW = ROOT / "tests" / "fixtures" / "raw"
-BATCH2 = ROOT / "tests" / "fixtures" / "raw_batch2"
 
-
-def gate(folder: Path, fixtures: Path, **options: object) -> GateReport:
-    project = load_project(ROOT / "dbt")
-    return run_gate(
-        project,
-        resolve_target(project, "local"),
-        GateOptions(fixtures_dir=fixtures, artifacts_root=folder / "runs", run_expectations=False, **options),  # type: ignore[arg-type]
-    )
+def gate(folder: Path, fixtures: Path, **options: Any) -> GateReport:
+    return gate_locally(fixtures, folder / "runs", run_expectations=False, **options)
 
 
 def step_of(report: GateReport, name: str) -> dict[str, object]:
@@ -37,11 +28,8 @@ def step_of(report: GateReport, name: str) -> dict[str, object]:
 
 
 def test_the_incremental_model_is_merged_equal_to_its_audit_build_and_rolls_back_exactly(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path, warehouse: Path
 ) -> None:
-    warehouse = tmp_path / "warehouse.duckdb"
-    monkeypatch.setenv("QUALITY_DUCKDB_PATH", str(warehouse))
-    monkeypatch.chdir(tmp_path)
     first = gate(tmp_path, RAW)
     assert first.status == "published", first.error
     assert step_of(first, "fct_orders")["method"] == "replace"
@@ -80,14 +68,9 @@ def test_the_incremental_model_is_merged_equal_to_its_audit_build_and_rolls_back
     assert after == {k: v for k, v in before.items() if not k.startswith("quality.")}
 
 
-def test_a_full_refresh_that_lacks_a_prod_row_is_published_whole_and_says_why(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_a_full_refresh_that_lacks_a_prod_row_is_published_whole_and_says_why(tmp_path: Path, warehouse: Path) -> None:
     """A full refresh rebuilds fct_orders from the sources: a prod row they do not have (here one added by
     hand) would survive a MERGE, so the table is replaced whole, and the step says why."""
-    warehouse = tmp_path / "warehouse.duckdb"
-    monkeypatch.setenv("QUALITY_DUCKDB_PATH", str(warehouse))
-    monkeypatch.chdir(tmp_path)
     assert gate(tmp_path, RAW).status == "published"
     engine = DuckDBEngine(warehouse)
     try:

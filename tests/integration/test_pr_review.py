@@ -20,13 +20,11 @@ import pytest
 
 from quality.cli import main
 from tests.hooks.conftest import GIT_IDENTITY, commit_all, git, init_repo
+from tests.integration.real_project import SAMPLE, copy_repository_layout
 from tests.integration.warehouse import fingerprint
 
 # One repository per module, changed and restored by one test after another: one worker runs them all.
 pytestmark = [pytest.mark.integration, pytest.mark.xdist_group("pr_review")]
-
-ROOT = Path(__file__).resolve().parents[2]
-SAMPLE = ROOT / "tests" / "fixtures" / "sample_project"
 
 
 @dataclass(frozen=True)
@@ -86,9 +84,7 @@ def review(repo: Repo, *args: str, capsys: pytest.CaptureFixture[str]) -> Outcom
 def retail(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Repo]:
     """This repository's dbt project and both raw batches, committed in a repository of its own."""
     path = tmp_path_factory.mktemp("pr_retail")
-    shutil.copytree(ROOT / "dbt", path / "dbt", ignore=shutil.ignore_patterns("target", "logs", "dbt_packages"))
-    for batch in ("raw", "raw_batch2"):
-        shutil.copytree(ROOT / "tests" / "fixtures" / batch, path / "tests" / "fixtures" / batch)
+    copy_repository_layout(path)
     with pytest.MonkeyPatch.context() as patch:
         for name, value in GIT_IDENTITY.items():
             patch.setenv(name, value)

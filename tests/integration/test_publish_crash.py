@@ -20,12 +20,10 @@ from quality.engines import run_log
 from quality.engines.duckdb import DuckDBEngine
 from quality.engines.publish import PublishStep, prod_differences
 from quality.interrupts import CRASH_ENV, CRASH_EXIT
+from tests.integration.real_project import BATCH2, RAW, ROOT
 from tests.integration.warehouse import fingerprint
 
 pytestmark = [pytest.mark.integration, pytest.mark.xdist_group("publish_crash")]
-ROOT = Path(__file__).resolve().parents[2]
-RAW = ROOT / "tests" / "fixtures" / "raw"
-BATCH2 = ROOT / "tests" / "fixtures" / "raw_batch2"
 
 
 @dataclass

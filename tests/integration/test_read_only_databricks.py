@@ -12,15 +12,10 @@ from quality.dbt.targets import Target
 from quality.engines.factory import open_engine
 from quality.engines.read_only import ReadOnlyEngine, ReadOnlyError
 from quality.wap.smoke import count_rows
-from tests.integration.local_databricks import needs_local_endpoint, unique_schema
+from tests.integration.local_databricks import on_local_endpoint, unique_schema
 from tests.integration.test_local_databricks_engine import endpoint, orders_manifest, target
 
-pytestmark = [
-    needs_local_endpoint,
-    pytest.mark.integration,
-    pytest.mark.slow,
-    pytest.mark.xdist_group("local_databricks_read_only"),
-]
+pytestmark = on_local_endpoint("local_databricks_read_only", slow=True)
 __all__ = ["endpoint", "target"]  # module fixtures shared with the engine tests
 
 

@@ -4,14 +4,12 @@ the fix (issue 17, items 2-4)."""
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
-from typing import Any
 
 import pytest
 
 from quality.cli import main
-from tests.integration.mini_project import write_mini_project
+from tests.integration.mini_project import gate, only_report, plain, write_mini_project
 
 pytestmark = pytest.mark.integration
 
@@ -21,40 +19,15 @@ def test_builds(dbt_build):
 """
 
 
-def plain(text: str) -> str:
-    """Console output as one line: wrapped lines joined (a long path may still be folded mid-word)."""
-    return " ".join(text.split())
-
-
 def squeezed(text: str) -> str:
     """Text without any whitespace: the console folds long paths mid-word."""
     return "".join(text.split())
-
-
-def only_report(runs: Path) -> dict[str, Any]:
-    (path,) = runs.glob("*/report.json")
-    report: dict[str, Any] = json.loads(path.read_text(encoding="utf-8"))
-    return report
 
 
 def add_to_profile(project: Path, lines: str) -> None:
     """Append settings to the `local` output of the mini project's profile."""
     profiles = project / "profiles.yml"
     profiles.write_text(profiles.read_text(encoding="utf-8") + lines, encoding="utf-8")
-
-
-@pytest.fixture
-def shop(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    """The mini project under tmp_path (project in dbt/, fixtures in fixtures/), run from there."""
-    write_mini_project(tmp_path)
-    monkeypatch.chdir(tmp_path)
-    monkeypatch.setenv("SHOP_DUCKDB_PATH", str(tmp_path / "shop.duckdb"))
-    monkeypatch.delenv("DBT_TARGET", raising=False)
-    return tmp_path
-
-
-def gate(root: Path, *args: str) -> int:
-    return main(["gate", "--project-dir", str(root / "dbt"), "--artifacts-dir", str(root / "runs"), *args])
 
 
 def test_pytest_shows_dbts_own_error_when_dbt_cannot_connect(pytester: pytest.Pytester) -> None:
