@@ -20,13 +20,14 @@ from __future__ import annotations
 import argparse
 import os
 import shutil
-import statistics
 import subprocess
 import sys
 import tempfile
 import time
 from collections.abc import Sequence
 from pathlib import Path
+
+from bench.timing import alternating_rounds, print_medians
 
 ROOT = Path(__file__).resolve().parents[1]
 MODES: dict[str, list[str]] = {
@@ -42,19 +43,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--rounds", type=int, default=3, help="runs of each mode (default 3)")
     args = parser.parse_args(argv)
-    seconds: dict[str, list[float]] = {mode: [] for mode in MODES}
     with tempfile.TemporaryDirectory(prefix="bench_pr_") as scratch:
         repo = _repository(Path(scratch) / "retail")
         _run(repo, MODES["pr_warm"])  # warm-up, not counted: imports, partial parse, the OS file cache, the cache
-        for round_number in range(1, args.rounds + 1):
-            for mode, command in MODES.items():
-                elapsed = _run(repo, command)
-                seconds[mode].append(elapsed)
-                print(f"round {round_number}  {mode:8} {elapsed:6.1f} s", flush=True)
-    medians = {mode: statistics.median(values) for mode, values in seconds.items()}
-    print()
-    for mode in MODES:
-        print(f"{mode:8} median {medians[mode]:6.1f} s")
+        seconds = alternating_rounds(list(MODES), args.rounds, lambda mode: (_run(repo, MODES[mode]), ""))
+    medians = print_medians(seconds)
     print(f"ratio pr_cold / gate  {medians['pr_cold'] / medians['gate']:.2f}")
     print(f"ratio pr_warm / gate  {medians['pr_warm'] / medians['gate']:.2f}")
     return 0

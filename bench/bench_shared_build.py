@@ -22,13 +22,14 @@ from __future__ import annotations
 import argparse
 import os
 import shutil
-import statistics
 import subprocess
 import sys
 import tempfile
 import time
 from collections.abc import Sequence
 from pathlib import Path
+
+from bench.timing import alternating_rounds, print_medians
 
 ROOT = Path(__file__).resolve().parents[1]
 SAMPLE = ROOT / "tests" / "fixtures" / "sample_project"
@@ -55,21 +56,18 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--rounds", type=int, default=3, help="runs of each mode (default 3)")
     args = parser.parse_args(argv)
-    seconds: dict[str, list[float]] = {mode: [] for mode in MODES}
     builds: dict[str, list[int]] = {mode: [] for mode in MODES}
+
+    def one_run(mode: str) -> tuple[float, str]:
+        elapsed, count = _run(project, MODES[mode])
+        builds[mode].append(count)
+        return elapsed, f"  dbt builds {count}"
+
     with tempfile.TemporaryDirectory(prefix="bench_shared_build_") as scratch:
         project = _project(Path(scratch) / "jaffle")
         _run(project, [])  # warm-up, not counted: imports, dbt's partial-parse state, the OS file cache
-        for round_number in range(1, args.rounds + 1):
-            for mode, flags in MODES.items():
-                elapsed, count = _run(project, flags)
-                seconds[mode].append(elapsed)
-                builds[mode].append(count)
-                print(f"round {round_number}  {mode:14} {elapsed:6.1f} s  dbt builds {count}", flush=True)
-    medians = {mode: statistics.median(values) for mode, values in seconds.items()}
-    print()
-    for mode in MODES:
-        print(f"{mode:14} median {medians[mode]:6.1f} s  builds per run {sorted(set(builds[mode]))}")
+        seconds = alternating_rounds(list(MODES), args.rounds, one_run, width=14)
+    medians = print_medians(seconds, 14, lambda mode: f"  builds per run {sorted(set(builds[mode]))}")
     print(f"ratio n2 / serial             {medians['n2'] / medians['serial']:.2f}")
     print(f"ratio n2_per_worker / serial  {medians['n2_per_worker'] / medians['serial']:.2f}")
     print(f"ratio n2 / n2_per_worker      {medians['n2'] / medians['n2_per_worker']:.2f}")
