@@ -100,21 +100,10 @@ def _source_start(slices: Sequence[Slice], start: int, stop: int) -> int:
     if not slices:
         return start
     start_first, start_last = _touching(slices, start)
-    insertion = -1
-    for item in slices[start_first:start_last]:
-        for templated, source in (
-            (item.templated_start, item.source_start),
-            (item.templated_stop, item.source_stop),
-        ):
-            if templated == start and (insertion < 0 or source < insertion):
-                insertion = source
+    insertion = _insertion_point(slices[start_first:start_last], start)
     stop_first, stop_last = _touching(slices, stop, inclusive=False)
     if insertion >= 0:
-        for item in slices[start_first:]:
-            if item.source_start != insertion:
-                start_first += 1
-            else:
-                break
+        start_first = _first_starting_at(slices, start_first, insertion)
     spanned = slices[min(start_first, stop_first) : max(start_last, stop_last)]
     if start_first == start_last:
         return slices[1].source_start if start_first < len(slices) else slices[-1].source_start
@@ -133,6 +122,29 @@ def _source_start(slices: Sequence[Slice], start: int, stop: int) -> int:
     if source_start > source_stop:  # a loop or a templated end: sqlfluff takes the widest span
         source_start = min(item.source_start for item in spanned)
     return source_start
+
+
+def _insertion_point(touching: Sequence[Slice], start: int) -> int:
+    """The smallest source position of a slice edge at templated position `start`, or -1 if none is."""
+    insertion = -1
+    for item in touching:
+        for templated, source in (
+            (item.templated_start, item.source_start),
+            (item.templated_stop, item.source_stop),
+        ):
+            if templated == start and (insertion < 0 or source < insertion):
+                insertion = source
+    return insertion
+
+
+def _first_starting_at(slices: Sequence[Slice], first: int, source: int) -> int:
+    """From index `first` on, the index of the first slice starting at `source` (len(slices) if none)."""
+    for item in slices[first:]:
+        if item.source_start != source:
+            first += 1
+        else:
+            break
+    return first
 
 
 def _versions() -> str:

@@ -138,25 +138,11 @@ class Warehouse:
         self.tables, self.log = pending, log
 
     def _apply(self, sql: str, params: list[Any], tables: dict[tuple[str, str], list[str]]) -> None:
-        if sql.startswith("CREATE TABLE IF NOT EXISTS `main`.`quality`.`publish_log`"):
-            if LOG not in tables:
-                tables[LOG] = ["log"]
-                if "catalogManaged" in sql:
-                    self.features[LOG] = ["catalogManaged"]
-        elif match := re.fullmatch(r"CREATE TABLE IF NOT EXISTS `main`\.`(\w+)`\.`(\w+)` LIKE .*", sql):
+        if self._apply_to_log(sql, params, tables):
+            return
+        if match := re.fullmatch(r"CREATE TABLE IF NOT EXISTS `main`\.`(\w+)`\.`(\w+)` LIKE .*", sql):
             tables.setdefault((match[1], match[2]), [""])
             self.features[(match[1], match[2])] = ["catalogManaged"]
-        elif sql.startswith("INSERT INTO `main`.`quality`.`publish_log`"):
-            run_id, target, steps, status = params
-            self.log[run_id] = {"target": target, "steps": steps, "status": status}
-            tables[LOG].append("log")
-        elif match := re.fullmatch(r"UPDATE `main`\.`quality`\.`publish_log` SET (.*) WHERE run_id = \?", sql):
-            columns = [part.split(" = ")[0] for part in match[1].split(", ")]
-            values = dict(zip([c for c in columns if c != "rolled_back_at"], params[:-1], strict=True))
-            self.log[params[-1]].update(values)
-            tables[LOG].append("log")
-        elif sql == "DELETE FROM `main`.`quality`.`publish_log` WHERE run_id = ?":
-            self.log.pop(params[0], None)
         elif match := re.fullmatch(r"create or replace view `main`\.`(\w+)`\.`(\w+)` as (.*)", sql, re.S):
             self.views[(match[1], match[2])] = match[3]
         elif match := re.fullmatch(r"drop (?:table|view) if exists `main`\.`(\w+)`\.`(\w+)`", sql):
@@ -173,6 +159,28 @@ class Warehouse:
             tables[target].append(f"{tables[target][-1]} merged with {self.content(match[3], match[4])}")
         else:
             raise AssertionError(f"unexpected statement: {sql}")
+
+    def _apply_to_log(self, sql: str, params: list[Any], tables: dict[tuple[str, str], list[str]]) -> bool:
+        """A statement on the publish log, applied; False for any other statement."""
+        if sql.startswith("CREATE TABLE IF NOT EXISTS `main`.`quality`.`publish_log`"):
+            if LOG not in tables:
+                tables[LOG] = ["log"]
+                if "catalogManaged" in sql:
+                    self.features[LOG] = ["catalogManaged"]
+        elif sql.startswith("INSERT INTO `main`.`quality`.`publish_log`"):
+            run_id, target, steps, status = params
+            self.log[run_id] = {"target": target, "steps": steps, "status": status}
+            tables[LOG].append("log")
+        elif match := re.fullmatch(r"UPDATE `main`\.`quality`\.`publish_log` SET (.*) WHERE run_id = \?", sql):
+            columns = [part.split(" = ")[0] for part in match[1].split(", ")]
+            values = dict(zip([c for c in columns if c != "rolled_back_at"], params[:-1], strict=True))
+            self.log[params[-1]].update(values)
+            tables[LOG].append("log")
+        elif sql == "DELETE FROM `main`.`quality`.`publish_log` WHERE run_id = ?":
+            self.log.pop(params[0], None)
+        else:
+            return False
+        return True
 
     def query(self, sql: str, params: list[Any] | None = None) -> list[tuple[Any, ...]]:
         self.statements.append(sql)
