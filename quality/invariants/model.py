@@ -69,12 +69,18 @@ class Node:
 
 
 @dataclass(frozen=True)
-class Finding:
-    """A violated invariant: how many rows or keys break it and a few of them."""
+class Subject:
+    """What an invariant check is about, planned or found: the invariant, the model and its columns."""
 
     invariant: str
     model: str
     columns: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class Finding(Subject):
+    """A violated invariant: how many rows or keys break it and a few of them."""
+
     count: int
     examples: list[dict[str, Any]]
     rule: str
@@ -106,12 +112,9 @@ Evaluate = Callable[[Engine], Finding | None]
 
 
 @dataclass(frozen=True)
-class Check:
+class Check(Subject):
     """One planned invariant on one model: evaluated through an Engine, None when it holds."""
 
-    invariant: str
-    model: str
-    columns: tuple[str, ...]
     rule: str
     evaluate: Evaluate = field(compare=False, repr=False)
     owners: tuple[str, ...] = ()  # unique ids of the nodes whose switches apply (every model it reads)
