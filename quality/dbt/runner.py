@@ -26,7 +26,7 @@ from typing import TYPE_CHECKING, Any
 
 from quality.dbt.project import DbtProject, resource_paths
 from quality.dbt.relocation import PLACEHOLDER, NotRelocatable, relocate
-from quality.dbt.targets import Target, duckdb_extensions_hint
+from quality.dbt.targets import Target, extensions_hint
 from quality.engines.kinds import engine_kind
 from quality.errors import DbtRunError, UsageError
 
@@ -305,7 +305,7 @@ class DbtInvoker:
                 f"dbt {' '.join(args)} failed on {self.target.describe()} (schema base "
                 f"{self.schema_base or 'none'}) before running any node: "
                 f"{dbt_error_text(result.exception, self.project.root)}"
-                f"{duckdb_extensions_hint(self.project, self.target, str(result.exception))}"
+                f"{extensions_hint(self.project, self.target, str(result.exception))}"
             )
         if expect_pass and not run.success:
             raise DbtRunError(describe_failures(run, self.target, self.schema_base))

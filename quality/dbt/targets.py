@@ -139,14 +139,15 @@ def _file_backed(kind: Any) -> bool:
     return engine is not None and engine.file_backed
 
 
-def refuse_duckdb_path_outside_project(project: DbtProject, target: Target) -> None:
-    """A DuckDB `path` written in the profile as an absolute path outside the project (and the working
-    directory) whose folder does not exist is refused before anything is created there: that is a path
-    from another machine or another layout, not a warehouse the user meant the gate to make."""
-    path = engine_kind(target).database_file(target)
+def refuse_database_file_outside_project(project: DbtProject, target: Target) -> None:
+    """A database file (DuckDB's `path`) written in the profile as an absolute path outside the project (and
+    the working directory) whose folder does not exist is refused before anything is created there: that is
+    a path from another machine or another layout, not a warehouse the user meant the gate to make."""
+    kind = engine_kind(target)
+    path = kind.database_file(target)
     if path is None or path.parent.exists():
         return
-    written = str(((_profile(project).get("outputs") or {}).get(target.name) or {}).get("path") or "")
+    written = _written_file_setting(project, target)
     if "env_var" in written or not Path(written).is_absolute():
         return
     if any(path.is_relative_to(folder.resolve()) for folder in (project.root, Path.cwd())):
@@ -155,31 +156,36 @@ def refuse_duckdb_path_outside_project(project: DbtProject, target: Target) -> N
 
     where = first_line(project.profiles_dir, ["profiles.yml"], re.escape(written))
     raise TargetError(
-        f"the DuckDB path {written} of target '{target.name}' ({where}) is absolute and outside the project "
-        f"({project.root}), and its folder {path.parent} does not exist; the harness creates nothing there. "
-        "Point `path` at a file in the project, e.g. `path: \"{{ env_var('QUALITY_DUCKDB_PATH', "
-        "'.quality/warehouse.duckdb') }}\"`, or create that folder first if the warehouse belongs there."
+        f"the {kind.label} {kind.file_setting} {written} of target '{target.name}' ({where}) is absolute and "
+        f"outside the project ({project.root}), and its folder {path.parent} does not exist; the harness "
+        f"creates nothing there. Point `{kind.file_setting}` at a file in the project, e.g. "
+        f"`{kind.file_setting_example}`, or create that folder first if the warehouse belongs there."
     )
 
 
-def duckdb_path_env_var(project: DbtProject, target: Target) -> str | None:
-    """The environment variable the target's DuckDB `path` reads (`env_var('QUALITY_DUCKDB_PATH', ...)`), if any."""
-    written = str(((_profile(project).get("outputs") or {}).get(target.name) or {}).get("path") or "")
-    call = ENV_VAR_CALL.search(written)
+def database_file_env_var(project: DbtProject, target: Target) -> str | None:
+    """The environment variable the target's database file setting reads (`env_var('QUALITY_DUCKDB_PATH',
+    ...)` in DuckDB's `path`), if any."""
+    call = ENV_VAR_CALL.search(_written_file_setting(project, target))
     return str(call["name"]) if call else None
 
 
-def duckdb_extensions_hint(project: DbtProject, target: Target, error: str) -> str:
-    """When dbt-duckdb failed on an extension the profile lists: the config, its file and line, and the fix."""
-    extensions = engine_kind(target).listed_extensions(target)
+def _written_file_setting(project: DbtProject, target: Target) -> str:
+    """The target's database file setting as written in profiles.yml ("" if it has none)."""
+    setting = engine_kind(target).file_setting
+    if setting is None:
+        return ""
+    return str(((_profile(project).get("outputs") or {}).get(target.name) or {}).get(setting) or "")
+
+
+def extensions_hint(project: DbtProject, target: Target, error: str) -> str:
+    """When the engine failed on an extension the profile lists: the config, its file and line, and the fix."""
+    kind = engine_kind(target)
+    extensions = kind.listed_extensions(target)
     if not extensions or "extension" not in error.lower():
         return ""
     from quality.dbt.routing import first_line
 
     names = ", ".join(str(item.get("name") if isinstance(item, dict) else item) for item in extensions)
     where = first_line(project.profiles_dir, ["profiles.yml"], r"^\s*extensions\s*:")
-    return (
-        f" Target '{target.name}' lists DuckDB extensions ({names}; extensions, {where}), which dbt-duckdb "
-        "installs each time it connects: install them once where their repository is reachable (DuckDB keeps "
-        "them in ~/.duckdb/extensions), or leave them out of the target the harness builds on."
-    )
+    return kind.extensions_hint(target, names, where)

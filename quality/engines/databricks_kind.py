@@ -18,6 +18,7 @@ class DatabricksKind(EngineKind):
     name = "databricks"
     sqlalchemy_dialect = "databricks"
     url_example = "databricks://"
+    label = "Databricks"
     fidelity_role = "candidate"
     compiles_offline = True
     distributions = ("dbt-databricks",)

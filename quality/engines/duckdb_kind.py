@@ -45,6 +45,10 @@ class DuckDBKind(EngineKind):
     sqlglot_dialect = "duckdb"
     embedded = True
     dispatch_prefixes = ("duckdb", "default")
+    label = "DuckDB"
+    file_setting = "path"
+    file_setting_example = "path: \"{{ env_var('QUALITY_DUCKDB_PATH', '.quality/warehouse.duckdb') }}\""
+    file_suffix = FILE_SUFFIX
 
     def check_output(self, raw: dict[str, Any], rendered: dict[str, Any], *, where: str) -> None:
         _check_memory_limit(raw, rendered, where=where)
@@ -52,6 +56,13 @@ class DuckDBKind(EngineKind):
     def target_fields(self, output: dict[str, Any]) -> dict[str, Any]:
         path = Path(str(output.get("path") or DEFAULT_DUCKDB_PATH))
         return {"duckdb_path": path.resolve(), "output": output}
+
+    def extensions_hint(self, target: Target, names: str, where: str) -> str:
+        return (
+            f" Target '{target.name}' lists DuckDB extensions ({names}; extensions, {where}), which dbt-duckdb "
+            "installs each time it connects: install them once where their repository is reachable (DuckDB keeps "
+            "them in ~/.duckdb/extensions), or leave them out of the target the harness builds on."
+        )
 
     def listed_extensions(self, target: Target) -> Any:
         return target.output.get("extensions")

@@ -71,6 +71,12 @@ class EngineKind:
     # profiles.yml output `type`s whose `host` is this engine's workspace, which a committed profile reads
     # from env_var() like a secret (the profiles-safety hook, hooks/profiles_safety.py).
     workspace_host_types: ClassVar[frozenset[str]] = frozenset()
+    # How messages name the engine and, for a file-backed one, the output key that names its file, that key
+    # written with env_var() (for fixes) and its files' suffix.
+    label: ClassVar[str]
+    file_setting: ClassVar[str | None] = None
+    file_setting_example: ClassVar[str] = ""
+    file_suffix: ClassVar[str] = ""
 
     # --- the profile ---------------------------------------------------------------------------------------
     def check_output(self, raw: dict[str, Any], rendered: dict[str, Any], *, where: str) -> None:
@@ -79,6 +85,10 @@ class EngineKind:
     def target_fields(self, output: dict[str, Any]) -> dict[str, Any]:
         """The engine's own `Target` fields from its rendered profile output (e.g. `duckdb_path`)."""
         raise NotImplementedError
+
+    def extensions_hint(self, target: Target, names: str, where: str) -> str:
+        """What to do when the engine failed on the extensions `names` the profile lists (at `where`)."""
+        return ""
 
     def listed_extensions(self, target: Target) -> Any:
         """Extensions the profile has the dbt adapter install on connecting (none by default)."""

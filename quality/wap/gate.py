@@ -21,7 +21,7 @@ from quality import interrupts
 from quality.dbt.project import DbtProject
 from quality.dbt.runner import DbtInvoker, DbtRun, ProgressCallback, describe_failures
 from quality.dbt.schemas import DEFAULT_KEEP_BACKUPS, backup_schema, new_run_id, prune_backups
-from quality.dbt.targets import Target, duckdb_path_env_var, refuse_duckdb_path_outside_project
+from quality.dbt.targets import Target, database_file_env_var, refuse_database_file_outside_project
 from quality.engines import run_log
 from quality.engines.kinds import engine_kind
 from quality.engines.publish import PublishStep, copy_table, order_views, publish
@@ -132,7 +132,7 @@ def run_gate(
     workspace: Workspace | None = None
     started = time.perf_counter()
     try:
-        refuse_duckdb_path_outside_project(project, target)  # before a folder is made for the warehouse
+        refuse_database_file_outside_project(project, target)  # before a folder is made for the warehouse
         workspace = open_workspace(
             project,
             target,
@@ -641,13 +641,15 @@ def _refuse_raw_data_older_than_snapshots(
     if not found:
         return
     target = workspace.target
-    database_file = engine_kind(target).database_file(target)
+    kind = engine_kind(target)
+    database_file = kind.database_file(target)
     if database_file is not None:
-        env = duckdb_path_env_var(workspace.project, target)
+        env = database_file_env_var(workspace.project, target)
         separate = (
-            f"`{env}=.quality/generated-prod.duckdb uv run quality gate ...` (the target's path reads {env})"
+            f"`{env}=.quality/generated-prod{kind.file_suffix} uv run quality gate ...` "
+            f"(the target's {kind.file_setting} reads {env})"
             if env
-            else "point the target's DuckDB `path` at another file"
+            else f"point the target's {kind.label} `{kind.file_setting}` at another file"
         )
         fresh = (
             f"a separate warehouse for these data, {separate}; or a fresh local prod: move {database_file} "

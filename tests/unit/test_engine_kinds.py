@@ -20,7 +20,7 @@ from typing import Any
 import pytest
 
 from quality.dbt.project import DbtProject, load_project
-from quality.dbt.targets import Target, resolve_target
+from quality.dbt.targets import Target, refuse_database_file_outside_project, resolve_target
 from quality.engines.base import Engine
 from quality.engines.connectivity import Say
 from quality.engines.duckdb import DuckDBEngine
@@ -64,6 +64,10 @@ class LakeKind(EngineKind):
     sqlglot_dialect = "duckdb"  # DuckDB underneath
     dispatch_prefixes = ("lake", "default")
     workspace_host_types = frozenset({"lake"})  # a lake may sit on a workspace's host too
+    label = "Lake"
+    file_setting = "path"
+    file_setting_example = "path: \"{{ env_var('LAKE_PATH', 'warehouse.lake') }}\""
+    file_suffix = ".lake"
 
     def __init__(self, folder: Path) -> None:
         self.folder = folder
@@ -175,6 +179,22 @@ def test_the_profile_of_a_registered_kind_resolves_through_the_kind(
     (project.profiles_path).write_text(PROFILES.format(path=tmp_path / "warehouse.bad"))
     with pytest.raises(TargetError, match=r"shop\.outputs\.lake\.path: a lake file never ends in \.bad"):
         resolve_target(project)
+
+
+def test_a_database_file_outside_the_project_is_refused_in_the_kinds_words(
+    lake: LakeKind, project: DbtProject, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("DBT_TARGET", raising=False)
+    elsewhere = tmp_path.parent / f"{tmp_path.name}_absent" / "warehouse.lake"
+    project.profiles_path.write_text(PROFILES.format(path=elsewhere))
+    target = resolve_target(project)
+    with pytest.raises(TargetError) as refused:
+        refuse_database_file_outside_project(project, target)
+    message = str(refused.value)
+    assert f"the Lake path {elsewhere} of target 'lake'" in message
+    assert "e.g. `path: \"{{ env_var('LAKE_PATH', 'warehouse.lake') }}\"`" in message
+    assert "DuckDB" not in message
+    assert "database_file" in lake.asked
 
 
 def test_an_unknown_type_lists_every_registered_kind(lake: LakeKind, project: DbtProject) -> None:

@@ -118,7 +118,7 @@ def test_an_error_a_library_raises_after_the_signal_is_its_effect_not_a_failure_
     from quality.dbt.targets import Target
     from quality.wap import gate
 
-    monkeypatch.setattr(gate, "refuse_duckdb_path_outside_project", lambda project, target: None)
+    monkeypatch.setattr(gate, "refuse_database_file_outside_project", lambda project, target: None)
     monkeypatch.setattr(gate, "open_workspace", lambda *args, **kwargs: _Workspace())
     monkeypatch.setattr(gate, "_audit_and_publish", _dbt_failing_after_the_signal)
     project = DbtProject(root=tmp_path, name="shop", profile="shop", profiles_dir=tmp_path)
